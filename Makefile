@@ -1,0 +1,38 @@
+# `make run` and `make test` set everything up on first use and are quick after.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+
+.PHONY: run chat test index eval bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	# The CPU build of torch first: an unpinned torch would pull gigabytes of CUDA.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m qa chat
+
+chat: $(STAMP)
+	$(PY) -m qa chat
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+index: $(STAMP)
+	$(PY) -m qa index
+
+eval: $(STAMP)
+	$(PY) -m qa eval --split all --report eval
+
+bench: $(STAMP)
+	$(PY) eval/bench.py
+
+clean:
+	rm -rf index .pytest_cache

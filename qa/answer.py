@@ -1,0 +1,136 @@
+"""Pick the answer: score the units of the retrieved passages against the
+question and keep the best one to three, verbatim, in source order.
+
+    >>> reader = Reader(index, settings)
+    >>> picked, confidence = reader.extract(question, passages, query_vector)
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from qa.data import Chunk, Passage, Unit
+from qa.index import Index
+from qa.settings import Settings
+from qa.terms import analyse
+
+# Weights of a unit's score: meaning (cosine to the question), shared words,
+# and how well its whole passage matches. Chosen on the dev questions.
+W_DENSE, W_TERMS, W_PASSAGE = 0.55, 0.25, 0.20
+# Confidence rises linearly from 0 to 1 as the best score goes LOW -> HIGH.
+CONFIDENCE_LOW, CONFIDENCE_HIGH = 0.30, 0.70
+EXTRA_UNIT_MARGIN = 0.06  # a second or third unit must score within this of the best
+_LEANS_BACK = re.compile(r"^(This|These|That|Those|It|They|Such|Both|All)\b")
+
+
+@dataclass(frozen=True)
+class Pick:
+    """A chosen unit, the chunk it came from, and its score."""
+
+    unit: Unit
+    chunk: Chunk
+    score: float
+    uid: int
+
+
+def confidence_of(score: float) -> float:
+    return min(1.0, max(0.0, (score - CONFIDENCE_LOW) / (CONFIDENCE_HIGH - CONFIDENCE_LOW)))
+
+
+class Reader:
+    """Scores answer units; the word statistics are computed on first use."""
+
+    def __init__(self, index: Index, settings: Settings) -> None:
+        self.index = index
+        self.settings = settings
+        self._terms: list[frozenset[str]] | None = None
+        self._idf: dict[str, float] | None = None
+
+    def _prepare(self) -> None:
+        chunk_terms = [set(analyse(f"{c.section} {c.text}")) for c in self.index.chunks]
+        n = len(chunk_terms)
+        df: dict[str, int] = {}
+        for terms in chunk_terms:
+            for term in terms:
+                df[term] = df.get(term, 0) + 1
+        self._idf = {t: math.log(1 + n / d) for t, d in df.items()}
+        n_units = len(self.index.unit_vectors)
+        unit_terms: list[frozenset[str]] = [frozenset()] * n_units
+        for chunk, ids in zip(self.index.chunks, self.index.unit_ids):
+            section = analyse(chunk.section)
+            for unit, uid in zip(chunk.units, ids):
+                unit_terms[uid] = frozenset(analyse(unit.text)) | frozenset(section)
+        self._terms = unit_terms
+
+    def term_overlap(self, query_terms: list[str], uid: int) -> float:
+        """IDF-weighted share of the question's terms found in the unit or its heading."""
+        if self._terms is None:
+            self._prepare()
+        if not query_terms:
+            return 0.0
+        weights = [self._idf.get(t, 1.0) for t in query_terms]
+        found = sum(w for t, w in zip(query_terms, weights) if t in self._terms[uid])
+        return found / sum(weights)
+
+    def score_units(self, query: str, passages: list[Passage], query_vector: np.ndarray) -> list[Pick]:
+        """Every answerable unit of the passages with its score, best first."""
+        query_terms = list(dict.fromkeys(analyse(query)))
+        best: dict[int, Pick] = {}
+        for passage in passages:
+            ids = self.index.unit_ids[passage.chunk.id]
+            similarities = self.index.unit_vectors[list(ids)] @ query_vector
+            for unit, uid, similarity in zip(passage.chunk.units, ids, similarities):
+                if unit.is_question:
+                    continue
+                score = (
+                    W_DENSE * float(similarity)
+                    + W_TERMS * self.term_overlap(query_terms, uid)
+                    + W_PASSAGE * passage.dense
+                )
+                if uid not in best or score > best[uid].score:
+                    best[uid] = Pick(unit, passage.chunk, score, uid)
+        return sorted(best.values(), key=lambda p: (-p.score, p.chunk.id, p.unit.span.start))
+
+    def extract(self, query: str, passages: list[Passage], query_vector: np.ndarray) -> tuple[list[Pick], float]:
+        """The answer units in source order, and the confidence in [0, 1]."""
+        ranked = self.score_units(query, passages, query_vector)
+        if not ranked:
+            return [], 0.0
+        top = ranked[0]
+        picked = [top]
+        previous = _previous_unit(top)
+        if previous is not None and _LEANS_BACK.match(top.unit.text):
+            # "These symptoms may be due to..." needs the sentence it points back to.
+            picked.append(Pick(previous, top.chunk, top.score, -1))
+        for pick in ranked[1:]:
+            if len(picked) >= self.settings.max_units:
+                break
+            if pick.score < top.score - EXTRA_UNIT_MARGIN:
+                break
+            if any(_overlaps(pick, other) or _similar(pick, other) for other in picked):
+                continue
+            picked.append(pick)
+        picked.sort(key=lambda p: (p.chunk.file, p.unit.span.start))
+        return picked, confidence_of(top.score)
+
+
+def _previous_unit(pick: Pick) -> Unit | None:
+    units = pick.chunk.units
+    for i, unit in enumerate(units):
+        if unit.span == pick.unit.span:
+            return units[i - 1] if i > 0 and not units[i - 1].is_question else None
+    return None
+
+
+def _overlaps(a: Pick, b: Pick) -> bool:
+    return a.chunk.file == b.chunk.file and a.unit.span.start < b.unit.span.end and b.unit.span.start < a.unit.span.end
+
+
+def _similar(a: Pick, b: Pick) -> bool:
+    """Two units that say much the same thing: keep only the first."""
+    x, y = set(analyse(a.unit.text)), set(analyse(b.unit.text))
+    return bool(x and y) and len(x & y) / len(x | y) > 0.5

@@ -1,0 +1,220 @@
+"""Turn cleaned blocks into answer units and retrievable chunks.
+
+A unit is a sentence, or a lead-in sentence plus the short list it introduces.
+A chunk packs consecutive units of one section; it never crosses a section, an
+article or a dropped block, so `doc.text[chunk.span.start:chunk.span.end]` is
+exactly the chunk's text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from functools import cache
+from pathlib import Path
+
+from qa.clean import DROPPED, HEADING, ITEM, PARAGRAPH, Block, split_blocks
+from qa.data import Chunk, Document, Span, Unit
+
+SHORT_ITEM_WORDS = 20  # items this short are read as one list, not as sentences
+LABEL_WORDS = 4  # a sentence this short ("Bone pain.") is a label for the next one
+
+
+@cache
+def _segmenter():
+    import pysbd  # only needed at build time
+
+    return pysbd.Segmenter(language="en", clean=False)
+
+
+def sentences(text: str, offset: int = 0) -> list[Span]:
+    """Sentence spans of `text`, shifted by `offset`; whitespace trimmed."""
+    spans, cursor = [], 0
+    for sent in _segmenter().segment(text):
+        sent = sent.strip()
+        if not sent:
+            continue
+        start = text.find(sent, cursor)
+        if start < 0:  # pysbd changed the text; fall back to the rest as one sentence
+            rest = text[cursor:].strip()
+            if rest:
+                start = text.index(rest, cursor)
+                spans.append(Span(offset + start, offset + start + len(rest)))
+            break
+        spans.append(Span(offset + start, offset + start + len(sent)))
+        cursor = start + len(sent)
+    return _merge_labels(text, offset, spans)
+
+
+def _merge_labels(text: str, offset: int, spans: list[Span]) -> list[Span]:
+    merged: list[Span] = []
+    pending: Span | None = None
+    for span in spans:
+        if pending is not None:
+            span, pending = Span(pending.start, span.end), None
+        words = text[span.start - offset : span.end - offset].split()
+        if len(words) <= LABEL_WORDS and not words[-1].endswith("?") and span is not spans[-1]:
+            pending = span
+            continue
+        merged.append(span)
+    if pending is not None:
+        merged.append(pending)
+    return merged
+
+
+def normalise(text: str) -> str:
+    """Lower-case letters and digits only: how duplicates are recognised."""
+    return re.sub(r"[^a-z0-9]+", "", text.lower())
+
+
+def deduplicate(blocks_by_doc: dict[str, list[Block]]) -> tuple[dict[str, list[Block]], dict[tuple[str, int], set[str]]]:
+    """Drop paragraphs and items that another document already holds.
+
+    The copy kept is the one in the document with the most content, so a saved
+    web page that repeats an article gives way to the article. Returns the new
+    blocks and, for each kept block (doc id, start), the documents repeating it.
+    """
+    size = {doc_id: sum(len(b.text) for b in blocks if b.kind != DROPPED) for doc_id, blocks in blocks_by_doc.items()}
+    order = sorted(blocks_by_doc, key=lambda doc_id: -size[doc_id])
+    owner: dict[str, tuple[str, int]] = {}
+    also_in: dict[tuple[str, int], set[str]] = defaultdict(set)
+    result: dict[str, list[Block]] = {}
+    for doc_id in order:
+        kept = []
+        for block in blocks_by_doc[doc_id]:
+            key = normalise(block.text)
+            if block.kind in (PARAGRAPH, ITEM) and len(key) >= 20:
+                if key in owner:
+                    first = owner[key]
+                    if first[0] != doc_id:
+                        also_in[first].add(doc_id)
+                    block = Block(DROPPED, block.span, block.text, block.article_id, f"duplicate of {first[0]}")
+                else:
+                    owner[key] = (doc_id, block.span.start)
+            kept.append(block)
+        result[doc_id] = kept
+    return {doc_id: result[doc_id] for doc_id in blocks_by_doc}, also_in
+
+
+def units_of(doc: Document, run: list[Block]) -> list[Unit]:
+    """Answer units of a run of content blocks (one section, nothing dropped)."""
+    units: list[Unit] = []
+    i = 0
+    while i < len(run):
+        block = run[i]
+        if block.kind == PARAGRAPH:
+            spans = sentences(block.text, block.span.start)
+            items = _items_after(run, i + 1)
+            lead = doc.text[spans[-1].start : spans[-1].end]
+            if items and lead.endswith(":") and _short(items):
+                units += [_unit(doc, s) for s in spans[:-1]]
+                units.append(_unit(doc, Span(spans[-1].start, items[-1].span.end)))
+                i += 1 + len(items)
+                continue
+            units += [_unit(doc, s, lead_in=bool(items) and s is spans[-1] and lead.endswith(":")) for s in spans]
+        elif block.kind == ITEM:
+            items = _items_after(run, i)
+            if _short(items):
+                units.append(_unit(doc, Span(items[0].span.start, items[-1].span.end)))
+                i += len(items)
+                continue
+            units += [_unit(doc, s) for s in sentences(block.text, block.span.start)]
+        i += 1
+    return units
+
+
+def _items_after(run: list[Block], i: int) -> list[Block]:
+    items = []
+    while i < len(run) and run[i].kind == ITEM:
+        items.append(run[i])
+        i += 1
+    return items
+
+
+def _short(items: list[Block]) -> bool:
+    return all(len(item.text.split()) <= SHORT_ITEM_WORDS for item in items)
+
+
+def _unit(doc: Document, span: Span, lead_in: bool = False) -> Unit:
+    text = doc.text[span.start : span.end]
+    # Questions and dangling lead-ins give context but are no answer on their own.
+    context_only = lead_in or (text.rstrip().endswith("?") and "\n" not in text)
+    return Unit(span=span, text=text, is_question=context_only)
+
+
+def chunk_document(
+    doc: Document, blocks: list[Block], chunk_chars: int, overlap: int, also_in: dict[tuple[str, int], set[str]], first_id: int
+) -> list[Chunk]:
+    """Chunks of one document; ids count up from `first_id`."""
+    chunks: list[Chunk] = []
+    for article_id, section, run in _runs(blocks):
+        article = next(a for a in doc.articles if a.id == article_id)
+        section = section if section else article.title  # text before the first heading
+        repeats = sorted({d for b in run for d in also_in.get((doc.id, b.span.start), ())})
+        for group in _pack(units_of(doc, run), chunk_chars, overlap):
+            span = Span(group[0].span.start, group[-1].span.end)
+            chunks.append(
+                Chunk(
+                    id=first_id + len(chunks),
+                    doc_id=doc.id,
+                    article_id=article.id,
+                    file=Path(doc.path).name,
+                    title=article.title,
+                    publisher=article.publisher,
+                    section=section,
+                    span=span,
+                    text=doc.text[span.start : span.end],
+                    units=tuple(group),
+                    also_in=tuple(repeats),
+                )
+            )
+    return chunks
+
+
+def _runs(blocks: list[Block]):
+    """(article id, section heading, blocks) for each unbroken run of content."""
+    section, article_id, run = "", None, []
+    for block in blocks:
+        if block.article_id != article_id:
+            if run:
+                yield article_id, section, run
+            section, article_id, run = "", block.article_id, []
+        if block.kind in (HEADING, DROPPED):
+            if run:
+                yield article_id, section, run
+            run = []
+            if block.kind == HEADING:
+                section = " ".join(block.text.split())
+            continue
+        run.append(block)
+    if run:
+        yield article_id, section, run
+
+
+def _pack(units: list[Unit], chunk_chars: int, overlap: int) -> list[list[Unit]]:
+    """Greedy packing by characters; a lead-in never ends a chunk."""
+    groups: list[list[Unit]] = []
+    current: list[Unit] = []
+    for unit in units:
+        size = unit.span.end - current[0].span.start if current else 0
+        dangling = current and current[-1].is_question and current[-1].text.rstrip().endswith(":")
+        if current and size > chunk_chars and not dangling:
+            groups.append(current)
+            current = current[-overlap:] if 0 < overlap < len(current) else []
+        current.append(unit)
+    if current and (not groups or current != groups[-1][-len(current):]):
+        groups.append(current)
+    return groups
+
+
+def chunk_corpus(docs: list[Document], chunk_chars: int, overlap: int) -> list[Chunk]:
+    """Clean, deduplicate and chunk every document."""
+    if chunk_chars < 50:
+        raise ValueError(f"chunk_chars must be at least 50, got {chunk_chars}")
+    if overlap < 0:
+        raise ValueError(f"overlap must be 0 or more units, got {overlap}")
+    blocks, also_in = deduplicate({doc.id: split_blocks(doc) for doc in docs})
+    chunks: list[Chunk] = []
+    for doc in docs:
+        chunks += chunk_document(doc, blocks[doc.id], chunk_chars, overlap, also_in, len(chunks))
+    return chunks

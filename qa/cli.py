@@ -1,0 +1,213 @@
+"""The `qa` command: index, ask, chat (and eval, see qa.evaluate).
+
+Library errors become one-line messages here, and only here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from pathlib import Path
+
+from qa.errors import QAError
+from qa.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return args.run(args)
+    except QAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # a setting or input that breaks a rule
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qa", description="Cited answers about bone metastasis from trusted sources.")
+    parser.set_defaults(command=None)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--corpus", type=Path, help="corpus folder (default: corpus/ or $QA_CORPUS)")
+    common.add_argument("--index", type=Path, help="index folder (default: index/ or $QA_INDEX)")
+    common.add_argument("--model", type=Path, help="local sentence-transformers model folder (default: bundled all-MiniLM-L6-v2)")
+    sub = parser.add_subparsers(dest="command")
+
+    p = sub.add_parser("index", parents=[common], help="build the index if the corpus or settings changed")
+    p.add_argument("--force", action="store_true", help="rebuild even if the index is up to date")
+    p.set_defaults(run=cmd_index)
+
+    p = sub.add_parser("ask", parents=[common], help="answer one question, or a JSONL batch")
+    p.add_argument("question", nargs="?", help="the question")
+    p.add_argument("--history", action="append", default=[], help="an earlier question (repeat, oldest first)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON")
+    p.add_argument("--batch", type=Path, help="JSONL file of {id, question, history}")
+    p.add_argument("--out", type=Path, help="where --batch writes its JSONL answers")
+    p.set_defaults(run=cmd_ask)
+
+    p = sub.add_parser("chat", parents=[common], help="chat in the terminal; follow-up questions use the conversation")
+    p.set_defaults(run=cmd_chat)
+
+    p = sub.add_parser("eval", parents=[common], help="measure answers on a question set (see eval/)")
+    p.add_argument("--set", dest="qset", type=Path, default=Path("eval/questions.jsonl"), help="question set (JSONL)")
+    p.add_argument("--split", choices=("dev", "test", "all"), default="dev")
+    p.add_argument("--predictions", type=Path, help="write every answer to this JSONL file")
+    p.add_argument("--report", type=Path, help="write report.md and plots into this folder")
+    p.add_argument("--no-ablations", action="store_true", help="skip the BM25/dense/follow-up ablations")
+    p.set_defaults(run=cmd_eval)
+    return parser
+
+
+def _settings(args) -> Settings:
+    return Settings.from_env(corpus_dir=args.corpus, index_dir=args.index, model_path=args.model)
+
+
+def _load(args):
+    from qa.pipeline import Assistant
+
+    return Assistant.load(_settings(args), progress=True)
+
+
+def cmd_index(args) -> int:
+    from qa.embed import Embedder
+    from qa.errors import IndexNotFoundError, StaleIndexError
+    from qa.index import build_index, check_fresh
+
+    settings = _settings(args)
+    embedder = Embedder(settings.model_path)
+    if not args.force:
+        try:
+            manifest = check_fresh(settings, embedder.name)
+            print(f"index in {settings.index_dir} is up to date ({manifest['counts']['chunks']} chunks)")
+            return 0
+        except (IndexNotFoundError, StaleIndexError) as exc:
+            print(f"building: {exc}".split(":")[0] + f" ({type(exc).__name__})", file=sys.stderr)
+    path = build_index(settings, embedder, progress=True)
+    manifest = json.loads((path / "manifest.json").read_text())
+    counts = manifest["counts"]
+    print(f"built {path}: {counts['documents']} documents, {counts['chunks']} chunks, {counts['units']} units in {manifest['build_seconds']} s")
+    return 0
+
+
+def cmd_ask(args) -> int:
+    if args.batch is not None:
+        return _ask_batch(args)
+    if args.question is None:
+        print("error: give a question, or --batch IN.jsonl --out OUT.jsonl", file=sys.stderr)
+        return 2
+    assistant = _load(args)
+    answer = assistant.ask(args.question, args.history)
+    if args.json:
+        print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
+    else:
+        print(format_answer(answer))
+    return 0
+
+
+def _ask_batch(args) -> int:
+    if args.out is None:
+        print("error: --batch needs --out OUT.jsonl", file=sys.stderr)
+        return 2
+    items = read_jsonl(args.batch)
+    for n, item in enumerate(items, start=1):
+        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
+            raise QAError(f"{args.batch} line {n}: each line needs a \"question\" string")
+        if not isinstance(item.get("history", []), list):
+            raise QAError(f"{args.batch} line {n}: \"history\" must be a list of earlier questions")
+    assistant = _load(args)
+    from tqdm import tqdm
+
+    records = []
+    for item in tqdm(items, desc="answering", unit="q", disable=not sys.stderr.isatty()):
+        answer = assistant.ask(item["question"], item.get("history", []))
+        records.append({"id": item.get("id"), **answer.to_json()})
+    write_jsonl(args.out, records)
+    print(f"wrote {len(records)} answers to {args.out}", file=sys.stderr)
+    return 0
+
+
+def read_jsonl(path: Path) -> list:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QAError(f"cannot read {path}: {exc}") from exc
+    items = []
+    for n, line in enumerate(lines, start=1):
+        if line.strip():
+            try:
+                items.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise QAError(f"{path} line {n} is not valid JSON ({exc.msg}): fix that line") from exc
+    return items
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    """Write all lines to a temporary file, then rename: never a half file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for record in records:
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def format_answer(answer, width: int = 88) -> str:
+    """The answer as terminal text: urgent notice, answer, sources, disclaimer."""
+    wrap = lambda text, indent="": textwrap.fill(" ".join(text.split()), width, initial_indent=indent, subsequent_indent=indent)
+    lines = []
+    if answer.urgent is not None:
+        lines += [wrap(f"URGENT: {answer.urgent.text} [{answer.urgent.citation}]"), ""]
+    lines.append(wrap(answer.text))
+    if not answer.abstained:
+        lines.append(f"(confidence {answer.confidence:.2f})")
+    if answer.citations:
+        lines.append("")
+        lines.append("Sources:")
+        for c in answer.citations:
+            lines.append(wrap(f"[{c.n}] {c.title} ({c.publisher}), section \"{c.section}\"", "  "))
+    lines += ["", wrap(answer.disclaimer)]
+    return "\n".join(lines)
+
+
+def cmd_chat(args) -> int:
+    assistant = _load(args)
+    print("Ask about bone metastasis. Empty line or Ctrl-D to quit; 'new' starts over.\n")
+    history: list[str] = []
+    while True:
+        try:
+            question = input("you> ").strip()
+        except EOFError:
+            print()
+            return 0
+        if not question:
+            return 0
+        if question.lower() == "new":
+            history = []
+            continue
+        answer = assistant.ask(question, history)
+        print(format_answer(answer) + "\n")
+        if not assistant.problem_with(question):
+            history.append(question)
+
+
+def cmd_eval(args) -> int:
+    from qa.evaluate import run_eval
+
+    return run_eval(args, _settings(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,173 @@
+"""Frozen dataclasses passed between the pipeline stages.
+
+Every offset is a character offset into the raw text of a `Document`, so any
+piece of an answer can be traced back to the exact words of its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    """A half-open character range [start, end) in a document's raw text."""
+
+    start: int
+    end: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.start <= self.end:
+            raise ValueError(f"span needs 0 <= start <= end, got {self.start}..{self.end}")
+
+
+@dataclass(frozen=True)
+class Article:
+    """One article inside a document; most documents hold exactly one."""
+
+    id: str
+    title: str
+    publisher: str
+    reviewed: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Document:
+    """A source file as read from the corpus folder.
+
+    `text` is the file's decoded text (for HTML, the text the page shows), and
+    the source of truth for every offset.
+    """
+
+    id: str
+    path: str
+    title: str
+    publisher: str
+    text: str
+    articles: tuple[Article, ...]
+    content_start: int = 0  # text before this offset is site chrome (navigation)
+
+    def article_at(self, offset: int) -> Article:
+        for article in self.articles:
+            if article.span.start <= offset < article.span.end:
+                return article
+        return self.articles[-1]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """The smallest piece an answer is built from: a sentence, a list item, or
+    a lead-in sentence together with the list it introduces."""
+
+    span: Span
+    text: str
+    is_question: bool = False
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A retrievable passage: consecutive units of one section of one article."""
+
+    id: int
+    doc_id: str
+    article_id: str
+    file: str  # the source file's name inside the corpus folder
+    title: str
+    publisher: str
+    section: str
+    span: Span
+    text: str
+    units: tuple[Unit, ...]
+    also_in: tuple[str, ...] = ()  # other documents that repeat this passage
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A chunk returned by retrieval, with its fused score and rank."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    dense: float = 0.0  # cosine similarity of the query to the chunk
+
+
+@dataclass(frozen=True)
+class Citation:
+    """The source of one or more answer units: marker `[n]` in the answer."""
+
+    n: int
+    doc_id: str
+    title: str
+    publisher: str
+    section: str
+    quote: str
+    span: Span
+    file: str
+    also_in: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AnswerUnit:
+    """One verbatim unit of an answer and the citation it carries."""
+
+    text: str
+    citation: int
+    score: float
+    highlight: Span | None = None  # offsets into `text` of the best QA span, if any
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the assistant replies: verbatim units, citations and notices."""
+
+    question: str
+    units: tuple[AnswerUnit, ...]
+    citations: tuple[Citation, ...]
+    abstained: bool
+    confidence: float
+    disclaimer: str
+    urgent: AnswerUnit | None = None
+    message: str = ""  # plain-language note: why it abstained, or what was wrong
+    resolved_question: str = ""  # the question after follow-up resolution
+    suggestions: tuple[str, ...] = field(default=())
+
+    @property
+    def text(self) -> str:
+        """Display text: each unit followed by its citation marker."""
+        if self.abstained:
+            return self.message
+        return " ".join(f"{' '.join(u.text.split())} [{u.citation}]" for u in self.units)
+
+    def to_json(self) -> dict:
+        """The batch/`--json` record (see README for the fields)."""
+        urgent = None
+        if self.urgent is not None:
+            urgent = f"{' '.join(self.urgent.text.split())} [{self.urgent.citation}]"
+        return {
+            "question": self.question,
+            "resolved_question": self.resolved_question,
+            "answer": self.text,
+            "units": [{"text": u.text, "citation": u.citation} for u in self.units],
+            "abstained": self.abstained,
+            "confidence": round(self.confidence, 4),
+            "urgent": urgent,
+            "citations": [
+                {
+                    "n": c.n,
+                    "doc_id": c.doc_id,
+                    "title": c.title,
+                    "publisher": c.publisher,
+                    "section": c.section,
+                    "quote": c.quote,
+                    "file": c.file,
+                    "start": c.span.start,
+                    "end": c.span.end,
+                    "also_in": list(c.also_in),
+                }
+                for c in self.citations
+            ],
+            "message": self.message,
+            "suggestions": list(self.suggestions),
+            "disclaimer": self.disclaimer,
+        }

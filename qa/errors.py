@@ -1,0 +1,28 @@
+"""The assistant's own exceptions; the CLI and the app turn them into messages.
+
+Each message names the file at fault and the fix.
+"""
+
+
+class QAError(Exception):
+    """Base class: anything the user can fix."""
+
+
+class CorpusError(QAError):
+    """The corpus folder is missing, empty, or holds a file we cannot read."""
+
+
+class IndexNotFoundError(QAError):
+    """No index has been built yet."""
+
+
+class StaleIndexError(QAError):
+    """The index was built from another corpus or other settings."""
+
+
+class CorruptIndexError(QAError):
+    """An index file is damaged or was written by something else."""
+
+
+class ModelNotFoundError(QAError):
+    """The embedding or reader model directory is missing or unreadable."""

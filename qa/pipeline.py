@@ -1,0 +1,192 @@
+"""The assistant: question -> follow-up resolution -> retrieval -> answer units
+-> citations, urgent-care advice and disclaimer.
+
+    >>> assistant = Assistant.load()
+    >>> answer = assistant.ask("what are its side effects?", history=["what is zometa?"])
+    >>> print(answer.text)
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from functools import cached_property
+
+from qa.answer import Pick, Reader
+from qa.data import Answer, AnswerUnit, Citation, Span
+from qa.errors import IndexNotFoundError, StaleIndexError
+from qa.followup import resolve
+from qa.index import Index, build_index, load_index
+from qa.retrieve import Retriever
+from qa.safety import DISCLAIMER, Advice, answer_topics, find_advice, urgent_topics
+from qa.settings import Settings
+from qa.terms import Vocabulary, english_frequency
+
+MAX_QUESTION_CHARS = 2000
+NOT_COVERED = (
+    "The sources I have don't cover this question, so I can't answer it. "
+    "Please ask your care team; they know your situation."
+)
+
+
+class Assistant:
+    """Answers questions from the index; one instance serves many questions."""
+
+    def __init__(self, index: Index, embedder, settings: Settings) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self.retriever = Retriever(index, settings)
+        self.reader = Reader(index, settings)
+        self.highlighter = None
+        if settings.reader_model_path is not None:
+            from qa.highlight import Highlighter
+
+            self.highlighter = Highlighter(settings.reader_model_path)
+
+    @classmethod
+    def load(cls, settings: Settings | None = None, embedder=None, progress: bool = False) -> "Assistant":
+        """Load the index, building it first if it is missing or stale."""
+        from qa.embed import Embedder
+
+        settings = Settings.from_env() if settings is None else settings
+        embedder = Embedder(settings.model_path) if embedder is None else embedder
+        try:
+            index = load_index(settings, embedder.name)
+        except (IndexNotFoundError, StaleIndexError):
+            build_index(settings, embedder, progress=progress)
+            index = load_index(settings, embedder.name)
+        assistant = cls(index, embedder, settings)
+        assistant.warm_up()
+        return assistant
+
+    def warm_up(self) -> None:
+        """Do the one-off work (model, BM25, word lists) before the first user waits."""
+        self.ask("what is bone metastasis?")
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary.from_texts([f"{c.title} {c.section} {c.text}" for c in self.index.chunks])
+
+    @cached_property
+    def advice(self) -> dict[str, Advice]:
+        return find_advice(self.index.chunks)
+
+    def ask(self, question: str, history: list[str] | tuple[str, ...] = ()) -> Answer:
+        """Answer one question; `history` holds the user's earlier questions, oldest first."""
+        if not isinstance(question, str):
+            raise ValueError(f"question must be a string, got {type(question).__name__}")
+        text = clean_question(question)
+        problem = self.problem_with(text)
+        if problem:
+            return self._abstain(question, text, problem, confidence=0.0)
+        history = [clean_question(h) for h in history if isinstance(h, str)]
+        history = [h for h in history if h and not self.problem_with(h)]
+        resolved = resolve(text, history) if self.settings.followups else text
+        query = self.vocabulary.fix_spelling(resolved)
+        vector = self.embedder.encode_query(query)
+        passages = self.retriever.search(query, vector, self.settings.top_k)
+        picks, confidence = self.reader.extract(query, passages, vector)
+        urgent_needed = urgent_topics(text)
+        unknown = self.vocabulary.unknown_terms(text, self.settings.rare_term_zipf)
+        if unknown:
+            message = f"The sources don't mention {', '.join(unknown[:3])}. " + NOT_COVERED
+            return self._abstain(question, resolved, message, confidence * 0.5, urgent_needed)
+        if not picks or confidence < self.settings.abstain_below:
+            return self._abstain(question, resolved, NOT_COVERED, confidence, urgent_needed)
+        topics = urgent_needed + [t for t in answer_topics([p.unit.text for p in picks]) if t not in urgent_needed]
+        return self._answer(question, resolved, picks, confidence, topics)
+
+    def problem_with(self, text: str) -> str:
+        """A plain message when the question can't be asked as it is, else ''."""
+        if not text:
+            return "Please type a question about bone metastasis."
+        if len(text) > MAX_QUESTION_CHARS:
+            return f"That message is {len(text):,} characters long; please ask in under {MAX_QUESTION_CHARS:,}."
+        letters = [c for c in text if c.isalpha()]
+        if len(letters) < 2 or sum(not c.isprintable() for c in text) > 0.1 * len(text):
+            return "That doesn't look like a question. Please type your question in words."
+        if sum(c.isascii() for c in letters) < 0.7 * len(letters):
+            return "I can only answer questions in English, from English-language sources."
+        tokens = [w for w in re.findall(r"[^\W\d_]+", text.lower()) if len(w) > 2]
+        english = [w for w in tokens if english_frequency(w) >= 2.5 or self.vocabulary.knows(w)]
+        if len(tokens) >= 3 and len(english) < 0.5 * len(tokens):
+            return "I can only answer questions in English, from English-language sources."
+        return ""
+
+    def _abstain(
+        self, question: str, resolved: str, message: str, confidence: float, topics: list[str] = ()
+    ) -> Answer:
+        citations: list[Citation] = []
+        urgent = self._urgent(topics, citations)
+        return Answer(
+            question=question,
+            units=(),
+            citations=tuple(citations),
+            abstained=True,
+            confidence=confidence,
+            disclaimer=DISCLAIMER,
+            urgent=urgent,
+            message=message,
+            resolved_question=resolved,
+        )
+
+    def _answer(self, question: str, resolved: str, picks: list[Pick], confidence: float, topics: list[str]) -> Answer:
+        citations: list[Citation] = []
+        urgent = self._urgent(topics, citations)
+        units = []
+        for pick in picks:
+            n = _cite(citations, pick.chunk)
+            highlight = None
+            if self.highlighter is not None:
+                highlight = self.highlighter.highlight(resolved, pick.unit.text)
+            units.append(AnswerUnit(pick.unit.text, n, round(pick.score, 4), highlight))
+        return Answer(
+            question=question,
+            units=tuple(units),
+            citations=tuple(citations),
+            abstained=False,
+            confidence=confidence,
+            disclaimer=DISCLAIMER,
+            urgent=urgent,
+            resolved_question=resolved,
+        )
+
+    def _urgent(self, topics: list[str], citations: list[Citation]) -> AnswerUnit | None:
+        """The sources' advice for the first urgent topic that has some."""
+        for topic in topics:
+            advice = self.advice.get(topic)
+            if advice is not None:
+                n = _cite(citations, advice.chunk)
+                return AnswerUnit(text=advice.unit.text, citation=n, score=1.0)
+        return None
+
+
+def _cite(citations: list[Citation], chunk) -> int:
+    """The citation number of a chunk, adding it on first use."""
+    for citation in citations:
+        if citation.doc_id == chunk.article_id and citation.span == chunk.span:
+            return citation.n
+    citation = Citation(
+        n=len(citations) + 1,
+        doc_id=chunk.article_id,
+        title=chunk.title,
+        publisher=chunk.publisher,
+        section=chunk.section,
+        quote=chunk.text,
+        span=Span(chunk.span.start, chunk.span.end),
+        file=chunk.file,
+        also_in=chunk.also_in,
+    )
+    citations.append(citation)
+    return citation.n
+
+
+def clean_question(text: str) -> str:
+    """Plain text of a question: tags removed, entities decoded, spaces folded."""
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.I | re.S)
+    text = re.sub(r"<[^>]{0,200}>", " ", text)
+    text = html.unescape(text)
+    return " ".join(text.split())

@@ -1,0 +1,98 @@
+"""Urgent signs and the sources' own urgent-care advice, plus the disclaimer.
+
+The advice is never written here: it is found in the corpus, by rule, as the
+sentences that tell the reader to call a doctor or go to the emergency room.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qa.data import Chunk, Unit
+
+DISCLAIMER = (
+    "Educational information from the sources listed, not medical advice. "
+    "Ask your care team about your own situation."
+)
+
+# What a person might write when an urgent sign is happening to them.
+_QUESTION_SIGNS = {
+    "spinal cord compression": re.compile(
+        r"spinal cord|cord compress|compress\w* (of )?(the )?(spine|cord)|paraly[sz]|"
+        r"(weak|numb|tingl)\w*\W+(\w+\W+){0,4}(legs?|arms?|belly|feet)|(legs?|arms?)\W+(\w+\W+){0,3}(weak|numb|gave out|giving out)|"
+        r"(lost|loss of|losing|no) (control of )?(my |his |her )?(bladder|bowel)|incontinen|can'?t (walk|stand|pee|urinate|feel my legs)|"
+        r"(trouble|problems?|difficulty) (urinating|peeing|walking|standing)",
+        re.I,
+    ),
+    "high calcium": re.compile(
+        r"hypercalc|high (blood )?calcium|calcium (is |levels? )?(high|up|rais)|confus|disorient|"
+        r"(extreme(ly)?|very|always|so) thirst|thirsty all the time|drinking (so much|a lot)",
+        re.I,
+    ),
+    "fracture": re.compile(
+        r"\b(broke|broken|fractured|cracked|snapped)\b|sudden(ly)?\W+(\w+\W+){0,3}(pain|hurt)|"
+        r"(severe|terrible|excruciating|unbearable)\W+(\w+\W+){0,2}pain|heard a (crack|snap)|can'?t move",
+        re.I,
+    ),
+}
+# The same signs as the sources name them, for spotting answers about them.
+_SOURCE_SIGNS = {
+    "spinal cord compression": re.compile(r"spinal cord compression|press(es|ing)? (on|against) the spinal cord", re.I),
+    "high calcium": re.compile(r"hypercalcemia|high (levels of )?calcium|calcium levels? (in your blood )?get too high", re.I),
+    "fracture": re.compile(r"sign of (a )?fracture|sudden,? severe (bone )?pain", re.I),
+}
+_ADVICE = re.compile(
+    r"emergency room|\b(call|alert|tell|let)\b.{0,40}\b(doctor|nurse|medical team|care team)\b.{0,60}\b(right away|immediately|at once)\b|"
+    r"\b(right away|immediately)\b.{0,60}\b(doctor|emergency)\b",
+    re.I | re.S,
+)
+
+
+def urgent_topics(text: str) -> list[str]:
+    """Urgent signs that a question describes."""
+    return [topic for topic, pattern in _QUESTION_SIGNS.items() if pattern.search(text)]
+
+
+def answer_topics(texts: list[str]) -> list[str]:
+    """Urgent signs that answer units talk about."""
+    joined = " ".join(texts)
+    return [topic for topic, pattern in _SOURCE_SIGNS.items() if pattern.search(joined)]
+
+
+@dataclass(frozen=True)
+class Advice:
+    """A unit of urgent-care advice from the corpus and the chunk that holds it."""
+
+    topic: str
+    unit: Unit
+    chunk: Chunk
+
+
+def find_advice(chunks: list[Chunk]) -> dict[str, Advice]:
+    """For each urgent topic, the corpus unit that best tells what to do now.
+
+    A unit qualifies when it says to call a doctor / go to the emergency room;
+    it belongs to the topic its own words, its section or its chunk name most.
+    """
+    best: dict[str, tuple[int, Advice]] = {}
+    for chunk in chunks:
+        for i, unit in enumerate(chunk.units):
+            if unit.is_question and not unit.text.rstrip().endswith(":"):
+                continue
+            if not _ADVICE.search(unit.text):
+                continue
+            # "If you notice symptoms like these..." is about the sentences just before it.
+            before = " ".join(u.text for u in chunk.units[max(0, i - 2) : i])
+            for topic, pattern in _SOURCE_SIGNS.items():
+                signs = _QUESTION_SIGNS[topic]
+                strength = (
+                    4 * len(pattern.findall(unit.text))
+                    + 2 * len(signs.findall(unit.text))
+                    + 3 * len(pattern.findall(chunk.section))
+                    + 2 * len(pattern.findall(before))
+                    + len(signs.findall(before))
+                )
+                if strength and (topic not in best or strength > best[topic][0]):
+                    best[topic] = (strength, Advice(topic, unit, chunk))
+    return {topic: advice for topic, (_, advice) in best.items()}

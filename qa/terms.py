@@ -1,0 +1,147 @@
+"""Words: tokenising, stemming, stop words, and the corpus vocabulary that
+spots typos and terms the sources never use.
+
+    >>> analyse("What are Zometa's side-effects?")
+    ['zometa', 'side', 'effect']
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+# Function words plus the words people wrap questions in; none of them tells
+# what a question is about.
+STOP_WORDS = frozenset(
+    """a about above after again against all also am an and any are aren't as at be because been before
+    being below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down
+    during each few for from further get gets getting got had hadn't has hasn't have haven't having he her here
+    hers herself him himself his how i i'd i'll i'm i've if in into is isn't it it's its itself just know let
+    let's like me might more most much must my myself no nor not now of off on once only or other ought our ours
+    ourselves out over own please really same she should shouldn't so some such tell than that that's the their
+    theirs them themselves then there there's these they they're this those through to too under until up us
+    very was wasn't we we're were weren't what what's when where which while who who's whom why will with won't
+    would wouldn't you you're your yours yourself yourselves thanks thank hi hello ok okay dont cant im ive
+    whats hows wont isnt doesnt didnt anything something someone anyone one two s""".split()
+)
+
+# Words that ask about an aspect of a subject without naming one: "side
+# effects", "how long", "prognosis". A follow-up made only of these leans on
+# the conversation for its subject, and they are never key terms.
+ASPECT_WORDS = frozenset(
+    """side effect effects treat treated treating treatment treatments therapy symptom symptoms sign signs cause
+    causes caused work works working help helps helpful take takes taking long often dangerous serious painful
+    pain hurt hurts cure cured curable prevent prevented diagnose diagnosed test tests risk risks mean means
+    normal safe common happen happens expect feel feels get need needs use used given give start stop else
+    more much many type types kind kinds cost costs way ways best good bad worse better done do does
+    options option alternative alternatives procedure recovery recover last lasts frequently usually
+    possible likely chance chances stage stages spread spreads again instead well then exactly sure thing
+    things prognosis outlook expectancy lifespan survival survive dosage dose doses price""".split()
+)
+
+
+@cache
+def _stemmer():
+    import Stemmer  # PyStemmer: a Snowball stemmer in C, fast enough for the hot path
+
+    return Stemmer.Stemmer("english")
+
+
+def words(text: str) -> list[str]:
+    """Lower-case word tokens, apostrophes kept inside words."""
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def content_words(text: str) -> list[str]:
+    """Words that are not stop words, possessive 's removed."""
+    found = []
+    for word in words(text):
+        if word.endswith("'s"):
+            word = word[:-2]
+        if word not in STOP_WORDS and len(word) > 1:
+            found.append(word)
+    return found
+
+
+def stem(word: str) -> str:
+    return _stemmer().stemWord(word)
+
+
+def analyse(text: str) -> list[str]:
+    """Stems of the content words: what BM25 and term overlap compare."""
+    return [stem(word.replace("'", "")) for word in content_words(text)]
+
+
+@cache
+def _zipf(word: str) -> float:
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en")
+
+
+def english_frequency(word: str) -> float:
+    """Zipf frequency of a word in general English (0 = unknown, 7 = 'the')."""
+    return _zipf(word)
+
+
+@dataclass
+class Vocabulary:
+    """The words and stems of the corpus, for spelling fixes and coverage."""
+
+    words: frozenset[str]
+    stems: frozenset[str]
+    _sorted: list[str] = field(default_factory=list, repr=False)
+
+    @classmethod
+    def from_texts(cls, texts: list[str]) -> "Vocabulary":
+        found = {w.replace("'", "") for text in texts for w in content_words(text)}
+        return cls(frozenset(found), frozenset(stem(w) for w in found), sorted(found))
+
+    def knows(self, word: str) -> bool:
+        return word in self.words or stem(word) in self.stems
+
+    def contains(self, word: str) -> bool:
+        """Whether a corpus word holds this one: 'curable' in 'incurable'."""
+        return len(word) >= 5 and any(word in known for known in self._sorted)
+
+    def correct(self, word: str) -> str | None:
+        """The corpus word a misspelt word most likely means, if one is close."""
+        if self.knows(word):
+            return word
+        if len(word) < 5 or word.isdigit():
+            return None
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
+        limit = 1 if len(word) < 8 else 2
+        match = process.extractOne(word, self._sorted, scorer=Levenshtein.distance, score_cutoff=limit)
+        return None if match is None else match[0]
+
+    def fix_spelling(self, text: str) -> str:
+        """Replace words that are neither in the corpus nor common English by the
+        closest corpus word: 'metastisis' -> 'metastasis', 'xgevaa' -> 'xgeva'."""
+
+        def fix(match: re.Match) -> str:
+            word = match.group(0)
+            lower = word.lower()
+            if lower in STOP_WORDS or self.knows(lower) or english_frequency(lower) >= 3.0:
+                return word
+            fixed = self.correct(lower)
+            return word if fixed is None else fixed
+
+        return re.sub(r"[A-Za-z]+", fix, text)
+
+    def unknown_terms(self, text: str, rare_below: float) -> list[str]:
+        """Content words that the corpus never uses and that are uncommon in
+        English: names of drugs, diseases, places the sources don't cover."""
+        unknown = []
+        for word in content_words(text):
+            word = word.replace("'", "")
+            if word.isdigit() or word in ASPECT_WORDS or self.knows(word) or self.contains(word) or self.correct(word) is not None:
+                continue
+            if english_frequency(word) < rare_below:
+                unknown.append(word)
+        return unknown

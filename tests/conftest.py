@@ -1,0 +1,135 @@
+"""Shared fixtures: a deterministic fake embedder for unit tests, a tiny
+corpus, and one real assistant (real corpus, real model) for end-to-end tests."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.settings import Settings
+from qa.terms import analyse
+
+ROOT = Path(__file__).resolve().parents[1]
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+
+class FakeEmbedder:
+    """Hashes word stems into a small vector: same words, similar vectors.
+    Deterministic and instant, so unit tests need no model."""
+
+    name = "fake-hash-64"
+    dimension = 64
+
+    def __init__(self, fail_after: int | None = None) -> None:
+        self.fail_after = fail_after  # raise after this many texts, to test crashes
+        self.calls = 0
+
+    def _vector(self, text: str) -> np.ndarray:
+        vector = np.zeros(self.dimension, dtype=np.float32)
+        for term in analyse(text):
+            digest = hashlib.sha1(term.encode()).digest()
+            vector[digest[0] % self.dimension] += 1.0
+            vector[digest[1] % self.dimension] += 0.5
+        norm = np.linalg.norm(vector)
+        return vector / norm if norm else vector
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        if self.fail_after is not None and len(texts) > self.fail_after:
+            raise KeyboardInterrupt("simulated Ctrl-C during the build")
+        self.calls += 1
+        return np.stack([self._vector(t) for t in texts]) if texts else np.zeros((0, self.dimension), np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self._vector(text)
+
+
+TINY_DOC = """Bone Health Basics
+
+Table of Contents
+
+What is a bisphosphonate?
+
+Bisphosphonates are drugs that slow the breakdown of bone. Zometa is a bisphosphonate given by IV.
+
+The most common side effects of Zometa include:
+
+  • headache
+  • muscle aches
+  • fever and chills
+
+Spinal Cord Compression
+
+Back pain with leg weakness can mean spinal cord compression. Call your doctor or go to the emergency room right away if your legs feel weak or numb.
+
+High calcium
+
+High calcium in the blood can cause extreme thirst and confusion. If you have these symptoms, call your doctor right away.
+
+Today on Example
+
+sauteed cherry tomatoes
+Fight cancer one plate at a time.
+"""
+
+TINY_COPY = """Site Menu
+Sign Up
+
+Bone Health Basics
+
+Bisphosphonates are drugs that slow the breakdown of bone. Zometa is a bisphosphonate given by IV.
+
+Exercise
+
+Walking every day keeps muscles strong and helps balance.
+"""
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "basics.txt").write_text(TINY_DOC, encoding="utf-8")
+    (corpus / "copy.txt").write_text(TINY_COPY, encoding="utf-8")
+    (corpus / "metadata.toml").write_text(
+        '[[document]]\nfile = "basics.txt"\nid = "basics"\ntitle = "Bone Health Basics"\npublisher = "Example Clinic"\n\n'
+        '[[document]]\nfile = "copy.txt"\nid = "copy"\ntitle = "Bone Health Basics (copy)"\npublisher = "Example Clinic"\n'
+        'content_starts_with = "Bone Health Basics"\n',
+        encoding="utf-8",
+    )
+    return corpus
+
+
+@pytest.fixture
+def tiny_settings(tiny_corpus: Path, tmp_path: Path) -> Settings:
+    return Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index", chunk_chars=300)
+
+
+@pytest.fixture
+def fake_assistant(tiny_settings: Settings):
+    from qa.pipeline import Assistant
+
+    return Assistant.load(tiny_settings, embedder=FakeEmbedder())
+
+
+@pytest.fixture(scope="session")
+def real_corpus(tmp_path_factory) -> Path:
+    """A copy of the project's corpus, so tests never touch the real index."""
+    target = tmp_path_factory.mktemp("real") / "corpus"
+    shutil.copytree(ROOT / "corpus", target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def assistant(real_corpus: Path):
+    """The real assistant: real corpus, bundled all-MiniLM-L6-v2, built once."""
+    from qa.pipeline import Assistant
+
+    settings = Settings(corpus_dir=real_corpus, index_dir=real_corpus.parent / "index")
+    return Assistant.load(settings)

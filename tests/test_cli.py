@@ -1,0 +1,79 @@
+import json
+
+import pytest
+
+import qa.embed
+from conftest import FakeEmbedder
+from qa.cli import main
+
+
+@pytest.fixture
+def cli(tiny_settings, monkeypatch):
+    monkeypatch.setattr(qa.embed, "Embedder", lambda *a, **k: FakeEmbedder())
+    base = ["--corpus", str(tiny_settings.corpus_dir), "--index", str(tiny_settings.index_dir)]
+
+    def run(command, *args):
+        return main([command, *base, *args])
+
+    return run
+
+
+def test_index_builds_then_reports_up_to_date(cli, capsys):
+    assert cli("index") == 0
+    assert "built" in capsys.readouterr().out
+    assert cli("index") == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+def test_ask_prints_a_cited_answer_and_json(cli, capsys):
+    assert cli("ask", "what are the side effects of zometa?") == 0
+    out = capsys.readouterr().out
+    assert "[1]" in out and "Sources:" in out and "not medical advice" in out
+    assert cli("ask", "what are its side effects?", "--history", "what is zometa?", "--json") == 0
+    record = json.loads(capsys.readouterr().out)
+    assert "headache" in record["answer"] and record["abstained"] is False
+
+
+def test_batch_mode_writes_one_record_per_line(cli, tmp_path):
+    batch = tmp_path / "in.jsonl"
+    batch.write_text(
+        '{"id": "a", "question": "what is zometa?", "history": []}\n'
+        '{"id": "b", "question": "what are its side effects?", "history": ["what is zometa?"]}\n'
+        '{"id": "c", "question": "how do I renew my passport?"}\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.jsonl"
+    assert cli("ask", "--batch", str(batch), "--out", str(out)) == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in records] == ["a", "b", "c"]
+    assert records[2]["abstained"] is True
+    for record in records:
+        for unit in record["units"]:
+            quote = record["citations"][unit["citation"] - 1]["quote"]
+            assert unit["text"] in quote
+
+
+def test_bad_batch_file_names_the_line(cli, tmp_path, capsys):
+    batch = tmp_path / "in.jsonl"
+    batch.write_text('{"id": "a", "question": "ok?"}\n{not json\n', encoding="utf-8")
+    assert cli("ask", "--batch", str(batch), "--out", str(tmp_path / "o.jsonl")) == 2
+    assert "line 2 is not valid JSON" in capsys.readouterr().err
+
+
+def test_missing_corpus_exits_non_zero_with_the_fix(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(qa.embed, "Embedder", lambda *a, **k: FakeEmbedder())
+    code = main(["ask", "--corpus", str(tmp_path / "none"), "--index", str(tmp_path / "ix"), "what is zometa?"])
+    assert code == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_corrupt_index_exits_non_zero_with_the_fix(cli, tiny_settings, capsys):
+    assert cli("index") == 0
+    (tiny_settings.index_dir / "CURRENT").write_text("nonsense\n")
+    assert cli("ask", "what is zometa?") == 2
+    assert "qa index --force" in capsys.readouterr().err
+
+
+def test_ask_without_a_question_is_a_usage_error(cli, capsys):
+    assert cli("ask") == 2
+    assert "give a question" in capsys.readouterr().err

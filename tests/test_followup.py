@@ -1,0 +1,27 @@
+from qa.followup import is_followup, resolve
+
+
+def test_questions_that_lean_back_get_the_earlier_subject():
+    assert resolve("what are its side effects?", ["what is zometa?"]) == "what are its side effects? zometa"
+    assert "hypercalcemia" in resolve("how is it treated?", ["what is hypercalcemia?"])
+    assert "xgeva" in resolve("is it painful?", ["what is xgeva?"])
+
+
+def test_and_for_asks_the_earlier_question_about_something_new():
+    resolved = resolve("and for breast cancer?", ["where does cancer spread in the bones?"])
+    assert "spread" in resolved and "breast cancer" in resolved
+
+
+def test_standalone_questions_are_not_changed_by_history():
+    history = ["what is zometa?"]
+    for question in ("what are the side effects of xgeva?", "how is spinal cord compression treated?", "what is vertebroplasty?"):
+        assert not is_followup(question)
+        assert resolve(question, history) == question
+
+
+def test_chains_of_follow_ups_keep_the_first_subject():
+    assert "zometa" in resolve("how often?", ["what is zometa?", "how is it given?"])
+
+
+def test_no_history_means_no_change():
+    assert resolve("what are its side effects?", []) == "what are its side effects?"

@@ -1,0 +1,95 @@
+import json
+
+import numpy as np
+import pytest
+
+from conftest import FakeEmbedder
+from qa.errors import CorruptIndexError, IndexNotFoundError, StaleIndexError
+from qa.index import CURRENT, build_index, check_fresh, current_build, load_index
+from qa.pipeline import Assistant
+
+
+def test_manifest_records_model_corpus_settings_and_versions(tiny_settings):
+    build = build_index(tiny_settings, FakeEmbedder(), progress=False)
+    manifest = json.loads((build / "manifest.json").read_text())
+    assert manifest["model"] == {"name": "fake-hash-64", "dimension": 64}
+    assert manifest["settings"]["chunk_chars"] == 300
+    assert len(manifest["corpus_hash"]) == 64
+    assert {"faiss-cpu", "sentence-transformers", "numpy"} <= set(manifest["versions"])
+    assert manifest["counts"]["chunks"] > 0 and manifest["built_at"].endswith("Z")
+    index = load_index(tiny_settings, "fake-hash-64")
+    assert index.chunk_vectors.shape == (manifest["counts"]["chunks"], 64)
+    assert index.dense.ntotal == manifest["counts"]["chunks"]
+
+
+def test_missing_index_is_reported(tiny_settings):
+    with pytest.raises(IndexNotFoundError, match="qa index"):
+        load_index(tiny_settings, "fake-hash-64")
+
+
+def test_changed_corpus_or_settings_make_the_index_stale(tiny_settings, tiny_corpus):
+    build_index(tiny_settings, FakeEmbedder(), progress=False)
+    check_fresh(tiny_settings, "fake-hash-64")
+    with pytest.raises(StaleIndexError, match="other settings"):
+        check_fresh(tiny_settings.with_(chunk_chars=400), "fake-hash-64")
+    with pytest.raises(StaleIndexError, match="another model|other settings"):
+        check_fresh(tiny_settings, "another-model")
+    (tiny_corpus / "new.txt").write_text("Swimming\n\nSwimming is gentle exercise.\n", encoding="utf-8")
+    with pytest.raises(StaleIndexError, match="changed"):
+        check_fresh(tiny_settings, "fake-hash-64")
+
+
+def test_assistant_rebuilds_a_stale_index(tiny_settings, tiny_corpus):
+    embedder = FakeEmbedder()
+    Assistant.load(tiny_settings, embedder=embedder)
+    first = current_build(tiny_settings.index_dir)
+    Assistant.load(tiny_settings, embedder=embedder)
+    assert current_build(tiny_settings.index_dir) == first  # unchanged: no rebuild
+    (tiny_corpus / "new.txt").write_text("Swimming\n\nSwimming is gentle exercise for sore bones.\n", encoding="utf-8")
+    assistant = Assistant.load(tiny_settings, embedder=embedder)
+    assert current_build(tiny_settings.index_dir) != first
+    assert not first.exists()  # the old build was cleaned up
+    assert any("Swimming" in c.text for c in assistant.index.chunks)
+
+
+def test_crash_during_build_keeps_the_old_index(tiny_settings, tiny_corpus):
+    build_index(tiny_settings, FakeEmbedder(), progress=False)
+    before = current_build(tiny_settings.index_dir)
+    (tiny_corpus / "new.txt").write_text("Swimming\n\nSwimming is gentle exercise.\n", encoding="utf-8")
+    with pytest.raises(KeyboardInterrupt):
+        build_index(tiny_settings, FakeEmbedder(fail_after=0), progress=False)
+    assert current_build(tiny_settings.index_dir) == before
+    leftovers = [p.name for p in tiny_settings.index_dir.iterdir() if p.name.startswith(".tmp")]
+    assert leftovers == []
+    with pytest.raises(StaleIndexError):  # still the old, intact index: stale, not corrupt
+        load_index(tiny_settings, "fake-hash-64")
+
+
+@pytest.mark.parametrize("damage", ["chunks.json", "chunk_vectors.npy", "chunks.faiss", "manifest.json", "CURRENT"])
+def test_corrupt_files_give_a_clear_error_with_the_fix(tiny_settings, damage):
+    build = build_index(tiny_settings, FakeEmbedder(), progress=False)
+    target = tiny_settings.index_dir / CURRENT if damage == "CURRENT" else build / damage
+    target.write_bytes(b"\x00garbage" if damage != "CURRENT" else b"../elsewhere")
+    with pytest.raises(CorruptIndexError, match="qa index --force"):
+        load_index(tiny_settings, "fake-hash-64")
+
+
+def test_vectors_that_do_not_match_the_chunks_are_caught(tiny_settings):
+    build = build_index(tiny_settings, FakeEmbedder(), progress=False)
+    np.save(build / "unit_vectors.npy", np.zeros((1, 64), np.float32), allow_pickle=False)
+    with pytest.raises(CorruptIndexError, match="do not match"):
+        load_index(tiny_settings, "fake-hash-64")
+
+
+def test_a_model_of_another_size_is_a_clear_error(tiny_settings):
+    build_index(tiny_settings, FakeEmbedder(), progress=False)
+    with pytest.raises(CorruptIndexError, match="64-d vectors but the model makes 384-d"):
+        load_index(tiny_settings, "fake-hash-64", dimension=384)
+
+
+def test_large_indexes_switch_to_hnsw(tiny_settings):
+    build = build_index(tiny_settings.with_(exact_search_max=1), FakeEmbedder(), progress=False)
+    manifest = json.loads((build / "manifest.json").read_text())
+    assert manifest["faiss"] == "hnsw"
+    index = load_index(tiny_settings.with_(exact_search_max=1), "fake-hash-64")
+    assert hasattr(index.dense, "hnsw")

@@ -1,0 +1,105 @@
+"""The assistant end to end on the tiny corpus with the fake embedder."""
+
+import pytest
+
+from qa.pipeline import MAX_QUESTION_CHARS, clean_question
+from qa.safety import DISCLAIMER
+
+
+def _raw(assistant, citation):
+    path = assistant.settings.corpus_dir / citation.file
+    return path.read_text(encoding="utf-8")
+
+
+def test_answer_units_are_verbatim_and_cited(fake_assistant):
+    answer = fake_assistant.ask("what are the side effects of zometa?")
+    assert not answer.abstained
+    assert "headache" in answer.text
+    assert 1 <= len(answer.units) <= 3
+    for unit in answer.units:
+        citation = answer.citations[unit.citation - 1]
+        assert citation.n == unit.citation
+        assert unit.text in citation.quote
+        raw = _raw(fake_assistant, citation)
+        assert raw[citation.span.start : citation.span.end] == citation.quote
+    assert answer.disclaimer == DISCLAIMER
+    assert 0.0 <= answer.confidence <= 1.0
+
+
+def test_off_topic_questions_abstain(fake_assistant):
+    for question in ("how do I renew my passport?", "what's a good pasta recipe?", "will it rain in paris tomorrow?"):
+        answer = fake_assistant.ask(question)
+        assert answer.abstained, question
+        assert answer.units == ()
+        assert "don't cover" in answer.message
+        assert answer.disclaimer == DISCLAIMER
+
+
+def test_uncovered_drug_abstains_and_says_which_word(fake_assistant):
+    answer = fake_assistant.ask("what is the right dose of tamoxifen?")
+    assert answer.abstained and "tamoxifen" in answer.message
+
+
+def test_follow_up_uses_history_and_standalone_ignores_it(fake_assistant):
+    answer = fake_assistant.ask("what are its side effects?", ["what is zometa?"])
+    assert "zometa" in answer.resolved_question and "headache" in answer.text
+    standalone = fake_assistant.ask("what causes spinal cord compression?", ["what is zometa?"])
+    assert standalone.resolved_question == "what causes spinal cord compression?"
+
+
+def test_urgent_questions_start_with_the_sources_advice(fake_assistant):
+    answer = fake_assistant.ask("my back hurts and my legs feel weak")
+    assert answer.urgent is not None
+    assert "emergency room" in answer.urgent.text
+    citation = answer.citations[answer.urgent.citation - 1]
+    assert answer.urgent.text in citation.quote
+    calcium = fake_assistant.ask("my mom is confused and extremely thirsty")
+    assert calcium.urgent is not None and "call your doctor right away" in calcium.urgent.text
+
+
+def test_urgent_advice_survives_an_abstention(fake_assistant):
+    answer = fake_assistant.ask("he lost control of his bladder, what is the prognosis in percent for glioblastoma?")
+    assert answer.abstained
+    assert answer.urgent is not None
+
+
+@pytest.mark.parametrize(
+    "question, message",
+    [
+        ("", "Please type a question"),
+        ("   \n\t ", "Please type a question"),
+        ("x" * (MAX_QUESTION_CHARS + 1), "characters long"),
+        ("\x00\x01\x02\x03\x04\x05", "doesn't look like a question"),
+        ("�" * 40, "doesn't look like a question"),
+        ("¿Qué es la metástasis ósea y cómo se trata?", "only answer questions in English"),
+        ("骨转移是什么", "only answer questions in English"),
+        ("1234 5678 !!!", "doesn't look like a question"),
+    ],
+)
+def test_bad_input_gets_a_clear_message(fake_assistant, question, message):
+    answer = fake_assistant.ask(question)
+    assert answer.abstained and message in answer.message
+    assert answer.units == () and answer.disclaimer == DISCLAIMER
+
+
+def test_html_and_script_are_read_as_plain_text(fake_assistant):
+    assert clean_question("<b>what</b> is <script>alert(1)</script>zometa?") == "what is zometa?"
+    answer = fake_assistant.ask("<script>alert('x')</script>what is zometa?")
+    assert "script" not in answer.resolved_question and not answer.abstained
+
+
+def test_non_string_question_is_a_value_error(fake_assistant):
+    with pytest.raises(ValueError, match="must be a string"):
+        fake_assistant.ask(None)
+
+
+def test_bad_history_entries_are_skipped(fake_assistant):
+    answer = fake_assistant.ask("what are its side effects?", ["", "\x00\x00\x00", "what is zometa?"])
+    assert "zometa" in answer.resolved_question
+
+
+def test_json_record_has_the_documented_fields(fake_assistant):
+    record = fake_assistant.ask("what is a bisphosphonate?").to_json()
+    assert {"question", "answer", "units", "abstained", "confidence", "urgent", "citations", "disclaimer"} <= set(record)
+    assert {"n", "doc_id", "title", "publisher", "section", "quote"} <= set(record["citations"][0])
+    assert all({"text", "citation"} <= set(u) for u in record["units"])

@@ -1,0 +1,20 @@
+from qa.terms import Vocabulary, analyse, content_words
+
+
+def test_analyse_drops_question_words_and_stems():
+    assert analyse("What are Zometa's side-effects?") == ["zometa", "side", "effect"]
+    assert content_words("is it painful?") == ["painful"]
+
+
+def test_spelling_is_fixed_towards_corpus_words_only():
+    vocab = Vocabulary.from_texts(["Bone metastasis is painful. Xgeva is denosumab."])
+    assert vocab.fix_spelling("is metastisis painfull") == "is metastasis painful"
+    assert vocab.fix_spelling("what is xgevaa") == "what is xgeva"
+    assert vocab.fix_spelling("my husband is worried") == "my husband is worried"  # real English words stay
+
+
+def test_unknown_rare_terms_are_reported():
+    vocab = Vocabulary.from_texts(["Cancer that has metastasized to the bone is incurable but treatable. Take the right dose."])
+    assert vocab.unknown_terms("what is the dose of tamoxifen", rare_below=4.0) == ["tamoxifen"]
+    assert vocab.unknown_terms("is bone cancer curable", rare_below=4.0) == []  # inside "incurable"
+    assert vocab.unknown_terms("my mom is worried", rare_below=4.0) == []
