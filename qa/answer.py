@@ -114,7 +114,11 @@ class Reader:
             if any(_overlaps(pick, other) or _similar(pick, other) for other in picked):
                 continue
             picked.append(pick)
-        picked.sort(key=lambda p: (p.chunk.file, p.unit.span.start))
+        # Source order within a document; the document with the best unit first.
+        first = {}
+        for pick in picked:
+            first.setdefault(pick.chunk.file, len(first))
+        picked.sort(key=lambda p: (first[p.chunk.file], p.unit.span.start))
         return picked, confidence_of(top.score)
 
 

@@ -12,9 +12,10 @@ import html
 import re
 import unicodedata
 from functools import cached_property
+from pathlib import Path
 
 from qa.answer import Pick, Reader
-from qa.data import Answer, AnswerUnit, Citation, Span
+from qa.data import Answer, AnswerUnit, Citation, Passage, Span
 from qa.errors import IndexNotFoundError, StaleIndexError
 from qa.followup import resolve
 from qa.index import Index, build_index, load_index
@@ -64,6 +65,7 @@ class Assistant:
     def warm_up(self) -> None:
         """Do the one-off work (model, BM25, word lists) before the first user waits."""
         self.ask("what is bone metastasis?")
+        self.suggest(self.embedder.encode_query("passport"))
 
     @cached_property
     def vocabulary(self) -> Vocabulary:
@@ -73,18 +75,41 @@ class Assistant:
     def advice(self) -> dict[str, Advice]:
         return find_advice(self.index.chunks)
 
+    @cached_property
+    def suggestions(self) -> tuple[list[str], object]:
+        """Questions the sources answer (a curated list), with their vectors."""
+        path = Path(__file__).with_name("suggested_questions.txt")
+        questions = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return questions, self.embedder.encode(questions)
+
+    def suggest(self, vector, n: int = 3) -> tuple[str, ...]:
+        """The n suggested questions closest in meaning to a question."""
+        questions, vectors = self.suggestions
+        order = (vectors @ vector).argsort()[::-1][:n]
+        return tuple(questions[i] for i in order)
+
+    def prepare(self, question: str, history=()) -> tuple[str, str, str]:
+        """(clean question, question resolved against history, search query)."""
+        text = clean_question(question)
+        history = [clean_question(h) for h in history if isinstance(h, str)]
+        history = [h for h in history if h and not self.problem_with(h)]
+        resolved = resolve(text, history) if self.settings.followups else text
+        return text, resolved, self.vocabulary.fix_spelling(resolved)
+
+    def search(self, question: str, history=(), k: int | None = None) -> list[Passage]:
+        """The passages retrieval finds for a question (what `ask` reads from)."""
+        _, _, query = self.prepare(question, history)
+        k = self.settings.top_k if k is None else k
+        return self.retriever.search(query, self.embedder.encode_query(query), k)
+
     def ask(self, question: str, history: list[str] | tuple[str, ...] = ()) -> Answer:
         """Answer one question; `history` holds the user's earlier questions, oldest first."""
         if not isinstance(question, str):
             raise ValueError(f"question must be a string, got {type(question).__name__}")
-        text = clean_question(question)
+        text, resolved, query = self.prepare(question, history)
         problem = self.problem_with(text)
         if problem:
             return self._abstain(question, text, problem, confidence=0.0)
-        history = [clean_question(h) for h in history if isinstance(h, str)]
-        history = [h for h in history if h and not self.problem_with(h)]
-        resolved = resolve(text, history) if self.settings.followups else text
-        query = self.vocabulary.fix_spelling(resolved)
         vector = self.embedder.encode_query(query)
         passages = self.retriever.search(query, vector, self.settings.top_k)
         picks, confidence = self.reader.extract(query, passages, vector)
@@ -92,9 +117,9 @@ class Assistant:
         unknown = self.vocabulary.unknown_terms(text, self.settings.rare_term_zipf)
         if unknown:
             message = f"The sources don't mention {', '.join(unknown[:3])}. " + NOT_COVERED
-            return self._abstain(question, resolved, message, confidence * 0.5, urgent_needed)
+            return self._abstain(question, resolved, message, confidence * 0.5, urgent_needed, self.suggest(vector))
         if not picks or confidence < self.settings.abstain_below:
-            return self._abstain(question, resolved, NOT_COVERED, confidence, urgent_needed)
+            return self._abstain(question, resolved, NOT_COVERED, confidence, urgent_needed, self.suggest(vector))
         topics = urgent_needed + [t for t in answer_topics([p.unit.text for p in picks]) if t not in urgent_needed]
         return self._answer(question, resolved, picks, confidence, topics)
 
@@ -116,7 +141,13 @@ class Assistant:
         return ""
 
     def _abstain(
-        self, question: str, resolved: str, message: str, confidence: float, topics: list[str] = ()
+        self,
+        question: str,
+        resolved: str,
+        message: str,
+        confidence: float,
+        topics: list[str] = (),
+        suggestions: tuple[str, ...] = (),
     ) -> Answer:
         citations: list[Citation] = []
         urgent = self._urgent(topics, citations)
@@ -130,6 +161,7 @@ class Assistant:
             urgent=urgent,
             message=message,
             resolved_question=resolved,
+            suggestions=suggestions,
         )
 
     def _answer(self, question: str, resolved: str, picks: list[Pick], confidence: float, topics: list[str]) -> Answer:

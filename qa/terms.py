@@ -70,9 +70,22 @@ def stem(word: str) -> str:
     return _stemmer().stemWord(word)
 
 
+_NEGATION = re.compile(r"^(in|un|non)(?=[a-z]{5,})")
+
+
 def analyse(text: str) -> list[str]:
-    """Stems of the content words: what BM25 and term overlap compare."""
-    return [stem(word.replace("'", "")) for word in content_words(text)]
+    """Stems of the content words: what BM25 and term overlap compare.
+
+    A negated word also counts as its positive ('incurable' answers 'curable?').
+    """
+    stems = []
+    for word in content_words(text):
+        word = word.replace("'", "")
+        stems.append(stem(word))
+        positive = _NEGATION.sub("", word)
+        if positive != word and english_frequency(positive) >= 2.0:
+            stems.append(stem(positive))
+    return stems
 
 
 @cache

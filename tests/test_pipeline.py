@@ -103,3 +103,10 @@ def test_json_record_has_the_documented_fields(fake_assistant):
     assert {"question", "answer", "units", "abstained", "confidence", "urgent", "citations", "disclaimer"} <= set(record)
     assert {"n", "doc_id", "title", "publisher", "section", "quote"} <= set(record["citations"][0])
     assert all({"text", "citation"} <= set(u) for u in record["units"])
+
+
+def test_abstentions_suggest_questions_the_sources_answer(fake_assistant):
+    answer = fake_assistant.ask("how do I renew my passport?")
+    assert answer.abstained and len(answer.suggestions) == 3
+    questions, _ = fake_assistant.suggestions
+    assert set(answer.suggestions) <= set(questions)

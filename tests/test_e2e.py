@@ -1,0 +1,90 @@
+"""The real assistant: real corpus, bundled all-MiniLM-L6-v2. One shared
+instance (session fixture) keeps this file to a few seconds after the build."""
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+# (question, history, a fact the answer must contain: regex, case-insensitive)
+ANSWERED = [
+    ("what is xgeva?", [], r"denosumab"),
+    ("what are its side effects?", ["what is zometa?"], r"side effects|headache|tiredness|nausea"),
+    ("is bone mets cancer curable", [], r"incurable but treatable|treatable"),
+    ("which cancers usually spread to the bones?", [], r"breast|prostate|lung"),
+    ("and for breast cancer?", ["which bones do bone metastases usually affect?"], r"spine|ribs|pelvis"),
+    ("what is vertebroplasty", [], r"cement"),
+    ("how do doctors find out if cancer spread to bone", [], r"bone scan|x-ray|ct|mri|pet"),
+    ("does bone metastasis pain get worse at night?", [], r"night"),
+    ("how is it treated?", ["what is hypercalcemia?"], r"fluids|bisphosphonate|zoledronic|pamidronate"),
+    ("what can i eat to keep my bones strong", [], r"calcium|vitamin d"),
+    ("how can I avoid falling at home?", [], r"shoes|rugs|grab bars|lit|handrails|walkers"),
+    ("what is osteonecrosis of the jaw from zometa?", [], r"jaw"),
+    ("whats radiation therapy do for bone mets", [], r"pain|radiation"),
+    ("how many radiation sessions will i need", [], r"sessions|treatments"),
+    ("metastisis in the spine what happens", [], r"spin"),
+    ("what is a dexa scan", [], r"bone density|x-rays"),
+]
+ABSTAINED = [
+    ("how do I renew my passport?", []),
+    ("what's the best recipe for lasagna?", []),
+    ("what is the dose of tamoxifen for lupus?", []),
+    ("will it snow in denver this weekend?", []),
+]
+URGENT = [
+    ("my husband has back pain and suddenly his legs are weak and numb", "spinal cord compression"),
+    ("mom is very confused and extremely thirsty all the time", "calcium"),
+    ("i felt a sudden severe pain in my thigh bone, is it broken?", "fracture"),
+]
+
+
+def _check_verbatim(assistant, answer):
+    for unit in list(answer.units) + ([answer.urgent] if answer.urgent else []):
+        citation = answer.citations[unit.citation - 1]
+        assert unit.text in citation.quote
+        raw = (assistant.settings.corpus_dir / citation.file).read_text(encoding="utf-8")
+        assert raw[citation.span.start : citation.span.end] == citation.quote
+
+
+@pytest.mark.parametrize("question, history, fact", ANSWERED)
+def test_answers_hold_the_fact_verbatim_and_cited(assistant, question, history, fact):
+    answer = assistant.ask(question, history)
+    assert not answer.abstained, answer.message
+    assert re.search(fact, answer.text, re.I), answer.text
+    assert 1 <= len(answer.units) <= 3
+    _check_verbatim(assistant, answer)
+
+
+@pytest.mark.parametrize("question, history", ABSTAINED)
+def test_off_topic_and_uncovered_questions_abstain(assistant, question, history):
+    answer = assistant.ask(question, history)
+    assert answer.abstained, answer.text
+    assert answer.units == ()
+
+
+@pytest.mark.parametrize("question, topic", URGENT)
+def test_urgent_symptoms_surface_the_sources_advice(assistant, question, topic):
+    answer = assistant.ask(question)
+    assert answer.urgent is not None
+    assert re.search(r"emergency|right away|immediately", answer.urgent.text, re.I)
+    _check_verbatim(assistant, answer)
+
+
+def test_history_does_not_change_a_standalone_question(assistant):
+    alone = assistant.ask("what are the side effects of xgeva?")
+    after = assistant.ask("what are the side effects of xgeva?", ["what is vertebroplasty?"])
+    assert alone.text == after.text
+
+
+def test_compilation_articles_are_cited_by_their_own_publisher(assistant):
+    answer = assistant.ask("what does breast cancer now say about support for living with secondary breast cancer")
+    publishers = {c.publisher for c in answer.citations}
+    assert "Breast Cancer Now" in publishers
+
+
+def test_every_suggested_question_is_answered(assistant):
+    questions, _ = assistant.suggestions
+    for question in questions:
+        answer = assistant.ask(question)
+        assert not answer.abstained, question
