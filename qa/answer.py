@@ -20,10 +20,12 @@ from qa.terms import analyse
 
 # Weights of a unit's score: meaning (cosine to the question), shared words,
 # and how well its whole passage matches. Chosen on the dev questions.
-W_DENSE, W_TERMS, W_PASSAGE = 0.55, 0.25, 0.20
-# Confidence rises linearly from 0 to 1 as the best score goes LOW -> HIGH.
-CONFIDENCE_LOW, CONFIDENCE_HIGH = 0.30, 0.70
-EXTRA_UNIT_MARGIN = 0.06  # a second or third unit must score within this of the best
+W_DENSE, W_TERMS, W_PASSAGE = 0.30, 0.25, 0.40
+# Confidence = sigmoid(A * best unit score + B): the chance the answer is right,
+# fitted on the dev questions by eval/calibrate.py.
+CONFIDENCE_A, CONFIDENCE_B = 5.363, -2.136
+REPEAT_PENALTY = 0.10  # a follow-up should say something new, not repeat the last answer
+EXTRA_UNIT_MARGIN = 0.08  # a second or third unit must score within this of the best
 _LEANS_BACK = re.compile(r"^(This|These|That|Those|It|They|Such|Both|All)\b")
 
 
@@ -38,7 +40,7 @@ class Pick:
 
 
 def confidence_of(score: float) -> float:
-    return min(1.0, max(0.0, (score - CONFIDENCE_LOW) / (CONFIDENCE_HIGH - CONFIDENCE_LOW)))
+    return 1.0 / (1.0 + math.exp(-(CONFIDENCE_A * score + CONFIDENCE_B)))
 
 
 class Reader:
@@ -76,8 +78,11 @@ class Reader:
         found = sum(w for t, w in zip(query_terms, weights) if t in self._terms[uid])
         return found / sum(weights)
 
-    def score_units(self, query: str, passages: list[Passage], query_vector: np.ndarray) -> list[Pick]:
-        """Every answerable unit of the passages with its score, best first."""
+    def score_units(
+        self, query: str, passages: list[Passage], query_vector: np.ndarray, avoid: frozenset[int] = frozenset()
+    ) -> list[Pick]:
+        """Every answerable unit of the passages with its score, best first;
+        units in `avoid` (the previous answer) lose REPEAT_PENALTY."""
         query_terms = list(dict.fromkeys(analyse(query)))
         best: dict[int, Pick] = {}
         for passage in passages:
@@ -90,14 +95,17 @@ class Reader:
                     W_DENSE * float(similarity)
                     + W_TERMS * self.term_overlap(query_terms, uid)
                     + W_PASSAGE * passage.dense
+                    - (REPEAT_PENALTY if uid in avoid else 0.0)
                 )
                 if uid not in best or score > best[uid].score:
                     best[uid] = Pick(unit, passage.chunk, score, uid)
         return sorted(best.values(), key=lambda p: (-p.score, p.chunk.id, p.unit.span.start))
 
-    def extract(self, query: str, passages: list[Passage], query_vector: np.ndarray) -> tuple[list[Pick], float]:
+    def extract(
+        self, query: str, passages: list[Passage], query_vector: np.ndarray, avoid: frozenset[int] = frozenset()
+    ) -> tuple[list[Pick], float]:
         """The answer units in source order, and the confidence in [0, 1]."""
-        ranked = self.score_units(query, passages, query_vector)
+        ranked = self.score_units(query, passages, query_vector, avoid)
         if not ranked:
             return [], 0.0
         top = ranked[0]

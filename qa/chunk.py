@@ -107,8 +107,10 @@ def units_of(doc: Document, run: list[Block]) -> list[Unit]:
             items = _items_after(run, i + 1)
             lead = doc.text[spans[-1].start : spans[-1].end]
             if items and lead.endswith(":") and _short(items):
-                units += [_unit(doc, s) for s in spans[:-1]]
-                units.append(_unit(doc, Span(spans[-1].start, items[-1].span.end)))
+                # "These include:" says nothing alone: it keeps the sentence before it.
+                keep = -2 if len(lead.split()) <= LABEL_WORDS and len(spans) > 1 else -1
+                units += [_unit(doc, s) for s in spans[:keep]]
+                units.append(_unit(doc, Span(spans[keep].start, items[-1].span.end)))
                 i += 1 + len(items)
                 continue
             units += [_unit(doc, s, lead_in=bool(items) and s is spans[-1] and lead.endswith(":")) for s in spans]

@@ -8,28 +8,34 @@ from __future__ import annotations
 
 import re
 
-from qa.terms import ASPECT_WORDS, content_words
+from qa.terms import content_words, subject_words
 
 _POINTS_BACK = re.compile(r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|him|her|his)\b", re.I)
 _CONTINUES = re.compile(r"^\s*(and|also|but|so|what about|how about|same for|and what about|what else|anything else|ok so)\b", re.I)
-def subject_words(question: str) -> list[str]:
-    """Content words that name what a question is about (not aspects of it)."""
-    return [w for w in content_words(question) if w.replace("'", "") not in ASPECT_WORDS]
 
 
 def is_followup(question: str) -> bool:
-    """True when the question leans on an earlier turn for its subject."""
+    """True when the question leans on an earlier turn for its subject: it
+    continues one ("and for..."), names no subject, or is a short question
+    that points back ("is it a pill?")."""
     subject = subject_words(question)
-    if _CONTINUES.match(question):
+    if _CONTINUES.match(question) or not subject:
         return True
-    if not subject:
-        return True
-    return bool(_POINTS_BACK.search(question)) and len(subject) <= 1 and len(content_words(question)) <= 3
+    if not _POINTS_BACK.search(question):
+        return False
+    return len(subject) <= 1 and len(content_words(question)) <= 3
 
 
 def resolve(question: str, history: list[str] | tuple[str, ...]) -> str:
     """The question with the subject of the conversation added where it leans back on it."""
     if not history or not is_followup(question):
+        return question
+    return with_subject(question, history)
+
+
+def with_subject(question: str, history: list[str] | tuple[str, ...]) -> str:
+    """The question plus the subject of the latest earlier turn that has one."""
+    if not history:
         return question
     earlier = resolve(history[-1], history[:-1])
     if _CONTINUES.match(question) and subject_words(question):
@@ -37,5 +43,5 @@ def resolve(question: str, history: list[str] | tuple[str, ...]) -> str:
         return f"{earlier} {question}"
     subject = subject_words(earlier)
     if not subject:
-        return question
+        return with_subject(question, history[:-1]) if len(history) > 1 else question
     return f"{question} {' '.join(dict.fromkeys(subject))}"

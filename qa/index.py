@@ -37,8 +37,19 @@ FILES = ("manifest.json", "chunks.json", "chunk_vectors.npy", "unit_vectors.npy"
 FIX = "run `qa index --force` (or `make index`) to rebuild it"
 
 
+def code_hash() -> str:
+    """A hash of the code that turns documents into chunks: changing a cleaning
+    or chunking rule makes the index stale, like changing a setting."""
+    from qa import chunk, clean, corpus
+
+    digest = hashlib.sha256()
+    for module in (corpus, clean, chunk):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def settings_hash(settings: Settings, model_name: str) -> str:
-    build = dict(settings.build_part(), model=model_name)
+    build = dict(settings.build_part(), model=model_name, code=code_hash(), embed_text=FORMAT)
     return hashlib.sha256(json.dumps(build, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -80,7 +91,7 @@ def check_fresh(settings: Settings, model_name: str) -> dict:
     build = current_build(settings.index_dir)
     manifest = _read_manifest(build)
     if manifest.get("settings_hash") != settings_hash(settings, model_name):
-        raise StaleIndexError(f"{build} was built with other settings or another model: {FIX}")
+        raise StaleIndexError(f"{build} was built with other settings, another model or older chunking code: {FIX}")
     if manifest.get("corpus_hash") != corpus_hash(settings.corpus_dir):
         raise StaleIndexError(f"{settings.corpus_dir} changed since {build} was built: {FIX}")
     return manifest
@@ -162,6 +173,7 @@ def build_index(settings: Settings, embedder, progress: bool = True) -> Path:
         "corpus_hash": fingerprint,
         "settings": settings.build_part(),
         "settings_hash": settings_hash(settings, embedder.name),
+        "code_hash": code_hash(),
         "faiss": "flat" if len(chunks) <= settings.exact_search_max else "hnsw",
         "versions": _versions(),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

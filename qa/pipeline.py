@@ -17,7 +17,7 @@ from pathlib import Path
 from qa.answer import Pick, Reader
 from qa.data import Answer, AnswerUnit, Citation, Passage, Span
 from qa.errors import IndexNotFoundError, StaleIndexError
-from qa.followup import resolve
+from qa.followup import is_followup, resolve, with_subject
 from qa.index import Index, build_index, load_index
 from qa.retrieve import Retriever
 from qa.safety import DISCLAIMER, Advice, answer_topics, find_advice, urgent_topics
@@ -88,17 +88,36 @@ class Assistant:
         order = (vectors @ vector).argsort()[::-1][:n]
         return tuple(questions[i] for i in order)
 
-    def prepare(self, question: str, history=()) -> tuple[str, str, str]:
-        """(clean question, question resolved against history, search query)."""
+    def prepare(self, question: str, history=()) -> tuple[str, str]:
+        """(clean question, search query): spelling fixed, resolved against history."""
         text = clean_question(question)
-        history = [clean_question(h) for h in history if isinstance(h, str)]
-        history = [h for h in history if h and not self.problem_with(h)]
-        resolved = resolve(text, history) if self.settings.followups else text
-        return text, resolved, self.vocabulary.fix_spelling(resolved)
+        spelled = self.vocabulary.fix_spelling(text)
+        return text, resolve(spelled, self._earlier(history)) if self.settings.followups else spelled
+
+    def _earlier(self, history) -> list[str]:
+        """The usable earlier questions: cleaned, spelling fixed, junk left out."""
+        cleaned = [clean_question(h) for h in history if isinstance(h, str)]
+        return [self.vocabulary.fix_spelling(h) for h in cleaned if h and not self.problem_with(h)]
+
+    def answer_units(self, query: str, avoid: frozenset[int] = frozenset()):
+        """(answer picks, confidence, query vector) for a prepared query."""
+        vector = self.embedder.encode_query(query)
+        passages = self.retriever.search(query, vector, self.settings.top_k)
+        picks, confidence = self.reader.extract(query, passages, vector, avoid)
+        return picks, confidence, vector
+
+    def _previous_answer(self, history) -> frozenset[int]:
+        """Units the last earlier question was answered with."""
+        earlier = self._earlier(history)
+        if not earlier:
+            return frozenset()
+        query = resolve(earlier[-1], earlier[:-1])
+        picks, _, _ = self.answer_units(query)
+        return frozenset(p.uid for p in picks)
 
     def search(self, question: str, history=(), k: int | None = None) -> list[Passage]:
         """The passages retrieval finds for a question (what `ask` reads from)."""
-        _, _, query = self.prepare(question, history)
+        _, query = self.prepare(question, history)
         k = self.settings.top_k if k is None else k
         return self.retriever.search(query, self.embedder.encode_query(query), k)
 
@@ -106,18 +125,31 @@ class Assistant:
         """Answer one question; `history` holds the user's earlier questions, oldest first."""
         if not isinstance(question, str):
             raise ValueError(f"question must be a string, got {type(question).__name__}")
-        text, resolved, query = self.prepare(question, history)
+        text, resolved = self.prepare(question, history)
         problem = self.problem_with(text)
         if problem:
             return self._abstain(question, text, problem, confidence=0.0)
-        vector = self.embedder.encode_query(query)
-        passages = self.retriever.search(query, vector, self.settings.top_k)
-        picks, confidence = self.reader.extract(query, passages, vector)
+        spelled = self.vocabulary.fix_spelling(text)
+        # A follow-up should add to the last answer, not repeat it.
+        avoid = self._previous_answer(history) if resolved != spelled else frozenset()
+        picks, confidence, vector = self.answer_units(resolved, avoid)
+        threshold = self.settings.abstain_below
+        if self.settings.followups and history and not is_followup(resolved) and confidence < threshold:
+            # It named a subject of its own yet found no answer ("what protein does
+            # it block?"): try it once more with the subject of the conversation.
+            leaning = with_subject(resolved, self._earlier(history))
+            if leaning != resolved:
+                retry = self.answer_units(leaning)
+                if retry[1] >= threshold:
+                    resolved, (picks, confidence, vector) = leaning, retry
         urgent_needed = urgent_topics(text)
-        unknown = self.vocabulary.unknown_terms(text, self.settings.rare_term_zipf)
-        if unknown:
-            message = f"The sources don't mention {', '.join(unknown[:3])}. " + NOT_COVERED
+        unknown = self.vocabulary.unknown_words(text)
+        rare = [word for word, zipf in unknown if zipf < self.settings.rare_term_zipf]
+        if rare:
+            message = f"The sources don't mention {', '.join(rare[:3])}. " + NOT_COVERED
             return self._abstain(question, resolved, message, confidence * 0.5, urgent_needed, self.suggest(vector))
+        if any(zipf < self.settings.uncommon_term_zipf for _, zipf in unknown):
+            confidence *= self.settings.unknown_term_penalty
         if not picks or confidence < self.settings.abstain_below:
             return self._abstain(question, resolved, NOT_COVERED, confidence, urgent_needed, self.suggest(vector))
         topics = urgent_needed + [t for t in answer_topics([p.unit.text for p in picks]) if t not in urgent_needed]

@@ -22,12 +22,15 @@ _QUESTION_SIGNS = {
         r"spinal cord|cord compress|compress\w* (of )?(the )?(spine|cord)|paraly[sz]|"
         r"(weak|numb|tingl)\w*\W+(\w+\W+){0,4}(legs?|arms?|belly|feet)|(legs?|arms?)\W+(\w+\W+){0,3}(weak|numb|gave out|giving out)|"
         r"(lost|loss of|losing|no) (control of )?(my |his |her )?(bladder|bowel)|incontinen|can'?t (walk|stand|pee|urinate|feel my legs)|"
-        r"(trouble|problems?|difficulty) (urinating|peeing|walking|standing)",
+        r"(trouble|problems?|difficulty) (urinating|peeing|walking|standing)|"
+        r"can'?t control (his |her |my |their )?(bladder|bowels?|pee|urine)|barely (pee|urinate|walk|stand)|"
+        r"(hands?|arms?) (are |is |feel |feels |went |go )?(so |really )?(weak|numb)|dropping things",
         re.I,
     ),
     "high calcium": re.compile(
         r"hypercalc|high (blood )?calcium|calcium (is |levels? )?(high|up|rais)|confus|disorient|"
-        r"(extreme(ly)?|very|always|so) thirst|thirsty all the time|drinking (so much|a lot)",
+        r"(extreme(ly)?|very|always|so) thirst|thirsty all the time|drinking (so much|a lot|tons)|"
+        r"sluggish|dehydrat|(very|so|really) (sleepy|drowsy)",
         re.I,
     ),
     "fracture": re.compile(
@@ -75,15 +78,24 @@ def find_advice(chunks: list[Chunk]) -> dict[str, Advice]:
     A unit qualifies when it says to call a doctor / go to the emergency room;
     it belongs to the topic its own words, its section or its chunk name most.
     """
+    # Each file's units in reading order, to see the sentences before a unit
+    # even when they sit in the previous chunk.
+    ordered: dict[str, dict[int, Unit]] = {}
+    for chunk in chunks:
+        for unit in chunk.units:
+            ordered.setdefault(chunk.file, {})[unit.span.start] = unit
+    position = {file: sorted(units) for file, units in ordered.items()}
     best: dict[str, tuple[int, Advice]] = {}
     for chunk in chunks:
-        for i, unit in enumerate(chunk.units):
+        for unit in chunk.units:
             if unit.is_question and not unit.text.rstrip().endswith(":"):
                 continue
             if not _ADVICE.search(unit.text):
                 continue
             # "If you notice symptoms like these..." is about the sentences just before it.
-            before = " ".join(u.text for u in chunk.units[max(0, i - 2) : i])
+            starts = position[chunk.file]
+            i = starts.index(unit.span.start)
+            before = " ".join(ordered[chunk.file][s].text for s in starts[max(0, i - 2) : i])
             for topic, pattern in _SOURCE_SIGNS.items():
                 signs = _QUESTION_SIGNS[topic]
                 strength = (

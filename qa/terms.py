@@ -42,6 +42,13 @@ ASPECT_WORDS = frozenset(
     things prognosis outlook expectancy lifespan survival survive dosage dose doses price""".split()
 )
 
+# People and feelings: "my mom is worried" says who asks, not what about.
+PEOPLE_WORDS = frozenset(
+    """mom mum mother dad father husband wife partner sister brother son daughter friend grandma grandmother
+    grandpa grandfather aunt uncle wife's husband's mom's dad's family worried worry worrying scared afraid
+    anxious nervous concerned question questions""".split()
+)
+
 
 @cache
 def _stemmer():
@@ -64,6 +71,11 @@ def content_words(text: str) -> list[str]:
         if word not in STOP_WORDS and len(word) > 1:
             found.append(word)
     return found
+
+
+def subject_words(text: str) -> list[str]:
+    """Content words that name what a question is about (not aspects of it, not people)."""
+    return [w for w in content_words(text) if w.replace("'", "") not in ASPECT_WORDS | PEOPLE_WORDS]
 
 
 def stem(word: str) -> str:
@@ -111,14 +123,20 @@ class Vocabulary:
     @classmethod
     def from_texts(cls, texts: list[str]) -> "Vocabulary":
         found = {w.replace("'", "") for text in texts for w in content_words(text)}
+        # "meet-up" is also "meetup": people write compounds either way.
+        found |= {m.replace("-", "") for text in texts for m in re.findall(r"[a-z]+(?:-[a-z]+)+", text.lower())}
         return cls(frozenset(found), frozenset(stem(w) for w in found), sorted(found))
 
     def knows(self, word: str) -> bool:
         return word in self.words or stem(word) in self.stems
 
     def contains(self, word: str) -> bool:
-        """Whether a corpus word holds this one: 'curable' in 'incurable'."""
-        return len(word) >= 5 and any(word in known for known in self._sorted)
+        """Whether a corpus word holds this one ('curable' in 'incurable') or
+        shares most of its start ('nauseous' and 'nausea')."""
+        if len(word) < 5:
+            return False
+        prefix = word[: max(5, round(0.6 * len(word)))]
+        return any(word in known or known.startswith(prefix) for known in self._sorted)
 
     def correct(self, word: str) -> str | None:
         """The corpus word a misspelt word most likely means, if one is close."""
@@ -127,11 +145,15 @@ class Vocabulary:
         if len(word) < 5 or word.isdigit():
             return None
         from rapidfuzz import process
-        from rapidfuzz.distance import Levenshtein
+        from rapidfuzz.distance import OSA  # a swapped pair of letters counts as one edit
 
         limit = 1 if len(word) < 8 else 2
-        match = process.extractOne(word, self._sorted, scorer=Levenshtein.distance, score_cutoff=limit)
-        return None if match is None else match[0]
+        matches = process.extract(word, self._sorted, scorer=OSA.distance, score_cutoff=limit, limit=10)
+        if not matches:
+            return None
+        # Closest first; among equals, the one sharing the first letter, then the commonest.
+        best = min(matches, key=lambda m: (m[1], m[0][0] != word[0], -english_frequency(m[0])))
+        return best[0]
 
     def fix_spelling(self, text: str) -> str:
         """Replace words that are neither in the corpus nor common English by the
@@ -147,14 +169,13 @@ class Vocabulary:
 
         return re.sub(r"[A-Za-z]+", fix, text)
 
-    def unknown_terms(self, text: str, rare_below: float) -> list[str]:
-        """Content words that the corpus never uses and that are uncommon in
-        English: names of drugs, diseases, places the sources don't cover."""
+    def unknown_words(self, text: str) -> list[tuple[str, float]]:
+        """Subject words the corpus never uses (typos fixed first), each with its
+        English frequency: low for names of drugs, diseases, places."""
         unknown = []
-        for word in content_words(text):
+        for word in subject_words(text):
             word = word.replace("'", "")
-            if word.isdigit() or word in ASPECT_WORDS or self.knows(word) or self.contains(word) or self.correct(word) is not None:
+            if word.isdigit() or self.knows(word) or self.contains(word) or self.correct(word) is not None:
                 continue
-            if english_frequency(word) < rare_below:
-                unknown.append(word)
+            unknown.append((word, english_frequency(word)))
         return unknown
