@@ -23,7 +23,7 @@ from qa.terms import analyse
 W_DENSE, W_TERMS, W_PASSAGE = 0.30, 0.25, 0.40
 # Confidence = sigmoid(A * best unit score + B): the chance the answer is right,
 # fitted on the dev questions by eval/calibrate.py.
-CONFIDENCE_A, CONFIDENCE_B = 5.363, -2.136
+CONFIDENCE_A, CONFIDENCE_B = 5.167, -2.172
 REPEAT_PENALTY = 0.10  # a follow-up should say something new, not repeat the last answer
 EXTRA_UNIT_MARGIN = 0.08  # a second or third unit must score within this of the best
 _LEANS_BACK = re.compile(r"^(This|These|That|Those|It|They|Such|Both|All)\b")

@@ -82,6 +82,25 @@ def stem(word: str) -> str:
     return _stemmer().stemWord(word)
 
 
+# Plain words and brand names next to the words the sources use. Both sides of
+# a match are expanded, so "does it hurt" meets "painful" and "xgeva" meets
+# "denosumab" in BM25 and in term overlap.
+SYNONYMS = {
+    "hurt": "pain", "hurts": "pain", "hurting": "pain", "painful": "pain", "ache": "pain", "aches": "pain",
+    "broke": "fracture", "broken": "fracture", "break": "fracture", "breaks": "fracture", "breaking": "fracture",
+    "crack": "fracture", "cracked": "fracture",
+    "pee": "urinate", "peeing": "urinate", "urine": "urinate", "urinating": "urinate", "urination": "urinate",
+    "poop": "bowel", "stool": "bowel",
+    "mets": "metastases", "metastatic": "metastases", "metastasis": "metastases", "spread": "metastases",
+    "xgeva": "denosumab", "denosumab": "xgeva",
+    "zometa": "zoledronic", "zoledronate": "zoledronic", "zoledronic": "zometa",
+    "aredia": "pamidronate", "pamidronate": "aredia",
+    "chemo": "chemotherapy", "chemotherapy": "chemo",
+    "hypercalcemia": "calcium", "thirsty": "thirst",
+    "tired": "fatigue", "tiredness": "fatigue", "exhausted": "fatigue", "fatigue": "tired",
+    "spine": "spinal", "backbone": "spinal", "vertebra": "spinal", "vertebrae": "spinal",
+    "scan": "imaging", "xray": "x-ray", "radiotherapy": "radiation",
+}
 _NEGATION = re.compile(r"^(in|un|non)(?=[a-z]{5,})")
 
 
@@ -94,6 +113,8 @@ def analyse(text: str) -> list[str]:
     for word in content_words(text):
         word = word.replace("'", "")
         stems.append(stem(word))
+        if word in SYNONYMS:
+            stems.append(stem(SYNONYMS[word]))
         positive = _NEGATION.sub("", word)
         if positive != word and english_frequency(positive) >= 2.0:
             stems.append(stem(positive))

@@ -2,7 +2,10 @@ from qa.terms import Vocabulary, analyse, content_words
 
 
 def test_analyse_drops_question_words_and_stems():
-    assert analyse("What are Zometa's side-effects?") == ["zometa", "side", "effect"]
+    assert analyse("What are the side-effects?") == ["side", "effect"]
+    # Brand names and plain words also count as the sources' words.
+    assert analyse("Zometa's side effects") == ["zometa", "zoledron", "side", "effect"]
+    assert "pain" in analyse("does it hurt") and "fractur" in analyse("I think it broke")
     assert content_words("is it painful?") == ["painful"]
 
 
