@@ -22,7 +22,7 @@ from qa.index import Index, build_index, load_index
 from qa.retrieve import Retriever
 from qa.safety import DISCLAIMER, Advice, answer_topics, find_advice, urgent_topics
 from qa.settings import Settings
-from qa.terms import Vocabulary, english_frequency
+from qa.terms import Vocabulary, english_frequency, subject_words
 
 MAX_QUESTION_CHARS = 2000
 NOT_COVERED = (
@@ -145,6 +145,10 @@ class Assistant:
         urgent_needed = urgent_topics(text)
         unknown = self.vocabulary.unknown_words(text)
         rare = [word for word, zipf in unknown if zipf < self.settings.rare_term_zipf]
+        subject = subject_words(self.vocabulary.fix_spelling(text))
+        if subject and len(unknown) == len(subject) and not urgent_needed:
+            # Not one word the question is about occurs in the sources: off topic.
+            return self._abstain(question, resolved, NOT_COVERED, confidence * 0.5, [], self.suggest(vector))
         if rare:
             message = f"The sources don't mention {', '.join(rare[:3])}. " + NOT_COVERED
             return self._abstain(question, resolved, message, confidence * 0.5, urgent_needed, self.suggest(vector))
