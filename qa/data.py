@@ -137,7 +137,9 @@ class Answer:
         """Display text: each unit followed by its citation marker."""
         if self.abstained:
             return self.message
-        return " ".join(f"{' '.join(u.text.split())} [{u.citation}]" for u in self.units)
+        # When the urgent notice is the whole answer, it is not repeated as a unit.
+        units = self.units if self.units or self.urgent is None else (self.urgent,)
+        return " ".join(f"{' '.join(u.text.split())} [{u.citation}]" for u in units)
 
     def to_json(self) -> dict:
         """The batch/`--json` record (see README for the fields)."""

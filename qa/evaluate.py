@@ -103,7 +103,9 @@ def judge(result: Result) -> Result:
     if answer["abstained"]:
         result.cause = "false abstention"
         return result
-    result.correct = contains_gold(answer["answer"], item["answers"])
+    # The reply shows the urgent notice first: it is part of what the user reads.
+    shown = f"{answer['urgent'] or ''} {answer['answer']}"
+    result.correct = contains_gold(shown, item["answers"])
     result.f1 = max((token_f1(u["text"], g) for u in answer["units"] for g in item["answers"]), default=0.0)
     holders = [u for u in answer["units"] if contains_gold(u["text"], item["answers"])]
     if holders:

@@ -14,6 +14,11 @@ _POINTS_BACK = re.compile(r"\b(it|its|it's|they|them|their|theirs|this|that|thes
 _CONTINUES = re.compile(r"^\s*(and|also|but|so|what about|how about|same for|and what about|what else|anything else|ok so)\b", re.I)
 
 
+def points_back(question: str) -> bool:
+    """Whether the question has a word pointing at something said before ("it", "they")."""
+    return bool(_POINTS_BACK.search(question))
+
+
 def is_followup(question: str) -> bool:
     """True when the question leans on an earlier turn for its subject: it
     continues one ("and for..."), names no subject, or is a short question
@@ -21,7 +26,7 @@ def is_followup(question: str) -> bool:
     subject = subject_words(question)
     if _CONTINUES.match(question) or not subject:
         return True
-    if not _POINTS_BACK.search(question):
+    if not points_back(question):
         return False
     return len(subject) <= 1 and len(content_words(question)) <= 3
 

@@ -17,14 +17,13 @@ from pathlib import Path
 from qa.answer import Pick, Reader
 from qa.data import Answer, AnswerUnit, Citation, Passage, Span
 from qa.errors import IndexNotFoundError, StaleIndexError
-from qa.followup import is_followup, resolve, with_subject
+from qa.followup import points_back, resolve, with_subject
 from qa.index import Index, build_index, load_index
 from qa.retrieve import Retriever
 from qa.safety import DISCLAIMER, Advice, answer_topics, find_advice, urgent_topics
-from qa.settings import Settings
+from qa.settings import MAX_QUESTION_CHARS, Settings
 from qa.terms import Vocabulary, english_frequency, subject_words
 
-MAX_QUESTION_CHARS = 2000
 NOT_COVERED = (
     "The sources I have don't cover this question, so I can't answer it. "
     "Please ask your care team; they know your situation."
@@ -129,35 +128,44 @@ class Assistant:
         problem = self.problem_with(text)
         if problem:
             return self._abstain(question, text, problem, confidence=0.0)
+        urgent = urgent_topics(text)
+        unknown = self.vocabulary.unknown_words(text)
+        resolved, picks, confidence, vector = self._read(text, resolved, history, may_retry=not unknown)
+        message = self._not_covered(text, unknown, urgent)
+        if not message and any(zipf < self.settings.uncommon_term_zipf for _, zipf in unknown):
+            confidence *= self.settings.unknown_term_penalty
+        if not message and (not picks or confidence < self.settings.abstain_below):
+            message = NOT_COVERED
+        if message:
+            return self._abstain(question, resolved, message, confidence, urgent, self.suggest(vector))
+        topics = urgent + [t for t in answer_topics([p.unit.text for p in picks]) if t not in urgent]
+        return self._answer(question, resolved, picks, confidence, topics)
+
+    def _read(self, text: str, resolved: str, history, may_retry: bool):
+        """(resolved question, picks, confidence, vector) for a prepared question."""
         spelled = self.vocabulary.fix_spelling(text)
         # A follow-up should add to the last answer, not repeat it.
         avoid = self._previous_answer(history) if resolved != spelled else frozenset()
         picks, confidence, vector = self.answer_units(resolved, avoid)
-        threshold = self.settings.abstain_below
-        if self.settings.followups and history and not is_followup(resolved) and confidence < threshold:
-            # It named a subject of its own yet found no answer ("what protein does
-            # it block?"): try it once more with the subject of the conversation.
-            leaning = with_subject(resolved, self._earlier(history))
-            if leaning != resolved:
+        if may_retry and self.settings.followups and history and resolved == spelled and points_back(text):
+            if confidence < self.settings.abstain_below:
+                # It names a subject yet found no answer ("what protein does it
+                # block?"): try once more with the subject of the conversation.
+                leaning = with_subject(resolved, self._earlier(history))
                 retry = self.answer_units(leaning)
-                if retry[1] >= threshold:
-                    resolved, (picks, confidence, vector) = leaning, retry
-        urgent_needed = urgent_topics(text)
-        unknown = self.vocabulary.unknown_words(text)
-        rare = [word for word, zipf in unknown if zipf < self.settings.rare_term_zipf]
+                if retry[1] >= self.settings.abstain_below:
+                    return (leaning, *retry)
+        return resolved, picks, confidence, vector
+
+    def _not_covered(self, text: str, unknown: list[tuple[str, float]], urgent: list[str]) -> str:
+        """Why the sources can't cover this question, or '' when they may."""
         subject = subject_words(self.vocabulary.fix_spelling(text))
-        if subject and len(unknown) == len(subject) and not urgent_needed:
-            # Not one word the question is about occurs in the sources: off topic.
-            return self._abstain(question, resolved, NOT_COVERED, confidence * 0.5, [], self.suggest(vector))
+        if subject and len(unknown) == len(subject) and not urgent:
+            return NOT_COVERED  # not one word it is about occurs in the sources: off topic
+        rare = [word for word, zipf in unknown if zipf < self.settings.rare_term_zipf]
         if rare:
-            message = f"The sources don't mention {', '.join(rare[:3])}. " + NOT_COVERED
-            return self._abstain(question, resolved, message, confidence * 0.5, urgent_needed, self.suggest(vector))
-        if any(zipf < self.settings.uncommon_term_zipf for _, zipf in unknown):
-            confidence *= self.settings.unknown_term_penalty
-        if not picks or confidence < self.settings.abstain_below:
-            return self._abstain(question, resolved, NOT_COVERED, confidence, urgent_needed, self.suggest(vector))
-        topics = urgent_needed + [t for t in answer_topics([p.unit.text for p in picks]) if t not in urgent_needed]
-        return self._answer(question, resolved, picks, confidence, topics)
+            return f"The sources don't mention {', '.join(rare[:3])}. " + NOT_COVERED
+        return ""
 
     def problem_with(self, text: str) -> str:
         """A plain message when the question can't be asked as it is, else ''."""
@@ -205,7 +213,9 @@ class Assistant:
         urgent = self._urgent(topics, citations)
         units = []
         for pick in picks:
-            n = _cite(citations, pick.chunk)
+            if urgent is not None and pick.unit.text == urgent.text:
+                continue  # already shown first, as the urgent notice
+            n = _cite(citations, pick.chunk, pick.unit.span)
             highlight = None
             if self.highlighter is not None:
                 highlight = self.highlighter.highlight(resolved, pick.unit.text)
@@ -231,10 +241,16 @@ class Assistant:
         return None
 
 
-def _cite(citations: list[Citation], chunk) -> int:
-    """The citation number of a chunk, adding it on first use."""
+def _cite(citations: list[Citation], chunk, unit: Span | None = None) -> int:
+    """The citation number for a unit of a chunk: an earlier citation of the
+    same file that holds the unit is reused (overlapping chunks), else the
+    chunk is cited anew."""
     for citation in citations:
-        if citation.doc_id == chunk.article_id and citation.span == chunk.span:
+        if citation.file != chunk.file:
+            continue
+        if citation.span == chunk.span:
+            return citation.n
+        if unit is not None and citation.span.start <= unit.start and unit.end <= citation.span.end:
             return citation.n
     citation = Citation(
         n=len(citations) + 1,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from qa.data import Chunk, Unit
 
 DISCLAIMER = (
-    "Educational information from the sources listed, not medical advice. "
+    "Educational information from trusted patient-education sources, not medical advice. "
     "Ask your care team about your own situation."
 )
 

@@ -7,6 +7,8 @@ import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+MAX_QUESTION_CHARS = 2000  # longer messages are refused (the chat cuts them with a note)
+
 # Settings that shape the index; the rest only shape answers.
 BUILD_FIELDS = ("chunk_chars", "chunk_overlap", "exact_search_max", "hnsw_m")
 

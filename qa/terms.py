@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 
+TYPO_ZIPF = 3.0  # a word rarer than this in English may be a typo; a commoner one is meant
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 # Function words plus the words people wrap questions in; none of them tells
@@ -39,7 +40,8 @@ ASPECT_WORDS = frozenset(
     more much many type types kind kinds cost costs way ways best good bad worse better done do does
     options option alternative alternatives procedure recovery recover last lasts frequently usually
     possible likely chance chances stage stages spread spreads again instead well then exactly sure thing
-    things prognosis outlook expectancy lifespan survival survive dosage dose doses price""".split()
+    things prognosis outlook expectancy lifespan survival survive dosage dose doses price different other
+    another example examples""".split()
 )
 
 # People and feelings: "my mom is worried" says who asks, not what about.
@@ -183,7 +185,7 @@ class Vocabulary:
         def fix(match: re.Match) -> str:
             word = match.group(0)
             lower = word.lower()
-            if lower in STOP_WORDS or self.knows(lower) or english_frequency(lower) >= 3.0:
+            if lower in STOP_WORDS or self.knows(lower) or english_frequency(lower) >= TYPO_ZIPF:
                 return word
             fixed = self.correct(lower)
             return word if fixed is None else fixed
@@ -196,7 +198,10 @@ class Vocabulary:
         unknown = []
         for word in subject_words(text):
             word = word.replace("'", "")
-            if word.isdigit() or self.knows(word) or self.contains(word) or self.correct(word) is not None:
+            zipf = english_frequency(word)
+            if word.isdigit() or self.knows(word) or self.contains(word):
                 continue
-            unknown.append((word, english_frequency(word)))
+            if zipf < TYPO_ZIPF and self.correct(word) is not None:
+                continue  # a misspelt corpus word, not a new one
+            unknown.append((word, zipf))
         return unknown

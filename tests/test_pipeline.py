@@ -2,7 +2,8 @@
 
 import pytest
 
-from qa.pipeline import MAX_QUESTION_CHARS, clean_question
+from qa.pipeline import clean_question
+from qa.settings import MAX_QUESTION_CHARS
 from qa.safety import DISCLAIMER
 
 
