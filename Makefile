@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m qa chat
+	$(PY) app.py
 
 chat: $(STAMP)
 	$(PY) -m qa chat

@@ -1,0 +1,253 @@
+"""The chat stage: an Answer as chat HTML or plain text, and durable feedback.
+
+Every piece of text from the user or the corpus is HTML-escaped here, so what
+anyone types (or a source happens to contain) is shown as text, never run.
+The HTML is written on one line with no blank lines, so the chat's Markdown
+renderer passes it through as one HTML block and never reads `*`, `_` or `[x](y)`
+inside quotes or questions as formatting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import datetime, timezone
+from html import escape
+from pathlib import Path
+
+from qa.data import Answer, AnswerUnit, Citation
+from qa.errors import QAError
+from qa.settings import MAX_QUESTION_CHARS
+
+HIGH_CONFIDENCE = 0.8
+MEDIUM_CONFIDENCE = 0.6
+APOLOGY = (
+    "Sorry, something went wrong on our side while answering that. "
+    "Please try again, or ask another question."
+)
+_FEEDBACK_LOCK = threading.Lock()
+
+
+class FeedbackError(QAError):
+    """Feedback could not be saved (the chat carries on)."""
+
+
+def prepare_message(text: str | None) -> tuple[str, str]:
+    """(the message to ask, a note for the user): stripped, cut to the length limit."""
+    text = (text or "").strip()
+    if len(text) <= MAX_QUESTION_CHARS:
+        return text, ""
+    note = (
+        f"Your message was {len(text):,} characters long, so only the first "
+        f"{MAX_QUESTION_CHARS:,} were used."
+    )
+    return text[:MAX_QUESTION_CHARS].rstrip(), note
+
+
+def confidence_words(confidence: float) -> str:
+    """The confidence score in plain words."""
+    if confidence >= HIGH_CONFIDENCE:
+        return "high confidence"
+    if confidence >= MEDIUM_CONFIDENCE:
+        return "medium confidence"
+    return "low confidence"
+
+
+def lines_html(text: str) -> str:
+    """Escaped text with its line breaks kept as <br> (never a blank line)."""
+    return join_lines(escape(text))
+
+
+def join_lines(markup: str) -> str:
+    """Spaces folded within each line, lines joined by <br>, empty lines dropped."""
+    lines = [" ".join(line.split()) for line in markup.splitlines()]
+    return "<br>".join(line for line in lines if line)
+
+
+def render_question(text: str) -> str:
+    """The user's own message as chat HTML: escaped, shown exactly as typed."""
+    return f'<div class="qa-question">{lines_html(text)}</div>'
+
+
+def unit_html(unit: AnswerUnit) -> str:
+    """One answer unit with its [n] marker; a highlighted span is bold."""
+    text = unit.text
+    if unit.highlight is not None and unit.highlight.end <= len(text):
+        start, end = unit.highlight.start, unit.highlight.end
+        body = f"{lines_html(text[:start])} <strong>{lines_html(text[start:end])}</strong> {lines_html(text[end:])}"
+    else:
+        body = lines_html(text)
+    return f'{body} <sup class="qa-ref">[{unit.citation}]</sup>'
+
+
+def marked_quote(quote: str, texts: list[str]) -> str:
+    """The quote, escaped, with every occurrence of the given texts in <mark>."""
+    spans = []
+    for text in texts:
+        start = quote.find(text) if text else -1
+        while start >= 0:
+            spans.append((start, start + len(text)))
+            start = quote.find(text, start + len(text))
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    parts, last = [], 0
+    for start, end in merged:
+        parts.append(f"{escape(quote[last:start])}<mark>{escape(quote[start:end])}</mark>")
+        last = end
+    parts.append(escape(quote[last:]))
+    return join_lines("".join(parts))
+
+
+def source_label(citation: Citation) -> str:
+    """'Title — Publisher · Section', escaped."""
+    label = escape(citation.title)
+    if citation.publisher:
+        label += f" — {escape(citation.publisher)}"
+    if citation.section and citation.section != citation.title:
+        label += f" · {escape(citation.section)}"
+    return label
+
+
+def source_html(citation: Citation, answer: Answer) -> str:
+    """One source as a collapsible <details>: the passage with the cited sentences marked."""
+    units = list(answer.units) + ([answer.urgent] if answer.urgent else [])
+    texts = [u.text for u in units if u.citation == citation.n]
+    return (
+        f'<details class="qa-source"><summary><span class="qa-ref">[{citation.n}]</span> '
+        f"{source_label(citation)}</summary>"
+        f'<blockquote class="qa-quote">{marked_quote(citation.quote, texts)}</blockquote></details>'
+    )
+
+
+def urgent_html(unit: AnswerUnit) -> str:
+    """The sources' urgent-care advice: a labelled alert, not only a colour."""
+    return (
+        '<div class="qa-urgent" role="alert"><p class="qa-urgent-title"><strong>⚠ Urgent</strong>'
+        " — if this is happening now, don't wait:</p>"
+        f'<p>{unit_html(unit)}</p></div>'
+    )
+
+
+def abstain_html(answer: Answer, list_suggestions: bool = True) -> str:
+    """Why there is no answer, and where to go instead (the suggestions, if listed here)."""
+    html = f'<div class="qa-abstain"><p>{escape(answer.message)}</p>'
+    if answer.suggestions and list_suggestions:
+        html += '<p class="qa-suggest">Questions the sources do answer:</p><ul>'
+        html += "".join(f"<li>{escape(s)}</li>" for s in answer.suggestions)
+        html += "</ul>"
+    elif answer.suggestions:
+        html += '<p class="qa-suggest">Questions the sources do answer are below; select one to ask it.</p>'
+    return html + "</div>"
+
+
+def body_units(answer: Answer) -> list[AnswerUnit]:
+    """The answer units, less any that repeat the urgent advice already shown above them."""
+    if answer.urgent is None:
+        return list(answer.units)
+    urgent = " ".join(answer.urgent.text.split())
+    rest = [u for u in answer.units if " ".join(u.text.split()) != urgent]
+    return rest or list(answer.units)
+
+
+def render_answer(answer: Answer, note: str = "", list_suggestions: bool = True) -> str:
+    """The whole reply as chat HTML: urgent notice first, answer, sources, disclaimer.
+
+    With list_suggestions=False the caller shows the suggestions as buttons instead."""
+    parts = []
+    if answer.urgent is not None:
+        parts.append(urgent_html(answer.urgent))
+    if note:
+        parts.append(f'<p class="qa-note">{escape(note)}</p>')
+    if answer.abstained:
+        parts.append(abstain_html(answer, list_suggestions))
+    else:
+        units = " ".join(unit_html(u) for u in body_units(answer))
+        parts.append(f'<p class="qa-units">{units}</p>')
+        parts.append(f'<p class="qa-confidence">{confidence_words(answer.confidence).capitalize()}</p>')
+    if answer.citations:
+        sources = "".join(source_html(c, answer) for c in answer.citations)
+        parts.append(f'<div class="qa-sources"><p class="qa-sources-title">Sources</p>{sources}</div>')
+    parts.append(f'<p class="qa-disclaimer"><small>{escape(answer.disclaimer)}</small></p>')
+    return f'<div class="qa-answer">{"".join(parts)}</div>'
+
+
+def render_error(note: str = "") -> str:
+    """The short apology shown when answering failed."""
+    extra = f'<p class="qa-note">{escape(note)}</p>' if note else ""
+    return f'<div class="qa-answer">{extra}<p class="qa-error">{escape(APOLOGY)}</p></div>'
+
+
+def to_plain(answer: Answer, note: str = "") -> str:
+    """The reply as plain text (for API clients): urgent, answer, sources, disclaimer."""
+    flat = lambda text: " ".join(text.split())
+    lines = []
+    if answer.urgent is not None:
+        lines += [f"URGENT: {flat(answer.urgent.text)} [{answer.urgent.citation}]", ""]
+    if note:
+        lines += [note, ""]
+    lines.append(answer.text)
+    if answer.abstained and answer.suggestions:
+        lines += ["", "Questions the sources do answer:"] + [f"- {s}" for s in answer.suggestions]
+    elif not answer.abstained:
+        lines.append(f"({confidence_words(answer.confidence)})")
+    if answer.citations:
+        lines += ["", "Sources:"]
+        lines += [f"[{c.n}] {c.title} — {c.publisher}, section \"{c.section}\"" for c in answer.citations]
+    lines += ["", answer.disclaimer]
+    return "\n".join(lines)
+
+
+def feedback_record(question: str, history, answer: Answer, vote: str) -> dict:
+    """One feedback line: what was asked, what was answered, and the vote."""
+    if vote not in ("up", "down"):
+        raise ValueError(f'vote must be "up" or "down", got {vote!r}')
+    data = answer.to_json()
+    return {
+        "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "vote": vote,
+        "question": question,
+        "history": list(history or []),
+        "answer": data["answer"],
+        "abstained": data["abstained"],
+        "confidence": data["confidence"],
+        "urgent": data["urgent"],
+        "citations": [{k: c[k] for k in ("n", "doc_id", "title", "publisher", "section", "file")} for c in data["citations"]],
+    }
+
+
+def record_feedback(path: Path | str, question: str, history, answer: Answer, vote: str) -> dict:
+    """Append one JSON line to the feedback file and fsync it; raise FeedbackError if that fails."""
+    path = Path(path)
+    record = feedback_record(question, history, answer, vote)
+    line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        created = not path.exists()
+        with _FEEDBACK_LOCK, open(path, "ab") as f:
+            f.write(line)
+            f.flush()
+            os.fsync(f.fileno())
+        if created:
+            _fsync_dir(path.parent)
+    except OSError as exc:
+        raise FeedbackError(f"could not save feedback to {path}: {exc.strerror or exc}") from exc
+    return record
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a new file's directory entry durable too (where the OS allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -1,0 +1,277 @@
+"""app.py: flags, the chat handlers (fake assistant), and the live app with the
+real assistant: a gradio_client round trip and a load test of concurrent clients."""
+
+import json
+import re
+import statistics
+import sys
+import threading
+import time
+
+import pytest
+
+from live_app import QUIET_GRADIO, ROOT, serve
+
+sys.path.insert(0, str(ROOT))
+import app  # noqa: E402
+
+COVERED = "don't cover this question"
+# Five conversations; each client plays one, passing its own earlier questions.
+# (question, what the reply must match, what its answer part must not); None: abstains.
+CONVERSATIONS = [
+    [
+        ("how do I renew my passport?", None, None),
+        ("which bones do bone metastases usually affect?", r"bone", None),
+        ("and for breast cancer?", r"breast", None),
+        ("what is vertebroplasty", r"cement", None),
+        ("what are the side effects of Zometa?", r"side effects", None),
+    ],
+    [
+        ("what is zometa?", r"zometa|zoledron", None),
+        ("what are its side effects?", r"side effects", None),
+        ("what's the best recipe for lasagna?", None, None),
+        ("is bone mets cancer curable", r"incurable|treatable", None),
+        ("what is vertebroplasty", r"cement", None),
+    ],
+    [
+        ("what is xgeva?", r"denosumab", None),
+        ("how is it given?", r"skin|inject", None),
+        ("what is the dose of tamoxifen for lupus?", None, None),
+        ("what is a dexa scan", r"bone density|dexa", None),
+        ("how can I avoid falling at home?", r"fall|trip|rugs", None),
+    ],
+    [
+        ("will it snow in denver this weekend?", None, None),
+        ("what is hypercalcemia?", r"^URGENT: [\s\S]*hypercalcemia", None),
+        ("how is it treated?", r"hypercalcemia|calcium", r"spinal cord"),  # "it" is this client's subject
+        ("what can i eat to keep my bones strong", r"bone|calcium", None),
+        ("which cancers usually spread to the bones?", r"breast|prostate|lung", None),
+    ],
+    [
+        ("what is spinal cord compression?", r"^URGENT: [\s\S]*spinal cord", None),
+        ("how is it treated?", r"spinal cord|paraly", r"hypercalcemia"),  # and this one's
+        ("what's the best recipe for lasagna?", None, None),
+        ("my husband has back pain and suddenly his legs are weak and numb", r"^URGENT: ", None),
+        ("does bone metastasis pain get worse at night?", r"night", None),
+    ],
+]
+CLIENTS = 20
+pytestmark = QUIET_GRADIO
+
+
+def check_reply(reply: str, expected: str | None, forbidden: str | None) -> None:
+    """A reply is right for its question: the expected fact, cited, or an abstention."""
+    assert reply.rstrip().endswith("not medical advice. Ask your care team about your own situation."), reply
+    if expected is None:
+        assert COVERED in reply, reply
+        return
+    assert COVERED not in reply and "[1]" in reply, reply
+    assert re.search(expected, reply, re.I), (expected, reply)
+    if forbidden:
+        assert not re.search(forbidden, reply.split("\nSources:")[0], re.I), (forbidden, reply)
+
+
+def reference_replies(assistant) -> dict:
+    """What each conversation's replies are when asked one at a time, in-process."""
+    from qa.chat import to_plain
+
+    replies = {}
+    for conversation in CONVERSATIONS:
+        history: list[str] = []
+        for question, _, _ in conversation:
+            replies[question, tuple(history)] = to_plain(assistant.ask(question, history))
+            history.append(question)
+    return replies
+
+
+# --- flags --------------------------------------------------------------------
+
+
+def test_flags_default_to_localhost(monkeypatch):
+    for name in ("QA_HOST", "QA_PORT", "QA_FEEDBACK"):
+        monkeypatch.delenv(name, raising=False)
+    args = app.parse_args([])
+    assert (args.host, args.port, str(args.feedback)) == ("127.0.0.1", 7860, "feedback/feedback.jsonl")
+
+
+def test_flags_from_environment_and_command_line(monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_HOST", "0.0.0.0")
+    monkeypatch.setenv("QA_PORT", "8000")
+    monkeypatch.setenv("QA_FEEDBACK", str(tmp_path / "f.jsonl"))
+    args = app.parse_args([])
+    assert (args.host, args.port, args.feedback) == ("0.0.0.0", 8000, tmp_path / "f.jsonl")
+    args = app.parse_args(["--host", "127.0.0.1", "--port", "9000", "--feedback", "x.jsonl"])
+    assert (args.host, args.port, str(args.feedback)) == ("127.0.0.1", 9000, "x.jsonl")
+
+
+def test_analytics_are_off():
+    assert app.os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+
+
+# --- handlers (fake assistant) ------------------------------------------------
+
+
+def _turn(h, message, chat=(), questions=(), turns=()):
+    box, chat, pending = h.take_message(message, list(chat))
+    return h.answer_pending(pending, chat, list(questions), list(turns))
+
+
+def test_a_conversation_keeps_its_own_history(fake_assistant, tmp_path):
+    h = app.Handlers(fake_assistant, tmp_path / "f.jsonl")
+    chat, questions, turns = _turn(h, "what is zometa?")
+    chat, questions, turns = _turn(h, "what are its side effects?", chat, questions, turns)
+    assert questions == ["what is zometa?", "what are its side effects?"]
+    assert [m["role"] for m in chat] == ["user", "assistant"] * 2
+    assert "headache" in chat[3]["content"] and turns[1]["history"] == ["what is zometa?"]
+    assert turns[1]["index"] == 3
+
+
+def test_empty_messages_are_ignored(fake_assistant, tmp_path):
+    h = app.Handlers(fake_assistant, tmp_path / "f.jsonl")
+    assert h.take_message("   \n ", []) == ("", [], "")
+    assert h.answer_pending("", [], [], []) == ([], [], [])
+
+
+def test_long_messages_are_cut_with_a_note(fake_assistant, tmp_path):
+    h = app.Handlers(fake_assistant, tmp_path / "f.jsonl")
+    chat, questions, turns = _turn(h, "what is zometa? " + "x" * 3000)
+    assert "only the first 2,000 were used" in chat[1]["content"]
+    assert len(questions[0]) <= 2000 and len(turns[0]["question"]) <= 2000
+
+
+def test_abstentions_offer_suggestions_as_buttons(fake_assistant, tmp_path):
+    h = app.Handlers(fake_assistant, tmp_path / "f.jsonl")
+    chat, _, _ = _turn(h, "how do I renew my passport?")
+    assert [o["value"] for o in chat[1]["options"]] == list(fake_assistant.ask("how do I renew my passport?").suggestions)
+
+
+def test_an_internal_error_apologises_and_the_next_question_works(fake_assistant, tmp_path, monkeypatch, caplog):
+    h = app.Handlers(fake_assistant, tmp_path / "f.jsonl")
+    real_ask = fake_assistant.ask
+
+    def ask(question, history=()):
+        if "explode" in question:
+            raise RuntimeError("engine bug")
+        return real_ask(question, history)
+
+    monkeypatch.setattr(fake_assistant, "ask", ask)
+    chat, questions, turns = _turn(h, "explode please")
+    assert "Sorry, something went wrong" in chat[1]["content"] and "engine bug" not in chat[1]["content"]
+    assert "engine bug" in caplog.text
+    chat, questions, turns = _turn(h, "what is zometa?", chat, questions, turns)
+    assert "Zometa is a bisphosphonate" in chat[3]["content"]
+
+
+def test_votes_are_saved_and_a_failure_is_reported(fake_assistant, tmp_path, caplog):
+    path = tmp_path / "feedback.jsonl"
+    h = app.Handlers(fake_assistant, path)
+    chat, questions, turns = _turn(h, "what is zometa?")
+    assert h.rate(turns, 1, True) == "up"
+    assert h.rate(turns, [1], False) == "down"
+    assert h.rate(turns, 1, "") == "ignored" and h.rate(turns, 0, True) == "ignored"
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [r["vote"] for r in lines] == ["up", "down"] and lines[0]["question"] == "what is zometa?"
+    broken = app.Handlers(fake_assistant, tmp_path)  # a folder: cannot be written as a file
+    with pytest.warns(UserWarning, match="could not be saved"):
+        assert broken.rate(turns, 1, True) == "failed"
+    assert "feedback not saved" in caplog.text
+
+
+# --- the live app (real assistant) ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live(assistant, tmp_path_factory):
+    feedback = tmp_path_factory.mktemp("app") / "feedback.jsonl"
+    with serve(assistant, feedback) as url:
+        yield url
+
+
+@pytest.mark.slow
+def test_gradio_client_round_trip(live):
+    from gradio_client import Client
+
+    client = Client(live, verbose=False)
+    reply = client.predict("what are its side effects?", ["what is zometa?"], api_name="/chat")
+    check_reply(reply, r"side effects", None)
+    assert "\nSources:\n[1] " in reply
+    check_reply(client.predict("how do I renew my passport?", api_name="/chat"), None, None)
+    assert "please type a question" in client.predict("", [], api_name="/chat").lower()
+    api = client.view_api(return_format="dict", print_info=False)
+    assert list(api["named_endpoints"]) == ["/chat"]
+
+
+@pytest.mark.slow
+def test_internal_errors_reach_the_client_as_an_apology(live, assistant, monkeypatch):
+    from gradio_client import Client
+
+    real_ask = assistant.ask
+
+    def ask(question, history=()):
+        if "explode" in question:
+            raise RuntimeError("engine bug")
+        return real_ask(question, history)
+
+    monkeypatch.setattr(assistant, "ask", ask)
+    client = Client(live, verbose=False)
+    with pytest.raises(Exception, match="Sorry, something went wrong"):
+        client.predict("explode", api_name="/chat")
+    check_reply(client.predict("what is vertebroplasty", api_name="/chat"), r"cement", None)
+
+
+@pytest.mark.slow
+def test_load_many_concurrent_clients(live, assistant, tmp_path, capsys, record_property):
+    """20 clients at once, 5 questions each: every reply is the one its own question
+    and history get when asked alone, and holds the expected fact or abstains."""
+    from gradio_client import Client
+
+    expected_replies = reference_replies(assistant)
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+    start = threading.Barrier(CLIENTS)
+
+    def run(i: int) -> None:
+        conversation = CONVERSATIONS[i % len(CONVERSATIONS)]
+        try:
+            client = Client(live, verbose=False)
+            start.wait(timeout=60)
+            history: list[str] = []
+            for question, expected, forbidden in conversation:
+                t0 = time.perf_counter()
+                reply = client.predict(question, history, api_name="/chat")
+                with lock:
+                    latencies.append(time.perf_counter() - t0)
+                check_reply(reply, expected, forbidden)
+                assert reply == expected_replies[question, tuple(history)], (question, history, reply)
+                history.append(question)
+        except BaseException as exc:  # noqa: BLE001 - every failure is reported below
+            with lock:
+                failures.append(f"client {i}: {type(exc).__name__}: {str(exc)[:500]}")
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(CLIENTS)]
+    t0 = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    wall = time.perf_counter() - t0
+
+    ordered = sorted(latencies)
+    figures = {
+        "clients": CLIENTS,
+        "questions_per_client": len(CONVERSATIONS[0]),
+        "requests": len(latencies),
+        "errors": len(failures),
+        "wall_s": round(wall, 2),
+        "latency_median_ms": round(statistics.median(ordered) * 1000, 1) if ordered else None,
+        "latency_p95_ms": round(ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1000, 1) if ordered else None,
+        "latency_max_ms": round(ordered[-1] * 1000, 1) if ordered else None,
+    }
+    (tmp_path / "load.json").write_text(json.dumps(figures, indent=2))
+    for key, value in figures.items():
+        record_property(key, value)
+    with capsys.disabled():
+        print(f"\nload test: {json.dumps(figures)}")
+    assert not failures, "\n".join(failures)
+    assert len(latencies) == CLIENTS * len(CONVERSATIONS[0])
