@@ -173,6 +173,8 @@ def format_answer(answer, width: int = 88) -> str:
     lines.append(wrap(answer.text))
     if not answer.abstained:
         lines.append(f"(confidence {answer.confidence:.2f})")
+    if answer.suggestions:
+        lines += ["", "Questions the sources do answer:"] + [f"  - {q}" for q in answer.suggestions]
     if answer.citations:
         lines.append("")
         lines.append("Sources:")

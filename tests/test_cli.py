@@ -34,6 +34,12 @@ def test_ask_prints_a_cited_answer_and_json(cli, capsys):
     assert "headache" in record["answer"] and record["abstained"] is False
 
 
+def test_abstention_lists_questions_the_sources_answer(cli, capsys):
+    assert cli("ask", "how do I renew my passport?") == 0
+    out = capsys.readouterr().out
+    assert "don't cover" in out and "Questions the sources do answer:" in out
+
+
 def test_batch_mode_writes_one_record_per_line(cli, tmp_path):
     batch = tmp_path / "in.jsonl"
     batch.write_text(
