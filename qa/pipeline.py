@@ -135,6 +135,10 @@ class Assistant:
         if not message and any(zipf < self.settings.uncommon_term_zipf for _, zipf in unknown):
             confidence *= self.settings.unknown_term_penalty
         if not message and (not picks or confidence < self.settings.abstain_below):
+            if any(topic in self.advice for topic in urgent):
+                # An urgent sign in the user's own words: the sources' urgent-care
+                # advice answers it, even when no other passage fits well.
+                return self._answer(question, resolved, [], confidence, urgent)
             message = NOT_COVERED
         if message:
             return self._abstain(question, resolved, message, confidence, urgent, self.suggest(vector))

@@ -111,3 +111,14 @@ def test_abstentions_suggest_questions_the_sources_answer(fake_assistant):
     assert answer.abstained and len(answer.suggestions) == 3
     questions, _ = fake_assistant.suggestions
     assert set(answer.suggestions) <= set(questions)
+
+
+def test_urgent_advice_answers_an_urgent_question_nothing_else_fits(tiny_settings):
+    from conftest import FakeEmbedder
+    from qa.pipeline import Assistant
+
+    strict = Assistant.load(tiny_settings.with_(abstain_below=0.99), embedder=FakeEmbedder())
+    answer = strict.ask("my legs feel weak and numb")
+    assert not answer.abstained and answer.units == ()
+    assert answer.urgent is not None and "emergency room" in answer.text
+    assert strict.ask("what is a bisphosphonate?").abstained  # not urgent: abstains as usual
