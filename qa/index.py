@@ -38,18 +38,18 @@ FIX = "run `qa index --force` (or `make index`) to rebuild it"
 
 
 def code_hash() -> str:
-    """A hash of the code that turns documents into chunks: changing a cleaning
-    or chunking rule makes the index stale, like changing a setting."""
+    """A hash of the code that turns documents into chunks and vectors: changing
+    a cleaning, chunking or embedding rule makes the index stale, like a setting."""
     from qa import chunk, clean, corpus
 
     digest = hashlib.sha256()
-    for module in (corpus, clean, chunk):
-        digest.update(Path(module.__file__).read_bytes())
+    for path in (Path(corpus.__file__), Path(clean.__file__), Path(chunk.__file__), Path(__file__)):
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
 def settings_hash(settings: Settings, model_name: str) -> str:
-    build = dict(settings.build_part(), model=model_name, code=code_hash(), embed_text=FORMAT)
+    build = dict(settings.build_part(), model=model_name, code=code_hash())
     return hashlib.sha256(json.dumps(build, sort_keys=True).encode()).hexdigest()[:16]
 
 
