@@ -87,9 +87,23 @@ def test_a_model_of_another_size_is_a_clear_error(tiny_settings):
         load_index(tiny_settings, "fake-hash-64", dimension=384)
 
 
-def test_large_indexes_switch_to_hnsw(tiny_settings):
-    build = build_index(tiny_settings.with_(exact_search_max=1), FakeEmbedder(), progress=False)
+def test_large_indexes_switch_to_ivf(tiny_settings):
+    settings = tiny_settings.with_(exact_search_max=1, ivf_nprobe=3)
+    build = build_index(settings, FakeEmbedder(), progress=False)
     manifest = json.loads((build / "manifest.json").read_text())
-    assert manifest["faiss"] == "hnsw"
-    index = load_index(tiny_settings.with_(exact_search_max=1), "fake-hash-64")
-    assert hasattr(index.dense, "hnsw")
+    assert manifest["faiss"] == "ivf"
+    index = load_index(settings, "fake-hash-64")
+    assert hasattr(index.dense, "nprobe")
+    from qa.retrieve import Retriever
+
+    retriever = Retriever(index, settings)
+    assert index.dense.nprobe == 3
+    ids, _ = retriever.dense_ranking(index.chunk_vectors[0], 3)
+    assert ids[0] == 0  # a chunk's own vector finds it first
+
+
+def test_ivf_list_count_follows_the_data_size():
+    from qa.index import ivf_lists
+
+    assert ivf_lists(10) == 1
+    assert ivf_lists(1_000_000) == 4000

@@ -1,0 +1,252 @@
+"""The speed benchmark's Markdown report and plot (eval/bench.py writes them with
+`render` and `plot_scale`), and the machine description that heads the report."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+from pathlib import Path
+
+import numpy as np
+
+from bench_scale import K, RECALL_AT, RECALL_TARGET, SYNTHETIC_NOISE, TARGET_P95_MS, recommendation_text
+
+
+def machine_info(args) -> dict:
+    """CPU, cores, memory, Python and library versions, thread counts."""
+    import faiss
+    import sentence_transformers
+    import torch
+
+    def first(path: str, prefix: str) -> str:
+        try:
+            for line in Path(path).read_text().splitlines():
+                if line.startswith(prefix):
+                    return line.split(":", 1)[1].strip()
+        except OSError:
+            pass
+        return "unknown"
+
+    mem_kb = first("/proc/meminfo", "MemTotal")
+    return {
+        "cpu": first("/proc/cpuinfo", "model name"),
+        "cores": f"{os.cpu_count()} ({len(os.sched_getaffinity(0))} usable)",
+        "ram": f"{int(mem_kb.split()[0]) / 2**20:.1f} GiB" if mem_kb != "unknown" else mem_kb,
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "faiss": faiss.__version__,
+        "numpy": np.__version__,
+        "sentence-transformers": sentence_transformers.__version__,
+        "torch threads": f"{torch.get_num_threads()} intra-op, {torch.get_num_interop_threads()} inter-op",
+        "faiss threads": f"{faiss.omp_get_max_threads()} by default; builds use {args.threads}, single-query timings 1 (and {args.threads} for exact)",
+        "load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+# ---------------------------------------------------------------- Markdown
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def fmt_ms(x: float) -> str:
+    """Milliseconds with sensible precision."""
+    return f"{x:.3f}" if x < 1 else f"{x:.2f}" if x < 10 else f"{x:.1f}" if x < 100 else f"{x:.0f}"
+
+
+def mib(n: float) -> str:
+    """Bytes as MiB, with one decimal."""
+    return f"{n / 2**20:,.1f}"
+
+
+def render(results: dict) -> str:
+    """The whole Markdown report."""
+    r, args = results, results["args"]
+    out = [
+        "# Speed benchmark",
+        "",
+        f"Run {r['date']} with `{r['command']}` ({'smoke' if args.smoke else 'full'} run, {r['seconds']:.0f} s). "
+        f"Questions: {r['n_questions']} from {r['question_source']}. Every number is wall-clock time on the machine below; "
+        "a busy machine makes them worse, so compare only runs on a quiet machine.",
+    ]
+    busy = max(float(r["machine"]["load average at start"].split()[0]), float(r["load_end"].split()[0]))
+    if busy > 1.0:
+        out += ["", f"**Warning: the load average reached {busy:.2f} during this run: the machine was busy and "
+                "these numbers are not representative. Rerun on a quiet machine.**"]
+    out += [
+        "",
+        "## Machine",
+        "",
+        table(["", ""], [[k, v] for k, v in r["machine"].items()] + [["load average at end", r["load_end"]]]),
+    ]
+    out += _latency_section(r) + _throughput_section(r) + _cold_section(r) + _build_section(r)
+    out += _breakdown_section(r) + _scale_section(r)
+    return "\n".join(out) + "\n"
+
+
+def _latency_section(r: dict) -> list[str]:
+    rows = [[g, s["n"], fmt_ms(s["p50"]), fmt_ms(s["p95"]), fmt_ms(s["mean"]), fmt_ms(s["max"])] for g, s in r["latency"].items()]
+    return ["", "## 1. Warm latency of `ask`", "",
+            f"One untimed warm-up pass over the questions, then {r['args'].repeats} timed pass(es) on the main thread (as the "
+            f"command line asks), at torch's default {r['throughput'][0]['torch_threads']} intra-op threads and then at 1; "
+            "follow-ups are asked with their history.",
+            "", table(["questions", "n", "median ms", "p95 ms", "mean ms", "max ms"], rows)]
+
+
+def _throughput_section(r: dict) -> list[str]:
+    rows = [[t["workers"], t["torch_threads"], t["questions"], f"{t['seconds']:.2f}", f"{t['qps']:.1f}", t["errors"]]
+            for t in r["throughput"]]
+    lines = ["", "## 2. Throughput", "",
+             "The same questions through a `ThreadPoolExecutor` (pool threads, as the web app's handlers run); "
+             "torch's intra-op threads are set for each row "
+             f"(default here: {r['throughput'][0]['torch_threads']}).", "",
+             table(["workers", "torch threads", "questions", "seconds", "questions/s", "errors"], rows)]
+    errors = [t["first_error"] for t in r["throughput"] if t["first_error"]]
+    if errors:
+        lines += ["", f"First error: `{errors[0][:300]}`"]
+    return lines
+
+
+def _cold_section(r: dict) -> list[str]:
+    lines = ["", "## 3. Cold start", ""]
+    runs = r["cold_start"]
+    if not runs:
+        return lines + ["Skipped (`--cold-runs 0`, the smoke default)."]
+    rows = [[i + 1, f"{c['to_answer']:.2f}", f"{c['interpreter']:.2f}", f"{c['import']:.2f}", f"{c['load']:.2f}",
+             f"{c['ask'] * 1000:.0f}", f"{c['wall']:.2f}"] for i, c in enumerate(runs)]
+    median = statistics.median(c["to_answer"] for c in runs)
+    return lines + [
+        "A fresh `python -c` that imports `qa`, runs `Assistant.load()` (model load, index load, warm-up) on the "
+        "already built index and answers 'what is xgeva?'. *To answer* is from spawning the process to the answer; "
+        "*process* includes interpreter exit.", "",
+        table(["run", "to answer s", "interpreter start s", "import qa s", "Assistant.load s", "ask ms", "process s"], rows),
+        "", f"Median process start to first answer: **{median:.2f} s**.",
+    ]
+
+
+def _build_section(r: dict) -> list[str]:
+    lines = ["", "## 4. Index build", ""]
+    b = r["build"]
+    if not b:
+        return lines + ["Skipped (`--no-build`, the smoke default)."]
+    rows = [
+        ["chunks / units", f"{b['counts']['chunks']:,} / {b['counts']['units']:,} ({b['faiss']})"],
+        ["model load (child, with imports)", f"{b['load']:.2f} s"],
+        ["`build_index` (clean, chunk, embed, write)", f"{b['build']:.2f} s"],
+        ["child process wall clock", f"{b['wall']:.2f} s"],
+        ["peak RSS after model load", f"{b['rss_loaded_kb'] / 1024:,.0f} MiB"],
+        ["peak RSS of the build (ru_maxrss)", f"{b['rss_peak_kb'] / 1024:,.0f} MiB"],
+        ["index size on disk", f"{mib(b['bytes'])} MiB"],
+    ]
+    return lines + ["A child process builds the index of the real corpus into a temporary folder.", "", table(["", ""], rows)]
+
+
+def _breakdown_section(r: dict) -> list[str]:
+    b = r["breakdown"]
+    names = [("prepare", "prepare (clean, follow-up, spelling)"), ("embed", "query embedding (the floor)"),
+             ("faiss", "FAISS dense ranking (20)"), ("bm25", "BM25 ranking (20)"),
+             ("fusion", "fusion and passages (search - dense - BM25)"), ("search", "= `retriever.search` (dense + BM25 + fusion)"),
+             ("answer", "answer selection (`extract`)"),
+             ("rest", "rest of `ask` (checks, a follow-up's earlier answer, retries, citations)"), ("ask", "**`ask` end to end**")]
+    rows = [[label, fmt_ms(b[key]), f"{100 * b[key] / b['ask']:.0f}%"] for key, label in names]
+    return ["", "## 5. Where the time goes", "",
+            "Medians per question, each step timed alone on the main thread as `ask` calls it, each retrieval step "
+            "right after a forward pass of the model (FAISS and torch at their default threads, as in the app). "
+            "The three retrieval rows add up to the `retriever.search` row; *rest* is `ask` minus prepare, embedding, "
+            "search and answer selection.",
+            "", table(["step", "median ms", "share of ask"], rows), "",
+            f"End to end is **{b['floor_multiple']:.2f}x** the query-embedding floor."]
+
+
+def _scale_section(r: dict) -> list[str]:
+    s, args = r["scale"], r["args"]
+    t = args.threads
+    lines = ["", "## 6. Scale: dense search on synthetic corpora", "",
+             f"Each synthetic vector is a normalised random mix of 2-3 of the {s['real_vectors']} real chunk and unit "
+             f"vectors of the built index plus Gaussian noise (norm {SYNTHETIC_NOISE}), seed {args.seed}. "
+             f"Queries: {s['real_queries']} real query embeddings of the questions, topped up to {s['queries']} with "
+             f"perturbed real vectors. Searches ask for the top {K}, as the app does; recall@{RECALL_AT} is against exact "
+             f"search. Builds and the batched ground truth use {t} FAISS thread(s) (`faiss.omp_set_num_threads`); "
+             "single-query timings use 1 thread, and exact search is also timed at "
+             f"{t} threads, FAISS's default (the app pins its searches to 1 thread).", "", "### Exact (IndexFlatIP)", ""]
+    rows = []
+    for row in s["rows"]:
+        e = row["exact"]
+        cells = [f"{row['n']:,}", f"{e['build_s']:.2f}", mib(e["vector_bytes"]), mib(e["index_bytes"]),
+                 fmt_ms(e["t1"]["p50"]), fmt_ms(e["t1"]["p95"])]
+        if t != 1:
+            cells += [fmt_ms(e[f"t{t}"]["p50"]), fmt_ms(e[f"t{t}"]["p95"])]
+        rows.append(cells + [f"{e['top1_cos']:.3f}"])
+    headers = ["vectors", "build s", "vectors MiB", "index MiB", "p50 ms (1 thr)", "p95 ms (1 thr)"]
+    if t != 1:
+        headers += [f"p50 ms ({t} thr)", f"p95 ms ({t} thr)"]
+    lines += [table(headers + ["mean top-1 cosine"], rows)]
+    lines += ["", "### IVF, as `qa.index.make_faiss` builds it above `exact_search_max` "
+              "(IndexIVFFlat, about 4 sqrt(n) lists, trained on 40 points per list)", ""]
+    lines += [_sweep_table(s["rows"], "ivf", "nprobe")]
+    if "hnsw" in s["rows"][0]:
+        first = s["rows"][0]["hnsw"]
+        lines += ["", f"### HNSW, for comparison (M={first['m']}, efConstruction={first['ef_construction']})", ""]
+        lines += [_sweep_table(s["rows"], "hnsw", "efSearch")]
+    lines += ["", "### Recommendation", ""] + [f"- {line}" for line in recommendation_text(r["recommendation"], t)]
+    lines += ["", f"![latency and recall vs corpus size]({r['plot'].name})"]
+    return lines
+
+
+def _sweep_table(rows: list[dict], kind: str, param: str) -> str:
+    """One line per size and sweep point."""
+    body = []
+    for row in rows:
+        part = row[kind]
+        label = f"{row['n']:,}" + (f" ({part['nlist']} lists)" if kind == "ivf" else "")
+        for point in part["sweep"]:
+            body.append([label, f"{part['build_s']:.2f}", mib(part["index_bytes"]), point["param"], fmt_ms(point["p50"]),
+                         fmt_ms(point["p95"]), f"{point['recall']:.3f}"])
+            label = ""
+    return table(["vectors", "build s", "index MiB", param, "p50 ms", "p95 ms", f"recall@{RECALL_AT}"], body)
+
+
+# ---------------------------------------------------------------- plot
+
+
+def plot_scale(results: dict, path: Path) -> None:
+    """p95 latency vs size (left) and recall vs p95 at the largest size (right)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows, args, rec = results["scale"]["rows"], results["args"], results["recommendation"]
+    sizes = [r["n"] for r in rows]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    left.plot(sizes, [r["exact"]["t1"]["p95"] for r in rows], "o-", label="exact, 1 thread")
+    if args.threads != 1:
+        left.plot(sizes, [r["exact"][f"t{args.threads}"]["p95"] for r in rows], "o--", label=f"exact, {args.threads} threads")
+    nprobe = results["settings"].ivf_nprobe
+    points = [(r["n"], next((s["p95"] for s in r["ivf"]["sweep"] if s["param"] == nprobe), None)) for r in rows]
+    points = [(n, p) for n, p in points if p is not None]
+    left.plot([n for n, _ in points], [p for _, p in points], "^-", label=f"IVF nprobe {nprobe} (the app)")
+    left.axhline(args.exact_budget_ms, color="grey", ls=":", label=f"exact budget {args.exact_budget_ms:g} ms")
+    left.axhline(TARGET_P95_MS, color="red", ls=":", label=f"target {TARGET_P95_MS:g} ms")
+    left.set(xscale="log", yscale="log", xlabel="vectors", ylabel="single-query p95 (ms)", title="Search latency vs corpus size")
+    left.legend(fontsize=8)
+    largest = rows[-1]
+    for kind, marker in (("ivf", "^-"), ("hnsw", "s-")):
+        if kind in largest:
+            sweep = largest[kind]["sweep"]
+            right.plot([s["p95"] for s in sweep], [s["recall"] for s in sweep], marker, label=kind.upper())
+            for s in sweep:
+                right.annotate(str(s["param"]), (s["p95"], s["recall"]), fontsize=7, xytext=(3, -8), textcoords="offset points")
+    right.axhline(RECALL_TARGET, color="red", ls=":")
+    right.axvline(TARGET_P95_MS, color="red", ls=":")
+    right.set(xscale="log", xlabel="p95 (ms)", ylabel=f"recall@{RECALL_AT}", title=f"Recall vs latency at {rec['largest']:,} vectors")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
