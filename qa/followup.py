@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from qa.terms import content_words, subject_words
+from qa.terms import subject_words
 
 _POINTS_BACK = re.compile(r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|him|her|his)\b", re.I)
 _CONTINUES = re.compile(r"^\s*(and|also|but|so|what about|how about|same for|and what about|what else|anything else|ok so)\b", re.I)
@@ -26,9 +26,13 @@ def is_followup(question: str) -> bool:
     subject = subject_words(question)
     if _CONTINUES.match(question) or not subject:
         return True
-    if not points_back(question):
+    pointer = _POINTS_BACK.search(question)
+    if pointer is None:
         return False
-    return len(subject) <= 1 and len(content_words(question)) <= 3
+    # "can it mess up your sleep?": nothing the pronoun could stand for comes
+    # before it, so it stands for the conversation's subject. In "what is xgeva
+    # and how does it work?" it stands for xgeva.
+    return not subject_words(question[: pointer.start()])
 
 
 def resolve(question: str, history: list[str] | tuple[str, ...]) -> str:

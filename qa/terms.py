@@ -26,7 +26,7 @@ STOP_WORDS = frozenset(
     theirs them themselves then there there's these they they're this those through to too under until up us
     very was wasn't we we're were weren't what what's when where which while who who's whom why will with won't
     would wouldn't you you're your yours yourself yourselves thanks thank hi hello ok okay dont cant im ive
-    whats hows wont isnt doesnt didnt anything something someone anyone one two s""".split()
+    whats hows wont isnt doesnt didnt anything something someone anyone one two s till""".split()
 )
 
 # Words that ask about an aspect of a subject without naming one: "side
@@ -77,7 +77,17 @@ def content_words(text: str) -> list[str]:
 
 def subject_words(text: str) -> list[str]:
     """Content words that name what a question is about (not aspects of it, not people)."""
-    return [w for w in content_words(text) if w.replace("'", "") not in ASPECT_WORDS | PEOPLE_WORDS]
+    return [w for w in content_words(text) if not _is_aspect_or_person(w.replace("'", ""))]
+
+
+def _is_aspect_or_person(word: str) -> bool:
+    # Stems too: "starts" and "working" ask about an aspect like "start" and "work".
+    return word in ASPECT_WORDS or word in PEOPLE_WORDS or stem(word) in _aspect_stems()
+
+
+@cache
+def _aspect_stems() -> frozenset[str]:
+    return frozenset(stem(w) for w in ASPECT_WORDS)
 
 
 def stem(word: str) -> str:

@@ -25,3 +25,13 @@ def test_chains_of_follow_ups_keep_the_first_subject():
 
 def test_no_history_means_no_change():
     assert resolve("what are its side effects?", []) == "what are its side effects?"
+
+
+def test_a_pronoun_with_nothing_before_it_to_stand_for_leans_back():
+    assert "bone cancer" in resolve("can it mess up your sleep", ["what does bone cancer pain feel like?"])
+    assert "radiation" in resolve("how long till it starts working", ["can radiation help with the pain from bone mets?"])
+
+
+def test_a_pronoun_that_stands_for_the_questions_own_subject_does_not():
+    question = "what is xgeva and how does it work?"
+    assert resolve(question, ["what is zometa?"]) == question
