@@ -22,7 +22,7 @@ from qa.index import Index, build_index, load_index
 from qa.retrieve import Retriever
 from qa.safety import DISCLAIMER, Advice, answer_topics, find_advice, urgent_topics
 from qa.settings import MAX_QUESTION_CHARS, Settings
-from qa.terms import Vocabulary, english_frequency, subject_words
+from qa.terms import Vocabulary, asks_for_figure, english_frequency, states_figure, subject_words
 
 NOT_COVERED = (
     "The sources I have don't cover this question, so I can't answer it. "
@@ -131,7 +131,7 @@ class Assistant:
         urgent = urgent_topics(text)
         unknown = self.vocabulary.unknown_words(text)
         resolved, picks, confidence, vector = self._read(text, resolved, history, may_retry=not unknown)
-        message = self._not_covered(text, unknown, urgent)
+        message = self._not_covered(text, unknown, urgent, picks)
         if not message and any(zipf < self.settings.uncommon_term_zipf for _, zipf in unknown):
             confidence *= self.settings.unknown_term_penalty
         if not message and (not picks or confidence < self.settings.abstain_below):
@@ -161,7 +161,7 @@ class Assistant:
                     return (leaning, *retry)
         return resolved, picks, confidence, vector
 
-    def _not_covered(self, text: str, unknown: list[tuple[str, float]], urgent: list[str]) -> str:
+    def _not_covered(self, text: str, unknown: list[tuple[str, float]], urgent: list[str], picks: list[Pick]) -> str:
         """Why the sources can't cover this question, or '' when they may."""
         subject = subject_words(self.vocabulary.fix_spelling(text))
         if subject and len(unknown) == len(subject) and not urgent:
@@ -169,6 +169,10 @@ class Assistant:
         rare = [word for word, zipf in unknown if zipf < self.settings.rare_term_zipf]
         if rare:
             return f"The sources don't mention {', '.join(rare[:3])}. " + NOT_COVERED
+        if asks_for_figure(text) and not any(states_figure(p.unit.text) for p in picks):
+            # "how much does a bone scan cost?": passages about bone scans are
+            # no answer when none of them gives a figure.
+            return "The sources don't give that figure. " + NOT_COVERED
         return ""
 
     def problem_with(self, text: str) -> str:

@@ -133,6 +133,51 @@ def analyse(text: str) -> list[str]:
     return stems
 
 
+# Questions that ask for a figure (a count, a cost, a dose, a rate, an address),
+# and the words that give one.
+_ASKS_FIGURE = re.compile(
+    r"\bhow many\b|\bhow much\b[^?]*\b(cost|pay|charge)\b|\bcosts?\b|\bprice\b|\bpercent(age)?\b|"
+    r"\b(what|which) (number|dose|dosage|level|value|amount)\b|\bnormal range\b|\bmg\b|\bmilligrams?\b|"
+    r"\bgrays?\b|\baddress\b|\bphone\b|\b(survival|success|cure) rate\b",
+    re.I,
+)
+_FIGURE = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
+    r"thousand|million|half|third|quarter|percent|once|twice|dozen|daily|weekly|monthly|yearly|every)\b",
+    re.I,
+)
+
+
+_ASKS_DEFINITION = re.compile(
+    r"^\W*(?:what\s+(?:exactly\s+|really\s+)?(?:is|are)|what's|whats)\s+(?:exactly\s+)?(?:an?\s+|the\s+)?(?P<term>[a-z0-9][\w\s'-]{1,40}?)\W*$|"
+    r"^\W*what\s+does\s+(?:an?\s+|the\s+)?(?P<term2>[a-z0-9][\w\s'-]{1,40}?)\s+mean\b",
+    re.I,
+)
+
+
+def defined_term(question: str) -> str | None:
+    """The term a 'what is X?' / 'what does X mean?' question asks to define.
+
+    >>> defined_term("what is a dexa scan?")
+    'dexa scan'
+    """
+    match = _ASKS_DEFINITION.match(question)
+    if match is None:
+        return None
+    term = (match.group("term") or match.group("term2")).strip().lower()
+    return term if 1 <= len(term.split()) <= 3 and subject_words(term) else None
+
+
+def asks_for_figure(question: str) -> bool:
+    """Whether a question asks for a number: 'how many sessions?', 'what does it cost?'."""
+    return bool(_ASKS_FIGURE.search(question))
+
+
+def states_figure(text: str) -> bool:
+    """Whether a text gives a number, in digits or words."""
+    return bool(_FIGURE.search(text))
+
+
 @cache
 def _zipf(word: str) -> float:
     from wordfreq import zipf_frequency

@@ -41,6 +41,12 @@ def test_uncovered_drug_abstains_and_says_which_word(fake_assistant):
     assert answer.abstained and "tamoxifen" in answer.message
 
 
+def test_a_figure_the_sources_never_give_abstains(fake_assistant):
+    answer = fake_assistant.ask("how much does zometa cost?")
+    assert answer.abstained and "figure" in answer.message
+    assert not fake_assistant.ask("what is zometa?").abstained
+
+
 def test_follow_up_uses_history_and_standalone_ignores_it(fake_assistant):
     answer = fake_assistant.ask("what are its side effects?", ["what is zometa?"])
     assert "zometa" in answer.resolved_question and "headache" in answer.text

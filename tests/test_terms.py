@@ -1,4 +1,4 @@
-from qa.terms import Vocabulary, analyse, content_words
+from qa.terms import Vocabulary, analyse, asks_for_figure, content_words, defined_term, states_figure
 
 
 def test_analyse_drops_question_words_and_stems():
@@ -22,3 +22,21 @@ def test_unknown_subject_words_are_reported():
     assert word == "tamoxifen" and zipf < 3
     assert vocab.unknown_words("is bone cancer curable") == []  # inside "incurable"
     assert vocab.unknown_words("my mom is worried") == []  # who asks, not what about
+
+
+def test_questions_that_ask_for_a_figure_and_texts_that_give_one():
+    for question in ("how many sessions will he need?", "what does a bone scan cost", "what percent survive", "how many mg is the dose"):
+        assert asks_for_figure(question), question
+    for question in ("how much does it hurt?", "what is zometa?", "is it more expensive than zometa?"):
+        assert not asks_for_figure(question), question
+    assert states_figure("usually five to 10 sessions") and states_figure("It is given once")
+    assert not states_figure("Bone scans are painless.")
+
+
+def test_the_term_a_definition_question_asks_about():
+    assert defined_term("what is a dexa scan?") == "dexa scan"
+    assert defined_term("whats an SRE") == "sre"
+    assert defined_term("what exactly is spinal cord compression") == "spinal cord compression"
+    assert defined_term("what does lytic mean on my scan report") == "lytic"
+    for question in ("what are the side effects of zometa?", "what is it?", "how is it treated?"):
+        assert defined_term(question) is None, question
