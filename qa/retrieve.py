@@ -26,11 +26,9 @@ class Retriever:
         self._bm25 = None
         if hasattr(index.dense, "nprobe"):  # an IVF index: how many lists a search visits
             index.dense.nprobe = settings.ivf_nprobe
-        import faiss
-
-        # One query at a time is faster on one thread (eval/bench.md: exact search
-        # over 100k vectors, p95 5.2 ms on 1 thread against 8.4 ms on 2).
-        faiss.omp_set_num_threads(1)
+        # Thread counts are left alone: FAISS and torch share one OpenMP runtime,
+        # so pinning FAISS to one thread also pinned the query embedding, the
+        # larger cost (ask median over the eval questions: 17.3 ms on 1 thread, 13.1 on 2).
 
     @property
     def bm25(self):
