@@ -35,7 +35,7 @@ from qa.settings import Settings  # noqa: E402
 
 # This file: the CLI and the application-level benchmarks. Dense search on synthetic
 # corpora is in bench_scale.py, the Markdown report and plot in bench_report.py.
-from bench_common import log, summary, timed  # noqa: E402
+from bench_common import cpu_seconds, interference, log, summary, timed  # noqa: E402
 from bench_report import fmt_ms, machine_info, plot_scale, render  # noqa: E402
 from bench_scale import bench_scale, best_setting, recommend, recommendation_text  # noqa: E402
 
@@ -292,7 +292,7 @@ def bench_index_build(settings: Settings) -> dict:
 
 def run(args: argparse.Namespace, assistant=None) -> dict:
     """Run every part of the benchmark, write the report and plot; returns all the numbers."""
-    started = time.perf_counter()
+    started, cpu_at_start = time.perf_counter(), cpu_seconds()
     settings = assistant.settings if assistant is not None else app_settings(args)
     if assistant is None:
         from qa.pipeline import Assistant
@@ -317,6 +317,7 @@ def run(args: argparse.Namespace, assistant=None) -> dict:
     results["recommendation"] = recommend(results["scale"], args, settings)
     results["seconds"] = time.perf_counter() - started
     results["load_end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    results["interference"] = interference(cpu_at_start, cpu_seconds(), results["seconds"])
     args.out.parent.mkdir(parents=True, exist_ok=True)
     results["plot"] = args.out.with_name(f"{args.out.stem}_scale.png")
     plot_scale(results, results["plot"])

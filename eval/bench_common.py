@@ -3,6 +3,8 @@ progress logging and timing."""
 
 from __future__ import annotations
 
+import os
+import resource
 import sys
 import time
 
@@ -27,3 +29,26 @@ def timed(fn, *args):
     start = time.perf_counter()
     result = fn(*args)
     return result, (time.perf_counter() - start) * 1000
+
+
+def cpu_seconds() -> dict:
+    """CPU seconds so far: the whole machine's busy time and steal time (from
+    /proc/stat, where there is one) and this process's own, children included."""
+    own = sum(getattr(resource.getrusage(who), field) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+              for field in ("ru_utime", "ru_stime"))
+    try:
+        fields = [int(x) for x in open("/proc/stat", encoding="ascii").readline().split()[1:]]
+    except (OSError, ValueError):
+        return {"own": own, "busy": None, "steal": None}
+    tick = os.sysconf("SC_CLK_TCK")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    return {"own": own, "busy": (user + nice + system + irq + softirq) / tick, "steal": steal / tick}
+
+
+def interference(start: dict, end: dict, wall: float) -> dict | None:
+    """Cores' worth of CPU that other processes used, and that the hypervisor
+    stole, while the benchmark ran: what makes its numbers worse."""
+    if start["busy"] is None or end["busy"] is None or wall <= 0:
+        return None
+    others = (end["busy"] - start["busy"]) - (end["own"] - start["own"])
+    return {"others": max(0.0, others) / wall, "steal": (end["steal"] - start["steal"]) / wall}

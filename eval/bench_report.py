@@ -75,10 +75,17 @@ def render(results: dict) -> str:
         f"Questions: {r['n_questions']} from {r['question_source']}. Every number is wall-clock time on the machine below; "
         "a busy machine makes them worse, so compare only runs on a quiet machine.",
     ]
-    busy = max(float(r["machine"]["load average at start"].split()[0]), float(r["load_end"].split()[0]))
-    if busy > 1.0:
-        out += ["", f"**Warning: the load average reached {busy:.2f} during this run: the machine was busy and "
-                "these numbers are not representative. Rerun on a quiet machine.**"]
+    # The load average counts the benchmark's own threads; what disturbs it is
+    # the CPU other processes used, and time the hypervisor stole.
+    seen = r.get("interference")
+    if seen is None:
+        out += ["", "Other processes' CPU use could not be read here (no /proc/stat)."]
+    else:
+        out += ["", f"While it ran, other processes used {seen['others']:.2f} core(s) on average and the hypervisor "
+                f"stole {seen['steal']:.2f}."]
+        if seen["others"] > 0.2 or seen["steal"] > 0.2:
+            out += ["", "**Warning: the machine was busy with other work during this run: these numbers are worse "
+                    "than a quiet machine's. Rerun on a quiet machine.**"]
     out += [
         "",
         "## Machine",
