@@ -163,12 +163,12 @@ class Assistant:
 
     def _not_covered(self, text: str, unknown: list[tuple[str, float]], urgent: list[str], picks: list[Pick]) -> str:
         """Why the sources can't cover this question, or '' when they may."""
+        rare = [word for word, zipf in unknown if zipf < self.settings.rare_term_zipf]
+        if rare:  # named, so "keytruda" is not taken for a word the assistant missed
+            return f"The sources don't mention {', '.join(rare[:3])}. " + NOT_COVERED
         subject = subject_words(self.vocabulary.fix_spelling(text))
         if subject and len(unknown) == len(subject) and not urgent:
             return NOT_COVERED  # not one word it is about occurs in the sources: off topic
-        rare = [word for word, zipf in unknown if zipf < self.settings.rare_term_zipf]
-        if rare:
-            return f"The sources don't mention {', '.join(rare[:3])}. " + NOT_COVERED
         if asks_for_figure(text) and not any(states_figure(p.unit.text) for p in picks):
             # "how much does a bone scan cost?": passages about bone scans are
             # no answer when none of them gives a figure.

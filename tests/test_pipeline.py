@@ -39,6 +39,9 @@ def test_off_topic_questions_abstain(fake_assistant):
 def test_uncovered_drug_abstains_and_says_which_word(fake_assistant):
     answer = fake_assistant.ask("what is the right dose of tamoxifen?")
     assert answer.abstained and "tamoxifen" in answer.message
+    # Named even when it is the only word the question is about.
+    answer = fake_assistant.ask("what are the side effects of keytruda?")
+    assert answer.abstained and "keytruda" in answer.message
 
 
 def test_a_figure_the_sources_never_give_abstains(fake_assistant):
