@@ -11,6 +11,8 @@ import re
 from qa.terms import subject_words
 
 _POINTS_BACK = re.compile(r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|him|her|his)\b", re.I)
+_POSSESSIVE = frozenset({"its", "their", "theirs", "his", "her"})
+_CLAUSE_BREAK = re.compile(r"[,;.?!]|\b(?:and|but|or|so|because|if|when|then)\b", re.I)
 _CONTINUES = re.compile(r"^\s*(and|also|but|so|what about|how about|same for|and what about|what else|anything else|ok so)\b", re.I)
 
 
@@ -21,18 +23,21 @@ def points_back(question: str) -> bool:
 
 def is_followup(question: str) -> bool:
     """True when the question leans on an earlier turn for its subject: it
-    continues one ("and for..."), names no subject, or is a short question
-    that points back ("is it a pill?")."""
+    continues one ("and for..."), names no subject, or has a pronoun with
+    nothing in the question it could stand for ("which drugs can cause it?")."""
     subject = subject_words(question)
     if _CONTINUES.match(question) or not subject:
         return True
     pointer = _POINTS_BACK.search(question)
-    if pointer is None:
+    if pointer is None or len(subject) > 2:
         return False
-    # "can it mess up your sleep?": nothing the pronoun could stand for comes
-    # before it, so it stands for the conversation's subject. In "what is xgeva
-    # and how does it work?" it stands for xgeva.
-    return not subject_words(question[: pointer.start()])
+    before = question[: pointer.start()]
+    if pointer.group(0).lower() not in _POSSESSIVE:
+        # "it" never stands for a noun of its own clause ("which drugs can cause
+        # it?"), only for one of an earlier clause ("what is xgeva and how
+        # does it work?"); "its" can ("bone mets and its treatment").
+        before = "".join(_CLAUSE_BREAK.split(before)[:-1])
+    return not subject_words(before)
 
 
 def resolve(question: str, history: list[str] | tuple[str, ...]) -> str:

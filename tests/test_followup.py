@@ -32,6 +32,12 @@ def test_a_pronoun_with_nothing_before_it_to_stand_for_leans_back():
     assert "radiation" in resolve("how long till it starts working", ["can radiation help with the pain from bone mets?"])
 
 
+def test_it_never_stands_for_a_noun_of_its_own_clause():
+    assert "osteonecrosis" in resolve("which drugs can cause it?", ["what is osteonecrosis of the jaw?"])
+    assert "frax" in resolve("what goes into it?", ["what is a frax score?"])
+
+
 def test_a_pronoun_that_stands_for_the_questions_own_subject_does_not():
-    question = "what is xgeva and how does it work?"
-    assert resolve(question, ["what is zometa?"]) == question
+    for question in ("what is xgeva and how does it work?", "my husband has bone mets and it hurts",
+                     "can bone mets make it hard to walk?"):
+        assert resolve(question, ["what is zometa?"]) == question
