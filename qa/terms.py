@@ -148,6 +148,17 @@ _FIGURE = re.compile(
 )
 
 
+def asks_for_figure(question: str) -> bool:
+    """Whether a question asks for a number: 'how many sessions?', 'what does it cost?'."""
+    return bool(_ASKS_FIGURE.search(question))
+
+
+def states_figure(text: str) -> bool:
+    """Whether a text gives a number, in digits or words."""
+    return bool(_FIGURE.search(text))
+
+
+# "what is X?" and "what does X mean?": X is the term the question asks to define.
 _ASKS_DEFINITION = re.compile(
     r"^\W*(?:what\s+(?:exactly\s+|really\s+)?(?:is|are)|what's|whats)\s+(?:exactly\s+)?(?:an?\s+|the\s+)?(?P<term>[a-z0-9][\w\s'-]{1,40}?)\W*$|"
     r"^\W*what\s+does\s+(?:an?\s+|the\s+)?(?P<term2>[a-z0-9][\w\s'-]{1,40}?)\s+mean\b",
@@ -166,16 +177,6 @@ def defined_term(question: str) -> str | None:
         return None
     term = (match.group("term") or match.group("term2")).strip().lower()
     return term if 1 <= len(term.split()) <= 3 and subject_words(term) else None
-
-
-def asks_for_figure(question: str) -> bool:
-    """Whether a question asks for a number: 'how many sessions?', 'what does it cost?'."""
-    return bool(_ASKS_FIGURE.search(question))
-
-
-def states_figure(text: str) -> bool:
-    """Whether a text gives a number, in digits or words."""
-    return bool(_FIGURE.search(text))
 
 
 @cache
