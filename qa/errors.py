@@ -26,3 +26,11 @@ class CorruptIndexError(QAError):
 
 class ModelNotFoundError(QAError):
     """The embedding or reader model directory is missing or unreadable."""
+
+
+class TrainingDataError(QAError):
+    """A training or question file is missing or malformed."""
+
+
+class AnswerModelError(QAError):
+    """The trained answer model's files are missing or do not fit each other."""

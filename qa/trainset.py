@@ -1,0 +1,100 @@
+"""The training set: questions written from the corpus (never from the eval
+file), in the eval format, with the answer units each gold span lands in.
+
+    >>> items = load_items(Path("train/questions.jsonl"))
+    >>> gold_unit_ids(index, items[0]["answers"])
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from qa.errors import TrainingDataError
+from qa.evaluate import norm
+from qa.index import Index
+
+REQUIRED = ("id", "question", "history", "answerable", "answers", "sources", "kind", "split", "urgent", "unanswerable_type")
+
+
+def load_items(path: Path) -> list[dict]:
+    """Every item of a question file in the eval format; the file and line name any fault."""
+    if not path.is_file():
+        raise TrainingDataError(f"no question file at {path}: write one in the format of eval/README.md")
+    items = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise TrainingDataError(f"{path} line {n} is not valid JSON ({exc.msg}): fix or remove it") from exc
+        missing = [key for key in REQUIRED if not isinstance(item, dict) or key not in item]
+        if missing:
+            raise TrainingDataError(f"{path} line {n} lacks {', '.join(missing)}: see eval/README.md for the format")
+        items.append(item)
+    return items
+
+
+def gold_unit_ids(index: Index, answers: list[str]) -> list[int]:
+    """The units that hold a gold span, or that a longer span covers, in index order."""
+    spans = [norm(a) for a in answers]
+    return [uid for uid, text in _unit_texts(index) if any(span in text or (len(text) > 20 and text in span) for span in spans)]
+
+
+_UNIT_TEXTS: dict[int, list[tuple[int, str]]] = {}
+
+
+def _unit_texts(index: Index) -> list[tuple[int, str]]:
+    """(unit id, folded text) of every unit once, in index order; kept per index object."""
+    key = id(index)
+    if key not in _UNIT_TEXTS:
+        seen: dict[int, str] = {}
+        for chunk, ids in zip(index.chunks, index.unit_ids):
+            for unit, uid in zip(chunk.units, ids):
+                seen.setdefault(uid, norm(unit.text))
+        _UNIT_TEXTS[key] = sorted(seen.items())
+    return _UNIT_TEXTS[key]
+
+
+def unit_records(index: Index, uids: list[int]) -> list[dict]:
+    """Where each unit lies in its source file: file name and character offsets."""
+    where = {}
+    for chunk, ids in zip(index.chunks, index.unit_ids):
+        for unit, uid in zip(chunk.units, ids):
+            where.setdefault(uid, {"file": chunk.file, "start": unit.span.start, "end": unit.span.end})
+    return [where[uid] for uid in uids]
+
+
+def record_gold_units(sources: list[Path], out: Path, index: Index) -> dict:
+    """Join question files (the writers' parts, or the set itself to refresh it)
+    into one training set with its gold units recorded; returns counts."""
+    items = []
+    for path in sources:
+        for item in load_items(path):
+            item = {key: item[key] for key in (*REQUIRED, "long") if key in item}
+            item["gold_units"] = unit_records(index, gold_unit_ids(index, item["answers"])) if item["answerable"] else []
+            items.append(item)
+    write_jsonl_atomically(out, items)
+    return {
+        "items": len(items),
+        "answerable": sum(i["answerable"] for i in items),
+        "followup": sum(i["kind"] == "followup" for i in items),
+        "long": sum(bool(i.get("long")) for i in items),
+        "unanswerable": sum(not i["answerable"] for i in items),
+        "no gold unit": sum(i["answerable"] and not i["gold_units"] for i in items),
+    }
+
+
+def write_jsonl_atomically(path: Path, items: list[dict]) -> None:
+    """One JSON object per line, via a temporary file renamed over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        for item in items:
+            f.write(json.dumps(item, ensure_ascii=False) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

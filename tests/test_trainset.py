@@ -1,0 +1,117 @@
+"""Checks on the training set `train/questions.jsonl`: its shape and counts,
+verbatim gold spans, recorded gold units, and independence from the eval set."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from qa.corpus import load_corpus
+from qa.evaluate import norm
+from qa.trainset import TrainingDataError, gold_unit_ids, load_items
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAIN_FILE = ROOT / "train" / "questions.jsonl"
+EVAL_FILE = ROOT / "eval" / "questions.jsonl"
+MAX_COSINE_TO_EVAL = 0.85
+
+
+@pytest.fixture(scope="module")
+def items() -> list[dict]:
+    return load_items(TRAIN_FILE)
+
+
+@pytest.fixture(scope="module")
+def texts() -> dict[str, str]:
+    found = {}
+    for doc in load_corpus(ROOT / "corpus"):
+        for article in doc.articles:
+            found[article.id] = norm(doc.text[article.span.start : article.span.end])
+    return found
+
+
+def test_the_counts_the_issue_asks_for(items):
+    answerable = [i for i in items if i["answerable"]]
+    assert len(answerable) >= 1600
+    assert sum(i["kind"] == "followup" for i in answerable) >= 350
+    assert sum(bool(i.get("long")) for i in answerable) >= 250
+    assert sum(not i["answerable"] for i in items) >= 400
+    types = Counter(i["unanswerable_type"] for i in items if not i["answerable"])
+    assert set(types) == {"off-topic", "uncovered-medical", "near-miss"} and min(types.values()) >= 80
+
+
+def test_every_item_is_training_data_with_consistent_labels(items):
+    assert len({i["id"] for i in items}) == len(items)
+    # Two writers may ask the same thing in the same words: then with the same label.
+    labels: dict[tuple, tuple] = {}
+    for item in items:
+        key = (norm(item["question"]), tuple(norm(h) for h in item["history"]))
+        label = (item["answerable"], item["unanswerable_type"])
+        assert labels.setdefault(key, label) == label, item["id"]
+    assert len(labels) >= 0.99 * len(items)
+    for item in items:
+        assert item["split"] == "train", item["id"]
+        if item["answerable"]:
+            assert item["kind"] in ("single", "followup") and 1 <= len(item["answers"]) <= 4, item["id"]
+            assert (item["kind"] == "followup") == bool(item["history"]), item["id"]
+        else:
+            assert item["kind"] == "unanswerable" and not item["answers"] and not item["urgent"], item["id"]
+
+
+def test_every_gold_span_is_verbatim_in_a_listed_source(items, texts):
+    problems = [
+        f"{i['id']}: {span!r}"
+        for i in items
+        for span in i["answers"]
+        if not any(norm(span) in texts[s] for s in i["sources"])
+    ]
+    assert not problems, problems[:10]
+
+
+def test_the_recorded_gold_units_hold_the_spans(items):
+    corpus = {p.name: p.read_text(encoding="utf-8") for p in (ROOT / "corpus").glob("*.txt")}
+    with_units = [i for i in items if i["answerable"] and i["gold_units"]]
+    assert len(with_units) >= 0.97 * sum(i["answerable"] for i in items)
+    for item in with_units:
+        spans = [norm(a) for a in item["answers"]]
+        for unit in item["gold_units"]:
+            text = norm(corpus[unit["file"]][unit["start"] : unit["end"]])
+            assert any(s in text or text in s for s in spans), item["id"]
+
+
+def test_gold_units_are_the_units_holding_a_span(fake_assistant):
+    index = fake_assistant.index
+    uids = gold_unit_ids(index, ["slow the breakdown of bone"])
+    assert uids and all("breakdown of bone" in norm(t) for t in _unit_texts(index, uids))
+    assert gold_unit_ids(index, ["nothing like this is in the corpus"]) == []
+
+
+def _unit_texts(index, uids):
+    return [u.text for c, ids in zip(index.chunks, index.unit_ids) for u, uid in zip(c.units, ids) if uid in uids]
+
+
+def test_a_bad_line_names_the_file_and_line(tmp_path):
+    bad = tmp_path / "q.jsonl"
+    bad.write_text('{"id": "x"}\n', encoding="utf-8")
+    with pytest.raises(TrainingDataError, match="line 1 lacks"):
+        load_items(bad)
+    bad.write_text("{oops\n", encoding="utf-8")
+    with pytest.raises(TrainingDataError, match="line 1 is not valid JSON"):
+        load_items(bad)
+
+
+@pytest.mark.slow
+def test_no_training_question_is_close_to_an_eval_question(items):
+    """Written from the corpus, never by rephrasing the eval set: base MiniLM
+    puts every training question below cosine 0.85 of every eval question."""
+    from qa.embed import Embedder, bundled_model_path
+
+    embedder = Embedder(bundled_model_path())
+    evaluation = [json.loads(line)["question"] for line in EVAL_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    train = embedder.encode([i["question"] for i in items])
+    closest = (train @ embedder.encode(evaluation).T).max(axis=1)
+    too_close = [(items[n]["id"], round(float(closest[n]), 3)) for n in range(len(items)) if closest[n] >= MAX_COSINE_TO_EVAL]
+    assert not too_close, too_close
