@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run chat test index eval bench clean
+.PHONY: run chat test index eval bench train calibrate learning-curve clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,18 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) eval/bench.py
+
+# Fine-tunes the shipped model in models/ from the packaged MiniLM weights on
+# train/questions.jsonl, then calibrates it on the dev split. `make run` never does this.
+train: $(STAMP)
+	$(PY) -m qa train
+	$(PY) -m qa calibrate
+
+calibrate: $(STAMP)
+	$(PY) -m qa calibrate
+
+learning-curve: $(STAMP)
+	$(PY) eval/learning_curve.py
 
 clean:
 	rm -rf index .pytest_cache

@@ -207,6 +207,15 @@ def bench_throughput(assistant, questions, repeats: int) -> list[dict]:
     return rows
 
 
+def read_answer(assistant, query: str, passages, vector):
+    """The answer stage alone: features of the candidates, then the answer model's choice."""
+    from qa.features import describe
+
+    question = describe(query, query, assistant.vocabulary)
+    candidates = assistant.reader.candidates(query, passages, vector)
+    return assistant.answer_model.choose(question, candidates, assistant.settings.max_units)
+
+
 def bench_breakdown(assistant, questions, repeats: int) -> dict:
     """Median ms of each step of one question. Each retrieval step is timed right after a
     forward pass of the model, as in `ask`: the forward pass leaves the CPU caches cold."""
@@ -225,7 +234,7 @@ def bench_breakdown(assistant, questions, repeats: int) -> dict:
             encode(query)
             passages, ms = timed(retriever.search, query, vector, assistant.settings.top_k)
             steps["search"].append(ms)
-            steps["answer"].append(timed(assistant.reader.extract, query, passages, vector)[1])
+            steps["answer"].append(timed(read_answer, assistant, query, passages, vector)[1])
             steps["ask"].append(timed(assistant.ask, question, history)[1])
     medians = {k: statistics.median(v) for k, v in steps.items()}
     medians["fusion"] = max(0.0, medians["search"] - medians["faiss"] - medians["bm25"])

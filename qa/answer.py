@@ -1,42 +1,35 @@
-"""Pick the answer: score the units of the retrieved passages against the
-question and keep the best one to three, verbatim, in source order.
+"""Choose the answer. The contract is one method: candidates in, picks and a
+raw score out. The shipped model is linear, trained by `qa train`; a new one
+only has to implement `choose` and be returned by `load_answer_model`.
 
-    >>> reader = Reader(index, settings)
-    >>> picked, confidence = reader.extract(question, passages, query_vector)
+    >>> model = load_answer_model(Path("models/bonemets-minilm"))
+    >>> picks, raw = model.choose(question, candidates, max_units=3)
 """
 
 from __future__ import annotations
 
+import json
 import math
-import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from qa.data import Chunk, Passage, Unit
-from qa.index import Index
-from qa.settings import Settings
-from qa.terms import analyse, defined_term
+from qa.data import Chunk, Unit
+from qa.errors import AnswerModelError
+from qa.features import QUESTION_FEATURES, UNIT_FEATURES, Candidate, Question, figure_gap
+from qa.terms import analyse
 
-# Weights of a unit's score: meaning (cosine to the question), shared words,
-# and how well its whole passage matches. Chosen on the dev questions.
-W_DENSE, W_TERMS, W_PASSAGE = 0.30, 0.25, 0.40
-# Confidence = sigmoid(A * best unit score + B): the chance the answer is right,
-# fitted on the dev questions by eval/calibrate.py.
-CONFIDENCE_A, CONFIDENCE_B = 5.695, -2.245
-# A unit is read with the sentence before it: "These tests are painless" means
-# little alone. Its vector is its own plus this share of the previous unit's.
-# Chosen on dev: answer accuracy 0.810 against 0.778 read alone (README, "Chosen by measurement").
-CONTEXT_WEIGHT = 0.5
-DEFINITION_BONUS = 0.10  # "what is X?": a unit that defines X ("X is...", "called X")
-REPEAT_PENALTY = 0.10  # a follow-up should say something new, not repeat the last answer
-EXTRA_UNIT_MARGIN = 0.08  # a second or third unit must score within this of the best
-_LEANS_BACK = re.compile(r"^(This|These|That|Those|It|They|Such|Both|All)\b")
+POLICY_FILE = "policy.json"
+ANSWER_FEATURES = (
+    "best unit", "margin", "best cosine", "best passage cosine", "best shared terms", "figure gap", *QUESTION_FEATURES
+)
 
 
 @dataclass(frozen=True)
 class Pick:
-    """A chosen unit, the chunk it came from, and its score."""
+    """A chosen unit, the chunk it came from, and the model's score for it."""
 
     unit: Unit
     chunk: Chunk
@@ -44,125 +37,132 @@ class Pick:
     uid: int
 
 
-def confidence_of(score: float) -> float:
-    return 1.0 / (1.0 + math.exp(-(CONFIDENCE_A * score + CONFIDENCE_B)))
+class AnswerModel(Protocol):
+    def choose(self, question: Question, candidates: list[Candidate], max_units: int) -> tuple[list[Pick], float]:
+        """The units that answer, in reading order, and a raw score: higher means
+        more likely right. The calibration turns the score into a probability."""
 
 
-class Reader:
-    """Scores answer units; the word statistics are computed on first use."""
+@dataclass(frozen=True)
+class LinearAnswerModel:
+    """Logistic regressions: one scores each unit, one the whole answer."""
 
-    def __init__(self, index: Index, settings: Settings) -> None:
-        self.index = index
-        self.settings = settings
-        self._terms: list[frozenset[str]] | None = None
-        self._idf: dict[str, float] | None = None
-        self._vectors: np.ndarray | None = None
+    unit_weights: tuple[float, ...]
+    unit_bias: float
+    answer_weights: tuple[float, ...]
+    answer_bias: float
+    extra_unit_min: float  # a second or third unit needs at least this chance of being a gold unit
 
-    def _prepare(self) -> None:
-        chunk_terms = [set(analyse(f"{c.section} {c.text}")) for c in self.index.chunks]
-        n = len(chunk_terms)
-        df: dict[str, int] = {}
-        for terms in chunk_terms:
-            for term in terms:
-                df[term] = df.get(term, 0) + 1
-        self._idf = {t: math.log(1 + n / d) for t, d in df.items()}
-        n_units = len(self.index.unit_vectors)
-        unit_terms: list[frozenset[str]] = [frozenset()] * n_units
-        for chunk, ids in zip(self.index.chunks, self.index.unit_ids):
-            section = analyse(chunk.section)
-            for unit, uid in zip(chunk.units, ids):
-                unit_terms[uid] = frozenset(analyse(unit.text)) | frozenset(section)
-        self._terms = unit_terms
-        self._vectors = in_context(self.index)
+    def __post_init__(self) -> None:
+        if len(self.unit_weights) != len(UNIT_FEATURES) or len(self.answer_weights) != len(ANSWER_FEATURES):
+            raise ValueError("the weights must match UNIT_FEATURES and ANSWER_FEATURES one to one")
 
-    def term_overlap(self, query_terms: list[str], uid: int) -> float:
-        """IDF-weighted share of the question's terms found in the unit or its heading."""
-        if self._terms is None:
-            self._prepare()
-        if not query_terms:
-            return 0.0
-        weights = [self._idf.get(t, 1.0) for t in query_terms]
-        found = sum(w for t, w in zip(query_terms, weights) if t in self._terms[uid])
-        return found / sum(weights)
+    def unit_logits(self, candidates: list[Candidate]) -> np.ndarray:
+        if not candidates:
+            return np.zeros(0)
+        x = np.array([c.features for c in candidates], dtype=float)
+        return x @ np.array(self.unit_weights) + self.unit_bias
 
-    def score_units(
-        self, query: str, passages: list[Passage], query_vector: np.ndarray, avoid: frozenset[int] = frozenset()
-    ) -> list[Pick]:
-        """Every answerable unit of the passages with its score, best first;
-        units in `avoid` (the previous answer) lose REPEAT_PENALTY."""
-        if self._vectors is None:
-            self._prepare()
-        query_terms = list(dict.fromkeys(analyse(query)))
-        term = defined_term(query)
-        best: dict[int, Pick] = {}
-        for passage in passages:
-            ids = self.index.unit_ids[passage.chunk.id]
-            similarities = self._vectors[list(ids)] @ query_vector
-            for unit, uid, similarity in zip(passage.chunk.units, ids, similarities):
-                if unit.is_question:
-                    continue
-                score = (
-                    W_DENSE * float(similarity)
-                    + W_TERMS * self.term_overlap(query_terms, uid)
-                    + W_PASSAGE * passage.dense
-                    - (REPEAT_PENALTY if uid in avoid else 0.0)
-                    + (DEFINITION_BONUS if term is not None and defines(unit.text, term) else 0.0)
-                )
-                if uid not in best or score > best[uid].score:
-                    best[uid] = Pick(unit, passage.chunk, score, uid)
-        return sorted(best.values(), key=lambda p: (-p.score, p.chunk.id, p.unit.span.start))
+    def answer_logit(self, question: Question, candidates: list[Candidate], logits: np.ndarray) -> float:
+        return float(np.dot(answer_features(question, candidates, logits), self.answer_weights) + self.answer_bias)
 
-    def extract(
-        self, query: str, passages: list[Passage], query_vector: np.ndarray, avoid: frozenset[int] = frozenset()
-    ) -> tuple[list[Pick], float]:
-        """The answer units in source order, and the confidence in [0, 1]."""
-        ranked = self.score_units(query, passages, query_vector, avoid)
-        if not ranked:
-            return [], 0.0
-        top = ranked[0]
-        picked = [top]
-        previous = _previous_unit(top)
-        if previous is not None and _LEANS_BACK.match(top.unit.text):
-            # "These symptoms may be due to..." needs the sentence it points back to.
-            picked.append(Pick(previous, top.chunk, top.score, -1))
-        for pick in ranked[1:]:
-            if len(picked) >= self.settings.max_units:
-                break
-            if pick.score < top.score - EXTRA_UNIT_MARGIN:
-                break
-            if any(_overlaps(pick, other) or _similar(pick, other) for other in picked):
-                continue
-            picked.append(pick)
-        # Source order within a document; the document with the best unit first.
-        first = {}
-        for pick in picked:
-            first.setdefault(pick.chunk.file, len(first))
-        picked.sort(key=lambda p: (first[p.chunk.file], p.unit.span.start))
-        return picked, confidence_of(top.score)
+    def choose(self, question: Question, candidates: list[Candidate], max_units: int) -> tuple[list[Pick], float]:
+        if not candidates:
+            return [], float(self.answer_bias + np.dot(answer_features(question, [], np.zeros(0)), self.answer_weights))
+        logits = self.unit_logits(candidates)
+        order = sorted(range(len(candidates)), key=lambda i: (-logits[i], candidates[i].chunk.id, candidates[i].unit.span.start))
+        ranked = [Pick(candidates[i].unit, candidates[i].chunk, sigmoid(logits[i]), candidates[i].uid) for i in order]
+        raw = self.answer_logit(question, candidates, logits)
+        return in_reading_order(select(ranked, self.extra_unit_min, max_units)), raw
+
+    def save(self, folder: Path) -> None:
+        data = {"unit_features": list(UNIT_FEATURES), "answer_features": list(ANSWER_FEATURES), **asdict(self)}
+        (folder / POLICY_FILE).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def in_context(index: Index, weight: float = CONTEXT_WEIGHT) -> np.ndarray:
-    """Unit vectors blended with the previous unit of the same passage, unit length."""
-    vectors = index.unit_vectors.copy()
-    previous: dict[int, int] = {}
-    for ids in index.unit_ids:
-        for before, uid in zip(ids, ids[1:]):
-            previous.setdefault(uid, before)  # overlapping chunks agree on it
-    units = {uid: unit for chunk, ids in zip(index.chunks, index.unit_ids) for unit, uid in zip(chunk.units, ids)}
-    for uid, before in previous.items():
-        if "\n" not in units[uid].text:  # a lead-in with its list carries its own context
-            vectors[uid] += weight * index.unit_vectors[before]
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+def load_answer_model(folder: Path) -> LinearAnswerModel:
+    """The answer model trained with the embedding model in `folder`."""
+    path = folder / POLICY_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise AnswerModelError(f"no answer model at {path}: train one with `qa train` (make train)") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AnswerModelError(f"{path} is unreadable or not JSON: retrain with `qa train`") from exc
+    if data.get("unit_features") != list(UNIT_FEATURES) or data.get("answer_features") != list(ANSWER_FEATURES):
+        raise AnswerModelError(f"{path} was trained on other features than this code computes: retrain with `qa train`")
+    try:
+        return LinearAnswerModel(
+            tuple(float(w) for w in data["unit_weights"]),
+            float(data["unit_bias"]),
+            tuple(float(w) for w in data["answer_weights"]),
+            float(data["answer_bias"]),
+            float(data["extra_unit_min"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AnswerModelError(f"{path} is damaged ({exc}): retrain with `qa train`") from exc
 
 
-def defines(text: str, term: str) -> bool:
-    """Whether a unit reads as a definition of `term`: it opens with the term
-    ("Vertebroplasty. In this procedure...", "Hypercalcemia is...") or names it
-    ("a bone density test—called a DEXA scan")."""
-    name = r"\s+".join(re.escape(word) for word in term.split()) + r"(?:e?s)?"
-    opens = re.match(rf"\W*(?:an?\s+|the\s+)?{name}\s*(?:is\b|are\b|means\b|refers\b|\(|,|\.|:|—)", text, re.I)
-    names = re.search(rf"\b(?:called|known as|is|are)\s+(?:an?\s+|the\s+)?[“\"]?{name}\b", text, re.I)
-    return bool(opens or names)
+def cosine_only_model() -> LinearAnswerModel:
+    """Units ranked by their cosine in context alone, one unit an answer: the
+    answer model before any training (mining examples) and the ablation."""
+    unit = tuple(10.0 if name == "cosine in context" else 0.0 for name in UNIT_FEATURES)
+    answer = tuple(1.0 if name == "best unit" else 0.0 for name in ANSWER_FEATURES)
+    return LinearAnswerModel(unit, -5.0, answer, 0.0, 1.0)
+
+
+def answer_features(question: Question, candidates: list[Candidate], logits: np.ndarray) -> tuple[float, ...]:
+    """ANSWER_FEATURES for a question and its scored candidates."""
+    if not candidates:
+        return (-10.0, 0.0, 0.0, 0.0, 0.0, figure_gap(question, []), *question.features)
+    order = np.argsort(-logits, kind="stable")
+    best = candidates[order[0]]
+    margin = float(logits[order[0]] - logits[order[1]]) if len(order) > 1 else 5.0
+    top = [candidates[i].unit for i in order[:3]]
+    return (
+        float(logits[order[0]]),
+        min(margin, 5.0),
+        best.features[0],
+        best.features[2],
+        best.features[4],
+        figure_gap(question, top),
+        *question.features,
+    )
+
+
+def select(ranked: list[Pick], extra_unit_min: float, max_units: int) -> list[Pick]:
+    """The best unit, the one before it when it leans back on it, then other
+    likely units that say something new, up to max_units."""
+    if not ranked:
+        return []
+    top = ranked[0]
+    picked = [top]
+    previous = _previous_unit(top)
+    if previous is not None and top.unit.text.split(" ", 1)[0] in _LEAD_WORDS:
+        # "These symptoms may be due to..." needs the sentence it points back to.
+        picked.append(Pick(previous, top.chunk, top.score, -1))
+    for pick in ranked[1:]:
+        if len(picked) >= max_units or pick.score < extra_unit_min:
+            break
+        if any(_overlaps(pick, other) or _similar(pick, other) for other in picked):
+            continue
+        picked.append(pick)
+    return picked[:max_units]
+
+
+def in_reading_order(picks: list[Pick]) -> list[Pick]:
+    """Source order within a document; the document with the best unit first."""
+    first: dict[str, int] = {}
+    for pick in picks:
+        first.setdefault(pick.chunk.file, len(first))
+    return sorted(picks, key=lambda p: (first[p.chunk.file], p.unit.span.start))
+
+
+_LEAD_WORDS = frozenset({"This", "These", "That", "Those", "It", "They", "Such", "Both", "All"})
+
+
+def sigmoid(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, float(x)))))
 
 
 def _previous_unit(pick: Pick) -> Unit | None:

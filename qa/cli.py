@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 from qa.errors import QAError
-from qa.settings import Settings
+from qa.settings import DEFAULT_MODEL, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--corpus", type=Path, help="corpus folder (default: corpus/ or $QA_CORPUS)")
     common.add_argument("--index", type=Path, help="index folder (default: index/ or $QA_INDEX)")
-    common.add_argument("--model", type=Path, help="local sentence-transformers model folder (default: bundled all-MiniLM-L6-v2)")
+    common.add_argument("--model", type=Path, help="local sentence-transformers model folder (default: the trained model in models/)")
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("index", parents=[common], help="build the index if the corpus or settings changed")
@@ -66,6 +66,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, help="write report.md and plots into this folder")
     p.add_argument("--no-ablations", action="store_true", help="skip the BM25/dense/follow-up ablations")
     p.set_defaults(run=cmd_eval)
+
+    p = sub.add_parser("train", parents=[common], help="fine-tune the embedding and answer models on the training set")
+    p.add_argument("--data", type=Path, default=Path("train/questions.jsonl"), help="training questions (JSONL)")
+    p.add_argument("--out", type=Path, default=DEFAULT_MODEL, help="where the trained model is written")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--fraction", type=float, default=1.0, help="share of the training questions to use (learning curve)")
+    p.add_argument("--answer-model-only", action="store_true", help="keep the embedding weights in --out; refit only the answer model")
+    p.set_defaults(run=cmd_train)
+
+    p = sub.add_parser("calibrate", parents=[common], help="fit the confidence and abstention threshold on the dev split")
+    p.add_argument("--set", dest="qset", type=Path, default=Path("eval/questions.jsonl"), help="question set (JSONL)")
+    p.set_defaults(run=cmd_calibrate)
     return parser
 
 
@@ -85,7 +98,7 @@ def cmd_index(args) -> int:
     from qa.index import build_index, check_fresh
 
     settings = _settings(args)
-    embedder = Embedder(settings.model_path)
+    embedder = Embedder(settings.embedding_model())
     if not args.force:
         try:
             manifest = check_fresh(settings, embedder.name)
@@ -203,6 +216,18 @@ def cmd_chat(args) -> int:
         print(format_answer(answer) + "\n")
         if not assistant.problem_with(question):
             history.append(question)
+
+
+def cmd_train(args) -> int:
+    from qa.train import run_train
+
+    return run_train(args, _settings(args))
+
+
+def cmd_calibrate(args) -> int:
+    from qa.calibration import run_calibrate
+
+    return run_calibrate(args, _settings(args))
 
 
 def cmd_eval(args) -> int:

@@ -61,7 +61,10 @@ class Embedder:
         hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start
         torch.set_grad_enabled(False)
         try:
-            return SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            # Trained weights ship as float16 to halve their size; CPUs compute in float32.
+            return SentenceTransformer(
+                str(path), device="cpu", local_files_only=True, model_kwargs={"dtype": torch.float32}
+            )
         except (OSError, ValueError) as exc:
             raise ModelNotFoundError(f"cannot load the model in {path}: {exc}") from exc
 

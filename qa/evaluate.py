@@ -20,12 +20,14 @@ from pathlib import Path
 from qa.settings import Settings
 
 KINDS = ("single", "followup", "unanswerable")
+# Retrieval and follow-up switches: settings changes on the same models.
 ABLATIONS = {
     "bm25 only": {"retrieval": "bm25"},
     "dense only": {"retrieval": "dense"},
-    "hybrid": {},
     "hybrid, no follow-up handling": {"followups": False},
 }
+# Each trained part switched off; the calibration is refitted on dev for each.
+TRAINED_PARTS_OFF = ("no fine-tuning (base MiniLM)", "no learned answer model (cosine only)")
 BUCKETS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
 
 
@@ -142,6 +144,13 @@ def metrics(results: list[Result]) -> dict:
         m[f"abstain: {kind}"] = _rate(r.correct for r in unanswerable if r.item.get("unanswerable_type") == kind)
     m["follow-up accuracy"] = _rate(r.correct for r in results if r.item["kind"] == "followup")
     m["urgent recall"] = _rate(r.answer["urgent"] is not None for r in results if r.item.get("urgent"))
+    answered = [r for r in results if not r.answer["abstained"]]
+    if answered:
+        from qa.calibration import expected_calibration_error
+        import numpy as np
+
+        confidence = np.array([r.answer["confidence"] for r in answered])
+        m["ECE"] = expected_calibration_error(confidence, np.array([r.correct for r in answered], dtype=float))
     ms = sorted(r.seconds * 1000 for r in results)
     m["latency median ms"] = statistics.median(ms) if ms else None
     m["latency p95 ms"] = ms[min(len(ms) - 1, int(0.95 * len(ms)))] if ms else None
@@ -149,9 +158,10 @@ def metrics(results: list[Result]) -> dict:
 
 
 def calibration(results: list[Result]) -> list[tuple[str, int, float | None]]:
-    """(bucket, answers in it, accuracy) over answered answerable questions."""
+    """(bucket, answers in it, accuracy) over answered questions: an answer to
+    an unanswerable question counts as wrong, as the confidence means."""
     rows = []
-    answered = [r for r in results if r.item["answerable"] and not r.answer["abstained"]]
+    answered = [r for r in results if not r.answer["abstained"]]
     for low, high in zip(BUCKETS, BUCKETS[1:]):
         inside = [r for r in answered if low <= r.answer["confidence"] < high]
         rows.append((f"{low:.1f}-{min(high, 1):.1f}", len(inside), _rate(r.correct for r in inside)))
@@ -173,7 +183,7 @@ def table(rows: dict[str, dict], keys: list[str]) -> str:
 
 
 HEADLINE = ["n", "hit@1", "hit@3", "hit@5", "mrr@10", "answer accuracy", "token F1", "citation accuracy",
-            "false abstentions", "abstention recall", "follow-up accuracy", "urgent recall", "latency median ms"]
+            "false abstentions", "abstention recall", "follow-up accuracy", "urgent recall", "ECE", "latency median ms"]
 
 
 def run_eval(args, settings: Settings) -> int:
@@ -193,7 +203,7 @@ def run_eval(args, settings: Settings) -> int:
 
         write_jsonl(args.predictions, [{"id": r.item["id"], **r.answer, "correct": r.correct} for r in results])
     if args.report is not None:
-        ablations = {} if args.no_ablations else run_ablations(assistant, items)
+        ablations = {} if args.no_ablations else run_ablations(assistant, items, load_set(args.qset, "dev"))
         from qa.report import write_report
 
         path = write_report(args.report, args.qset, args.split, results, ablations, assistant)
@@ -201,15 +211,42 @@ def run_eval(args, settings: Settings) -> int:
     return 0
 
 
-def run_ablations(assistant, items: list[dict]) -> dict[str, list[Result]]:
-    """The same questions with retrieval or follow-up handling switched."""
+def run_ablations(assistant, items: list[dict], dev: list[dict]) -> dict[str, list[Result]]:
+    """The same questions with each trained part, retrieval mode or follow-up
+    handling switched off; `dev` recalibrates a variant whose scores change."""
     from qa.pipeline import Assistant
 
-    runs = {}
+    runs = {"full system": run_items(assistant, items, progress=False)}
+    for name in TRAINED_PARTS_OFF:
+        runs[name] = run_items(part_off(assistant, name, dev), items, progress=False)
     for name, changes in ABLATIONS.items():
-        variant = Assistant(assistant.index, assistant.embedder, assistant.settings.with_(**changes))
+        variant = Assistant(
+            assistant.index, assistant.embedder, assistant.settings.with_(**changes), assistant.answer_model, assistant.calibration
+        )
         runs[name] = run_items(variant, items, progress=False)
     return runs
+
+
+def part_off(assistant, name: str, dev: list[dict]):
+    """The assistant with one trained part replaced, calibrated afresh on dev."""
+    import tempfile
+
+    from qa.answer import cosine_only_model
+    from qa.calibration import Calibration, calibrate
+    from qa.embed import Embedder, bundled_model_path
+    from qa.index import build_index, load_index
+    from qa.pipeline import Assistant
+
+    settings, embedder, index, model = assistant.settings, assistant.embedder, assistant.index, assistant.answer_model
+    if name == "no fine-tuning (base MiniLM)":
+        embedder = Embedder(bundled_model_path())
+        settings = settings.with_(index_dir=Path(tempfile.mkdtemp(prefix="qa-ablation-")) / "index")
+        build_index(settings, embedder, progress=False)
+        index = load_index(settings, embedder.name, embedder.dimension)
+    else:
+        model = cosine_only_model()
+    variant = Assistant(index, embedder, settings, model, Calibration(1.0, 0.0, 0.0, "raw"))
+    return Assistant(index, embedder, settings, model, calibrate(variant, dev))
 
 
 def by_group(results: list[Result]) -> tuple[dict[str, dict], dict[str, dict]]:

@@ -14,15 +14,18 @@ import unicodedata
 from functools import cached_property
 from pathlib import Path
 
-from qa.answer import Pick, Reader
+from qa.answer import AnswerModel, Pick, in_reading_order, load_answer_model
+from qa.calibration import Calibration, load_calibration
 from qa.data import Answer, AnswerUnit, Citation, Passage, Span
 from qa.errors import IndexNotFoundError, StaleIndexError
+from qa.features import Reader, describe
 from qa.followup import points_back, resolve, with_subject
 from qa.index import Index, build_index, load_index
+from qa.message import question_parts
 from qa.retrieve import Retriever
 from qa.safety import DISCLAIMER, Advice, answer_topics, find_advice, urgent_topics
 from qa.settings import MAX_QUESTION_CHARS, Settings
-from qa.terms import Vocabulary, asks_for_figure, english_frequency, states_figure, subject_words
+from qa.terms import Vocabulary, asks_for_figure, english_frequency, states_figure
 
 NOT_COVERED = (
     "The sources I have don't cover this question, so I can't answer it. "
@@ -33,12 +36,22 @@ NOT_COVERED = (
 class Assistant:
     """Answers questions from the index; one instance serves many questions."""
 
-    def __init__(self, index: Index, embedder, settings: Settings) -> None:
+    def __init__(
+        self,
+        index: Index,
+        embedder,
+        settings: Settings,
+        answer_model: AnswerModel | None = None,
+        calibration: Calibration | None = None,
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings
         self.retriever = Retriever(index, settings)
-        self.reader = Reader(index, settings)
+        self.reader = Reader(index)
+        folder = settings.answer_model()
+        self.answer_model = load_answer_model(folder) if answer_model is None else answer_model
+        self.calibration = load_calibration(folder) if calibration is None else calibration
         self.highlighter = None
         if settings.reader_model_path is not None:
             from qa.highlight import Highlighter
@@ -51,7 +64,7 @@ class Assistant:
         from qa.embed import Embedder
 
         settings = Settings.from_env() if settings is None else settings
-        embedder = Embedder(settings.model_path) if embedder is None else embedder
+        embedder = Embedder(settings.embedding_model()) if embedder is None else embedder
         try:
             index = load_index(settings, embedder.name, embedder.dimension)
         except (IndexNotFoundError, StaleIndexError):
@@ -65,6 +78,11 @@ class Assistant:
         """Do the one-off work (model, BM25, word lists) before the first user waits."""
         self.ask("what is bone metastasis?")
         self.suggest(self.embedder.encode_query("passport"))
+
+    @property
+    def threshold(self) -> float:
+        """Below this confidence the assistant abstains: the setting, else the calibrated one."""
+        return self.calibration.threshold if self.settings.abstain_below is None else self.settings.abstain_below
 
     @cached_property
     def vocabulary(self) -> Vocabulary:
@@ -98,12 +116,18 @@ class Assistant:
         cleaned = [clean_question(h) for h in history if isinstance(h, str)]
         return [self.vocabulary.fix_spelling(h) for h in cleaned if h and not self.problem_with(h)]
 
-    def answer_units(self, query: str, avoid: frozenset[int] = frozenset()):
-        """(answer picks, confidence, query vector) for a prepared query."""
-        vector = self.embedder.encode_query(query)
+    def candidates(self, text: str, query: str, avoid: frozenset[int] = frozenset(), vector=None):
+        """(question, candidate units, query vector) for a prepared query."""
+        vector = self.embedder.encode_query(query) if vector is None else vector
         passages = self.retriever.search(query, vector, self.settings.top_k)
-        picks, confidence = self.reader.extract(query, passages, vector, avoid)
-        return picks, confidence, vector
+        question = describe(text, query, self.vocabulary)
+        return question, self.reader.candidates(query, passages, vector, avoid), vector
+
+    def answer_units(self, query: str, avoid: frozenset[int] = frozenset(), text: str | None = None):
+        """(answer picks, confidence, query vector) for a prepared query."""
+        question, candidates, vector = self.candidates(query if text is None else text, query, avoid)
+        picks, raw = self.answer_model.choose(question, candidates, self.settings.max_units)
+        return picks, self.calibration.probability(raw), vector
 
     def _previous_answer(self, history) -> frozenset[int]:
         """Units the last earlier question was answered with."""
@@ -111,7 +135,7 @@ class Assistant:
         if not earlier:
             return frozenset()
         query = resolve(earlier[-1], earlier[:-1])
-        picks, _, _ = self.answer_units(query)
+        picks, _, _ = self.answer_units(query, text=earlier[-1])
         return frozenset(p.uid for p in picks)
 
     def search(self, question: str, history=(), k: int | None = None) -> list[Passage]:
@@ -129,51 +153,67 @@ class Assistant:
         if problem:
             return self._abstain(question, text, problem, confidence=0.0)
         urgent = urgent_topics(text)
-        unknown = self.vocabulary.unknown_words(text)
-        resolved, picks, confidence, vector = self._read(text, resolved, history, may_retry=not unknown)
-        message = self._not_covered(text, unknown, urgent, picks)
-        if not message and any(zipf < self.settings.uncommon_term_zipf for _, zipf in unknown):
-            confidence *= self.settings.unknown_term_penalty
-        if not message and (not picks or confidence < self.settings.abstain_below):
-            if any(topic in self.advice for topic in urgent):
+        resolved, picks, confidence, vector = self._read(text, resolved, history)
+        parts = question_parts(text)
+        if len(parts) > 1:
+            picks, confidence = self._each_part(parts, history, picks, confidence)
+        if not picks or confidence < self.threshold:
+            if any(topic in self.advice for topic in urgent) and not asks_for_figure(text):
                 # An urgent sign in the user's own words: the sources' urgent-care
-                # advice answers it, even when no other passage fits well.
+                # advice answers it, even when no other passage fits well. A
+                # figure they lack ("what percent walk again after...") is still
+                # refused, with the advice shown beside the refusal.
                 return self._answer(question, resolved, [], confidence, urgent)
-            message = NOT_COVERED
-        if message:
+            message = self._why_not(text, picks)
             return self._abstain(question, resolved, message, confidence, urgent, self.suggest(vector))
         topics = urgent + [t for t in answer_topics([p.unit.text for p in picks]) if t not in urgent]
         return self._answer(question, resolved, picks, confidence, topics)
 
-    def _read(self, text: str, resolved: str, history, may_retry: bool):
+    def _read(self, text: str, resolved: str, history):
         """(resolved question, picks, confidence, vector) for a prepared question."""
         spelled = self.vocabulary.fix_spelling(text)
         # A follow-up should add to the last answer, not repeat it.
         avoid = self._previous_answer(history) if resolved != spelled else frozenset()
-        picks, confidence, vector = self.answer_units(resolved, avoid)
-        if may_retry and self.settings.followups and history and resolved == spelled and points_back(text):
-            if confidence < self.settings.abstain_below:
+        picks, confidence, vector = self.answer_units(resolved, avoid, text)
+        if self.settings.followups and history and resolved == spelled and points_back(text):
+            if confidence < self.threshold:
                 # It names a subject yet found no answer ("what protein does it
                 # block?"): try once more with the subject of the conversation.
                 leaning = with_subject(resolved, self._earlier(history))
-                retry = self.answer_units(leaning)
-                if retry[1] >= self.settings.abstain_below:
+                retry = self.answer_units(leaning, text=text)
+                if retry[1] >= self.threshold:
                     return (leaning, *retry)
         return resolved, picks, confidence, vector
 
-    def _not_covered(self, text: str, unknown: list[tuple[str, float]], urgent: list[str], picks: list[Pick]) -> str:
-        """Why the sources can't cover this question, or '' when they may."""
-        rare = [word for word, zipf in unknown if zipf < self.settings.rare_term_zipf]
-        if rare:  # named, so "keytruda" is not taken for a word the assistant missed
+    def _each_part(self, parts: list[str], history, picks: list[Pick], confidence: float) -> tuple[list[Pick], float]:
+        """A message asking two or three things gets the best unit for each part
+        the sources answer, beside the best units for the message as a whole."""
+        earlier, best, confident = list(history), [], []
+        for part in parts:
+            _, query = self.prepare(part, earlier)
+            part_picks, part_confidence, _ = self.answer_units(query, text=part)
+            earlier.append(part)
+            if part_picks and part_confidence >= self.threshold:
+                best.append(max(part_picks, key=lambda p: p.score))
+                confident.append(part_confidence)
+        if not best:
+            return picks, confidence
+        chosen: dict[int, Pick] = {}
+        for pick in best + sorted(picks, key=lambda p: -p.score):
+            if len(chosen) < self.settings.max_units and not any(_same_text(pick, other) for other in chosen.values()):
+                chosen[pick.uid] = pick
+        return in_reading_order(list(chosen.values())), max(confidence, min(confident))
+
+    def _why_not(self, text: str, picks: list[Pick]) -> str:
+        """The abstention message: it names words the sources never use, so
+        "keytruda" is not taken for a word the assistant missed."""
+        question = describe(text, text, self.vocabulary)
+        rare = [word for word, zipf in question.unknown if zipf < self.settings.rare_term_zipf]
+        if rare:
             return f"The sources don't mention {', '.join(rare[:3])}. " + NOT_COVERED
-        subject = subject_words(self.vocabulary.fix_spelling(text))
-        if subject and len(unknown) == len(subject) and not urgent:
-            return NOT_COVERED  # not one word it is about occurs in the sources: off topic
-        if asks_for_figure(text) and not any(states_figure(p.unit.text) for p in picks):
-            # "how much does a bone scan cost?": passages about bone scans are
-            # no answer when none of them gives a figure.
+        if question.asks_for_figure and not any(states_figure(p.unit.text) for p in picks):
             return "The sources don't give that figure. " + NOT_COVERED
-        return ""
+        return NOT_COVERED
 
     def problem_with(self, text: str) -> str:
         """A plain message when the question can't be asked as it is, else ''."""
@@ -273,6 +313,10 @@ def _cite(citations: list[Citation], chunk, unit: Span | None = None) -> int:
     )
     citations.append(citation)
     return citation.n
+
+
+def _same_text(a: Pick, b: Pick) -> bool:
+    return a.chunk.file == b.chunk.file and a.unit.span == b.unit.span
 
 
 def clean_question(text: str) -> str:

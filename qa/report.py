@@ -11,7 +11,9 @@ from qa.evaluate import HEADLINE, Result, by_group, calibration, metrics, table
 
 ABSTAIN_KEYS = ["abstention precision", "abstention recall", "false abstentions",
                 "abstain: off-topic", "abstain: uncovered-medical", "abstain: near-miss"]
-ABLATION_KEYS = ["hit@1", "hit@5", "mrr@10", "answer accuracy", "follow-up accuracy", "false abstentions", "abstention recall"]
+ABLATION_KEYS = ["hit@1", "hit@5", "mrr@10", "answer accuracy", "follow-up accuracy", "false abstentions",
+                 "abstention recall", "abstain: uncovered-medical", "ECE"]
+LEARNING_CURVE = Path("eval/learning_curve.json")  # written by eval/learning_curve.py (make learning-curve)
 
 
 def write_report(folder: Path, qset: Path, split: str, results: list[Result], ablations: dict, assistant) -> Path:
@@ -25,7 +27,9 @@ def write_report(folder: Path, qset: Path, split: str, results: list[Result], ab
         f"on {platform.machine()} / Python {platform.python_version()}. Regenerate with `make eval`.",
         f"Settings: retrieval={assistant.settings.retrieval}, top_k={assistant.settings.top_k}, "
         f"chunk_chars={assistant.settings.chunk_chars}, overlap={assistant.settings.chunk_overlap}, "
-        f"abstain_below={assistant.settings.abstain_below}. Thresholds and weights were chosen on the dev split only.",
+        f"model={assistant.embedder.name}, abstain below {assistant.threshold:.2f} (calibration fitted on "
+        f"{assistant.calibration.fitted_on}). Thresholds and calibration were chosen on the dev split only; "
+        "the models were trained on train/questions.jsonl, which the test split never touches.",
         "",
         "## Overall",
         "",
@@ -49,11 +53,19 @@ def write_report(folder: Path, qset: Path, split: str, results: list[Result], ab
         "",
     ]
     if ablations:
-        lines += ["## Ablations", "", table({k: metrics(v) for k, v in ablations.items()}, ABLATION_KEYS), ""]
+        lines += ["## Ablations", "", "Each trained part off (the variant recalibrated on dev), then retrieval and follow-up switches.", ""]
+        for split in ("dev", "test"):
+            rows = {k: metrics([r for r in v if r.item["split"] == split]) for k, v in ablations.items()}
+            if any(m["n"] for m in rows.values()):
+                lines += [f"### {split}", "", table(rows, ABLATION_KEYS), ""]
         lines += ["![hit@k per retrieval mode](hit_at_k.png)", ""]
         _plot_hit_at_k(folder / "hit_at_k.png", ablations)
+    lines += _learning_curve(folder)
     rows = calibration(results)
-    lines += ["## Calibration (answered answerable questions)", "", "| confidence | answers | accuracy |", "|---|---|---|"]
+    ece = {s: metrics([r for r in results if r.item["split"] == s]).get("ECE") for s in ("dev", "test")}
+    lines += ["## Calibration (answered questions; an answer to an unanswerable question is wrong)", "",
+              "Expected calibration error (10 bins): " + ", ".join(f"{s} {v:.3f}" for s, v in ece.items() if v is not None), "",
+              "| confidence | answers | accuracy |", "|---|---|---|"]
     lines += [f"| {b} | {n} | {'-' if a is None else f'{a:.3f}'} |" for b, n, a in rows]
     lines += ["", "![accuracy per confidence bucket](calibration.png)", ""]
     _plot_calibration(folder / "calibration.png", rows)
@@ -61,6 +73,50 @@ def write_report(folder: Path, qset: Path, split: str, results: list[Result], ab
     path = folder / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def _learning_curve(folder: Path) -> list[str]:
+    """The learning-curve table and plot, from the last `make learning-curve`."""
+    import json
+
+    if not LEARNING_CURVE.is_file():
+        return ["## Learning curve", "", "Not measured yet: run `make learning-curve`.", ""]
+    points = json.loads(LEARNING_CURVE.read_text(encoding="utf-8"))["points"]
+    keys = ["answer accuracy", "hit@5", "follow-up accuracy", "false abstentions", "abstention recall"]
+    rows = {f"{p['fraction']:.0%} ({p['questions']} questions), {split}": p[split] for p in points for split in ("dev", "test")}
+    _plot_learning_curve(folder / "learning_curve.png", points)
+    return [
+        "## Learning curve",
+        "",
+        "The embedding model fine-tuned on a share of the training questions (same seed, same steps per example), "
+        "read by the shipped answer model and calibration. From `eval/learning_curve.json` (`make learning-curve`).",
+        "",
+        table(rows, keys),
+        "",
+        "![learning curve](learning_curve.png)",
+        "",
+    ]
+
+
+def _plot_learning_curve(path: Path, points: list[dict]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    shares = [p["fraction"] * 100 for p in points]
+    for split, style in (("dev", "o-"), ("test", "s--")):
+        ax.plot(shares, [p[split]["answer accuracy"] for p in points], style, label=f"answer accuracy, {split}")
+        ax.plot(shares, [p[split]["hit@5"] for p in points], style, alpha=0.5, label=f"hit@5, {split}")
+    ax.set_xlabel("% of the training set")
+    ax.set_ylabel("rate")
+    ax.set_title("Learning curve")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def _failures(results: list[Result]) -> list[str]:

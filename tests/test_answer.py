@@ -1,6 +1,79 @@
-import numpy as np
+import json
 
-from qa.answer import defines, in_context
+import numpy as np
+import pytest
+
+from qa.answer import (
+    ANSWER_FEATURES, LinearAnswerModel, Pick, cosine_only_model, load_answer_model, select,
+)
+from qa.errors import AnswerModelError
+from qa.features import UNIT_FEATURES, Candidate, Question, defines, in_context
+
+
+def _model(extra_unit_min=0.5):
+    unit = tuple(8.0 if name == "cosine in context" else 0.0 for name in UNIT_FEATURES)
+    answer = tuple(1.0 if name == "best unit" else 0.0 for name in ANSWER_FEATURES)
+    return LinearAnswerModel(unit, -4.0, answer, 0.0, extra_unit_min)
+
+
+def _candidates(fake_assistant, cosines):
+    chunk = next(c for c in fake_assistant.index.chunks if len(c.units) >= len(cosines))
+    ids = fake_assistant.index.unit_ids[chunk.id]
+    rest = (0.0,) * (len(UNIT_FEATURES) - 1)
+    return [Candidate(unit, chunk, uid, (cos, *rest)) for unit, uid, cos in zip(chunk.units, ids, cosines)]
+
+
+QUESTION = Question("q", "q", (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1))
+
+
+def test_the_best_unit_is_picked_and_weak_ones_are_left_out(fake_assistant):
+    candidates = _candidates(fake_assistant, [0.2, 0.9])
+    picks, raw = _model(extra_unit_min=0.9).choose(QUESTION, candidates, max_units=3)
+    assert [p.uid for p in picks] == [candidates[1].uid]
+    assert raw == pytest.approx(8 * 0.9 - 4)  # the answer model reads the best unit's logit
+
+
+def test_likely_extra_units_join_in_reading_order(fake_assistant):
+    candidates = _candidates(fake_assistant, [0.8, 0.9])
+    picks, _ = _model(extra_unit_min=0.5).choose(QUESTION, candidates, max_units=3)
+    assert [p.uid for p in picks] == [candidates[0].uid, candidates[1].uid]
+    assert picks[0].unit.span.start < picks[1].unit.span.start
+
+
+def test_no_candidates_means_no_picks_and_a_low_score():
+    picks, raw = _model().choose(QUESTION, [], max_units=3)
+    assert picks == [] and raw < -5
+
+
+def test_max_units_is_respected(fake_assistant):
+    candidates = _candidates(fake_assistant, [0.9, 0.9, 0.9])
+    ranked = [Pick(c.unit, c.chunk, 0.99, c.uid) for c in candidates]
+    assert len(select(ranked, 0.1, max_units=1)) == 1
+
+
+def test_weights_must_match_the_features():
+    with pytest.raises(ValueError, match="UNIT_FEATURES"):
+        LinearAnswerModel((1.0,), 0.0, (0.0,) * len(ANSWER_FEATURES), 0.0, 0.5)
+
+
+def test_a_saved_model_loads_back(tmp_path):
+    model = cosine_only_model()
+    model.save(tmp_path)
+    assert load_answer_model(tmp_path) == model
+
+
+def test_a_missing_or_stale_model_file_names_the_fix(tmp_path):
+    with pytest.raises(AnswerModelError, match="qa train"):
+        load_answer_model(tmp_path)
+    cosine_only_model().save(tmp_path)
+    data = json.loads((tmp_path / "policy.json").read_text())
+    data["unit_features"] = data["unit_features"][:-1]
+    (tmp_path / "policy.json").write_text(json.dumps(data))
+    with pytest.raises(AnswerModelError, match="other features"):
+        load_answer_model(tmp_path)
+    (tmp_path / "policy.json").write_text("{not json")
+    with pytest.raises(AnswerModelError, match="not JSON"):
+        load_answer_model(tmp_path)
 
 
 def test_a_unit_is_read_with_the_unit_before_it_in_its_passage(fake_assistant):

@@ -1,5 +1,5 @@
-"""The real assistant: real corpus, bundled all-MiniLM-L6-v2. One shared
-instance (session fixture) keeps this file to a few seconds after the build."""
+"""The real assistant: real corpus, the trained model shipped in models/. One
+shared instance (session fixture) keeps this file to a few seconds after the build."""
 
 import re
 
@@ -88,3 +88,37 @@ def test_every_suggested_question_is_answered(assistant):
     for question in questions:
         answer = assistant.ask(question)
         assert not answer.abstained, question
+
+
+def test_the_shipped_trained_model_is_the_default(assistant):
+    from qa.settings import DEFAULT_MODEL
+
+    assert assistant.settings.embedding_model() == DEFAULT_MODEL
+    assert assistant.index.manifest["model"]["name"] == DEFAULT_MODEL.name
+
+
+def test_a_long_message_is_answered_on_its_question(assistant):
+    message = (
+        "My father is 65 and was diagnosed with prostate cancer three years ago. Last month the doctors told us "
+        "it has spread to his bones and he has a lot of pain in his hip at night. We are all very worried. "
+        "What treatments can help with the bone pain?"
+    )
+    answer = assistant.ask(message)
+    assert not answer.abstained, answer.message
+    assert re.search(r"pain", answer.text, re.I), answer.text
+    _check_verbatim(assistant, answer)
+
+
+def test_a_word_the_sources_never_use_is_no_reason_to_refuse(assistant):
+    answer = assistant.ask("my mums tumours have spread to her spine, how do they treat bone mets")
+    assert not answer.abstained, answer.message
+
+
+def test_a_two_part_message_gets_a_unit_for_each_part(assistant):
+    answer = assistant.ask("My wife has bone mets from breast cancer. What is Xgeva? And what is vertebroplasty?")
+    assert not answer.abstained, answer.message
+    assert re.search(r"denosumab", answer.text, re.I) and re.search(r"vertebroplasty", answer.text, re.I), answer.text
+    alone = assistant.ask("What is Xgeva? And what is vertebroplasty?")
+    assert not re.search(r"vertebroplasty", assistant.ask("What is Xgeva?").text, re.I)  # the second part adds it
+    assert re.search(r"vertebroplasty", alone.text, re.I), alone.text
+    assert len(answer.units) <= 3

@@ -44,10 +44,14 @@ def test_uncovered_drug_abstains_and_says_which_word(fake_assistant):
     assert answer.abstained and "keytruda" in answer.message
 
 
-def test_a_figure_the_sources_never_give_abstains(fake_assistant):
-    answer = fake_assistant.ask("how much does zometa cost?")
-    assert answer.abstained and "figure" in answer.message
-    assert not fake_assistant.ask("what is zometa?").abstained
+def test_an_abstention_on_a_figure_says_the_sources_lack_it(tiny_settings):
+    from conftest import FakeEmbedder
+    from qa.pipeline import Assistant
+
+    strict = Assistant.load(tiny_settings.with_(abstain_below=0.99), embedder=FakeEmbedder())
+    answer = strict.ask("how much does zometa cost?")
+    assert answer.abstained and "don't give that figure" in answer.message
+    assert "figure" not in strict.ask("what is a passport?").message
 
 
 def test_follow_up_uses_history_and_standalone_ignores_it(fake_assistant):

@@ -40,3 +40,13 @@ def test_the_term_a_definition_question_asks_about():
     assert defined_term("what does lytic mean on my scan report") == "lytic"
     for question in ("what are the side effects of zometa?", "what is it?", "how is it treated?"):
         assert defined_term(question) is None, question
+
+
+def test_british_spellings_synonyms_and_bare_contractions_are_known_words():
+    from qa.terms import Vocabulary, american
+
+    assert american("tumours") == "tumors" and american("anaemia") == "anemia" and american("oestrogen") == "estrogen"
+    vocabulary = Vocabulary.from_texts(["Radiation therapy can shrink tumors and treat anemia."])
+    assert vocabulary.knows("tumours") and vocabulary.knows("anaemia") and vocabulary.knows("radiotherapy")
+    assert not vocabulary.knows("keytruda")
+    assert vocabulary.unknown_words("theyve got tumours, is radiotherapy used") == []

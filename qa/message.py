@@ -1,0 +1,42 @@
+"""Long messages: people tell their story first ("My father is 65 and has
+prostate cancer... what can help with the pain?"). The question sentences are
+what to answer; the story around them only adds noise to the search.
+
+    >>> question_parts("My mum has breast cancer. It spread to her hip. How is it treated?")
+    ['How is it treated?']
+"""
+
+from __future__ import annotations
+
+import re
+
+# A sentence that opens like a question, with or without its question mark.
+_ASKS = re.compile(
+    r"^\W*(?:and\s+|but\s+|so\s+|also\s+|ok\s+|okay\s+)?(?:what|whats|how|hows|why|when|where|which|who|whom|whose|"
+    r"can|cant|could|should|shall|is|isnt|are|arent|am|was|were|do|dont|does|doesnt|did|will|would|may|might|"
+    r"has|have|had|any|anything|tell me|explain|please)\b",
+    re.I,
+)
+# "And what is X?" asks about X alone once it stands apart from the question before it.
+_LEADING_AND = re.compile(r"^(?:and|also|but|so|ok|okay)\b[\s,]*", re.I)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+MIN_STORY_SENTENCES = 2  # a message this long or longer may hold story around its question
+
+
+def sentences(text: str) -> list[str]:
+    """The message cut at sentence ends and line breaks."""
+    return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
+
+
+def is_question(sentence: str) -> bool:
+    return sentence.rstrip().endswith("?") or bool(_ASKS.match(sentence))
+
+
+def question_parts(text: str, max_parts: int = 3) -> list[str]:
+    """The question sentences of a message, at most `max_parts`; the whole
+    message when it is one sentence or asks nothing in question form."""
+    found = sentences(text)
+    if len(found) < MIN_STORY_SENTENCES:
+        return [text]
+    asked = [_LEADING_AND.sub("", s) for s in found if is_question(s)]
+    return asked[:max_parts] if asked else [text]

