@@ -168,6 +168,7 @@ def chunk_document(
                     text=doc.text[span.start : span.end],
                     units=tuple(group),
                     also_in=tuple(repeats),
+                    url=article.url,
                 )
             )
     return chunks

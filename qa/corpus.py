@@ -87,8 +87,10 @@ def _load_metadata(corpus_dir: Path) -> dict[str, dict]:
 
 def _load_document(path: Path, meta: dict) -> Document:
     raw = _decode(path)
+    page_url = None
     if path.suffix.lower() in (".html", ".htm"):
         text, page_title = html_to_text(raw)
+        page_url = canonical_url(raw)
     else:
         text, page_title = raw, None
     if not text.strip():
@@ -100,7 +102,9 @@ def _load_document(path: Path, meta: dict) -> Document:
     marker = meta.get("content_starts_with")
     if marker is not None:
         content_start = _line_starting_with(text, marker, 0, path)
-    articles = _articles(text, meta, doc_id, title, publisher, content_start, path)
+    # The metadata's address wins; a page's own one that is no full web address is ignored.
+    url = _url(meta["url"], path) if "url" in meta else (page_url if _is_web_address(page_url) else None)
+    articles = _articles(text, meta, doc_id, title, publisher, content_start, path, url)
     return Document(
         id=doc_id,
         path=str(path),
@@ -113,11 +117,11 @@ def _load_document(path: Path, meta: dict) -> Document:
 
 
 def _articles(
-    text: str, meta: dict, doc_id: str, title: str, publisher: str, content_start: int, path: Path
+    text: str, meta: dict, doc_id: str, title: str, publisher: str, content_start: int, path: Path, url: str | None
 ) -> tuple[Article, ...]:
     entries = meta.get("article", [])
     if not entries:
-        return (Article(doc_id, title, publisher, meta.get("reviewed"), Span(content_start, len(text))),)
+        return (Article(doc_id, title, publisher, meta.get("reviewed"), Span(content_start, len(text)), url),)
     starts, cursor = [], content_start
     for entry in entries:
         cursor = _line_starting_with(text, entry["starts_with"], cursor, path)
@@ -131,6 +135,7 @@ def _articles(
             publisher=entry.get("publisher", publisher),
             reviewed=entry.get("reviewed"),
             span=Span(start, end),
+            url=_url(entry.get("url"), path),  # never the compilation's own page
         )
         for entry, start, end in zip(entries, starts, ends)
     )
@@ -143,6 +148,22 @@ def _line_starting_with(text: str, marker: str, start: int, path: Path) -> int:
             f"{path}: no line starts with {marker!r} (from {METADATA_FILE}): fix the marker in the metadata"
         )
     return match.start()
+
+
+def _is_web_address(value) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"https?://[^\s/]+\.[^\s]+", value) is not None
+
+
+def _url(value, path: Path) -> str | None:
+    """An original page's address from the metadata: a full http(s) address, or absent."""
+    if value is None:
+        return None
+    if not _is_web_address(value):
+        raise CorpusError(
+            f"{path}: url {value!r} in {METADATA_FILE} is not a full web address: "
+            "give the original page's https:// address, or leave the url out"
+        )
+    return value
 
 
 def first_heading(text: str, fallback: str) -> str:
@@ -204,3 +225,25 @@ def html_to_text(raw: str) -> tuple[str, str | None]:
     text = re.sub(r"\n\s*\n(\s*\n)*", "\n\n", "".join(parser.parts))
     text = re.sub(r"[ \t]+\n", "\n", text).strip() + "\n"
     return text, parser.title
+
+
+class _UrlFinder(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.canonical: str | None = None
+        self.og_url: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        found = {name: value for name, value in attrs if value}
+        if tag == "link" and "canonical" in found.get("rel", "").lower().split() and self.canonical is None:
+            self.canonical = found.get("href")
+        elif tag == "meta" and found.get("property") == "og:url" and self.og_url is None:
+            self.og_url = found.get("content")
+
+
+def canonical_url(raw: str) -> str | None:
+    """The address a saved HTML page gives for itself (<link rel="canonical"> or og:url), if any."""
+    finder = _UrlFinder()
+    finder.feed(raw)
+    finder.close()
+    return finder.canonical if finder.canonical is not None else finder.og_url

@@ -270,6 +270,7 @@ def _cite(citations: list[Citation], chunk, unit: Span | None = None) -> int:
         span=Span(chunk.span.start, chunk.span.end),
         file=chunk.file,
         also_in=chunk.also_in,
+        url=chunk.url,
     )
     citations.append(citation)
     return citation.n
