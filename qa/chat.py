@@ -87,7 +87,7 @@ def unit_html(unit: AnswerUnit) -> str:
 
 def ref_html(n: int) -> str:
     """An [n] marker that opens source n of the same answer (the page's script does that)."""
-    return f'<sup><a class="qa-ref" href="#source-{n}" data-source="{n}" aria-label="Source {n}">[{n}]</a></sup>'
+    return f'<sup><a class="qa-ref" href="#source-{n}">[{n}]</a></sup>'
 
 
 def marked_quote(quote: str, texts: list[str]) -> str:
@@ -133,7 +133,7 @@ def source_html(citation: Citation, answer: Answer) -> str:
             f'rel="noopener noreferrer">{escape(page_name(citation.url))}</a></p>'
         )
     return (
-        f'<details class="qa-source" data-source="{citation.n}"><summary><span class="qa-num">[{citation.n}]</span> '
+        f'<details class="qa-source"><summary><span class="qa-num">[{citation.n}]</span> '
         f"{source_label(citation)}</summary>{link}"
         f'<blockquote class="qa-quote">{marked_quote(citation.quote, texts)}</blockquote></details>'
     )
