@@ -81,20 +81,21 @@ def _load(args):
 
 def cmd_index(args) -> int:
     from qa.embed import Embedder
-    from qa.errors import IndexNotFoundError, StaleIndexError
-    from qa.index import build_index, check_fresh
+    from qa.errors import CorruptIndexError, IndexNotFoundError, StaleIndexError
+    from qa.index import build_index, verify_index
 
     settings = _settings(args)
     embedder = Embedder(settings.model_path)
     if not args.force:
         try:
-            manifest = check_fresh(settings, embedder.name)
+            manifest = verify_index(settings, embedder)
             print(f"index in {settings.index_dir} is up to date ({manifest['counts']['chunks']} chunks)")
             return 0
-        except (IndexNotFoundError, StaleIndexError) as exc:
-            print(f"building: {exc}".split(":")[0] + f" ({type(exc).__name__})", file=sys.stderr)
+        except (IndexNotFoundError, StaleIndexError, CorruptIndexError) as exc:
+            # "no index in index", "index damaged", "corpus changed since ...": why it is built
+            print(f"building the index ({str(exc).split(':')[0]})", file=sys.stderr)
     path = build_index(settings, embedder, progress=True)
-    manifest = json.loads((path / "manifest.json").read_text())
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     counts = manifest["counts"]
     print(f"built {path}: {counts['documents']} documents, {counts['chunks']} chunks, {counts['units']} units in {manifest['build_seconds']} s")
     return 0

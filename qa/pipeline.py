@@ -53,10 +53,10 @@ class Assistant:
         settings = Settings.from_env() if settings is None else settings
         embedder = Embedder(settings.model_path) if embedder is None else embedder
         try:
-            index = load_index(settings, embedder.name, embedder.dimension)
+            index = load_index(settings, embedder)
         except (IndexNotFoundError, StaleIndexError):
             build_index(settings, embedder, progress=progress)
-            index = load_index(settings, embedder.name, embedder.dimension)
+            index = load_index(settings, embedder)
         assistant = cls(index, embedder, settings)
         assistant.warm_up()
         return assistant
