@@ -248,9 +248,9 @@ def build_index(settings: Settings, embedder, progress: bool = True) -> Path:
     started = time.time()
     tmp = _start_build(settings.index_dir)
     try:
-        docs = load_corpus(settings.corpus_dir)
+        docs = load_corpus(settings.corpus_dir, settings.max_file_mb)
         fingerprint = corpus_hash(settings.corpus_dir)
-        chunks = chunk_corpus(docs, settings.chunk_chars, settings.chunk_overlap)
+        chunks = chunk_corpus(docs, settings.chunk_chars, settings.chunk_overlap, progress=progress)
         units, unit_ids = _unique_units(chunks)
         vectors = embedder.encode([embed_text(c) for c in chunks] + [u.text for u in units], progress=progress)
         if not np.isfinite(vectors).all():
