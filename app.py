@@ -10,9 +10,14 @@ API clients call `/chat` with a question and its earlier questions:
 """
 
 import argparse
+import contextlib
+import errno
 import logging
 import os
+import socket
 import sys
+import threading
+from html import escape
 from pathlib import Path
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no usage reports, ever
@@ -20,6 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402  (after the environment above)
+from starlette.middleware import Middleware  # noqa: E402
 
 from qa.chat import (  # noqa: E402
     APOLOGY,
@@ -32,9 +38,13 @@ from qa.chat import (  # noqa: E402
     to_plain,
 )
 
+from qa.errors import AddressError, BusyError  # noqa: E402
+
 log = logging.getLogger("qa.app")
 CONCURRENCY = 8  # answers are ~10 ms of CPU each; more threads only contend
-QUEUE_MAX = 256
+BUSY_AFTER_S = 10.0  # a request that waits this long for one of the CONCURRENCY slots is told the chat is busy
+BUSY = "The assistant is busy; please try again in a moment."
+MAX_API_HISTORY = 50  # earlier questions a /chat call may send
 TITLE = "Bone metastasis Q&A"
 EXAMPLES = [
     "What is bone metastasis?",
@@ -90,7 +100,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Serve the bone metastasis Q&A chat in the browser.")
     parser.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"),
                         help="address to listen on (default 127.0.0.1, or $QA_HOST); 0.0.0.0 opens it to your network")
-    parser.add_argument("--port", type=int, default=os.environ.get("QA_PORT", "7860"),
+    parser.add_argument("--port", type=port_number, default=os.environ.get("QA_PORT", "7860"),
                         help="port (default 7860, or $QA_PORT)")
     parser.add_argument("--feedback", type=Path, default=Path(os.environ.get("QA_FEEDBACK", "feedback/feedback.jsonl")),
                         help="where thumbs-up/down votes are appended as JSON lines (default feedback/feedback.jsonl, or $QA_FEEDBACK)")
@@ -99,20 +109,98 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def port_number(text: str) -> int:
+    """--port / QA_PORT: a whole number from 1 to 65535, checked before anything loads."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 65535 (--port or QA_PORT), got {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be from 1 to 65535 (--port or QA_PORT), got {port}")
+    return port
+
+
+def check_address(host: str, port: int) -> None:
+    """Bind host:port once and let go, so a bad host or a taken port is reported
+    in a second, not after the assistant has loaded; raises AddressError."""
+    if not host.strip():
+        raise AddressError("the host is empty (--host or QA_HOST): use 127.0.0.1, or 0.0.0.0 to open the chat to your network")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    except (socket.gaierror, UnicodeError) as exc:
+        raise AddressError(f"cannot listen on host {host!r}: no such address on this machine; check --host or QA_HOST") from exc
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            reasons = {
+                errno.EADDRINUSE: f"port {port} is already in use: try another --port",
+                errno.EADDRNOTAVAIL: f"{host} is not an address of this machine: check --host or QA_HOST",
+                errno.EACCES: f"no permission to listen on port {port} (ports below 1024 need root): try another --port",
+            }
+            reason = reasons.get(exc.errno, f"{exc.strerror}: check --host and --port")
+            raise AddressError(f"cannot listen on {host}:{port}: {reason}") from exc
+
+
+class Gate:
+    """At most `slots` answers at once; a request that cannot get a slot within
+    `wait_s` seconds raises BusyError instead of waiting on (or a raw queue error)."""
+
+    def __init__(self, slots: int = CONCURRENCY, wait_s: float = BUSY_AFTER_S) -> None:
+        self._slots = threading.BoundedSemaphore(slots)
+        self.wait_s = wait_s
+
+    @contextlib.contextmanager
+    def slot(self):
+        if not self._slots.acquire(timeout=self.wait_s):
+            raise BusyError(BUSY)
+        try:
+            yield
+        finally:
+            self._slots.release()
+
+
+def render_busy() -> str:
+    """The chat reply when every slot stayed taken."""
+    return f'<div class="qa-answer"><p class="qa-error">{escape(BUSY)}</p></div>'
+
+
+def api_problem(message, history) -> str:
+    """Why a /chat call's arguments are unusable, in plain words, or ''."""
+    def kind(value) -> str:
+        names = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}
+        return names.get(type(value), "null" if value is None else type(value).__name__)
+
+    if not isinstance(message, str):
+        return f"message must be text (a string), got {kind(message)}"
+    if history is None:
+        return ""
+    if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
+        what = kind(history) if not isinstance(history, list) else "a list holding something else"
+        return f"history must be a list of the earlier questions (strings), oldest first; got {what}"
+    if len(history) > MAX_API_HISTORY:
+        return f"history may hold at most {MAX_API_HISTORY} earlier questions, got {len(history)}"
+    return ""
+
+
 class Handlers:
     """The chat's event handlers around one loaded assistant, shared by all sessions."""
 
-    def __init__(self, assistant, feedback_path: Path | str) -> None:
+    def __init__(self, assistant, feedback_path: Path | str, gate: Gate | None = None) -> None:
         self.assistant = assistant
         self.feedback_path = Path(feedback_path)
+        self.gate = Gate() if gate is None else gate
 
     def ask(self, text: str, questions: list[str]):
-        """The Answer, or None after logging the error: an engine bug must not end the chat."""
-        try:
-            return self.assistant.ask(text, list(questions))
-        except Exception:
-            log.exception("answering %r failed", text[:200])
-            return None
+        """The Answer, or None after logging the error: an engine bug must not end the chat.
+        Raises BusyError when no answering slot frees up in time."""
+        with self.gate.slot():
+            try:
+                return self.assistant.ask(text, list(questions))
+            except Exception:
+                log.exception("answering %r failed", text[:200])
+                return None
 
     def take_message(self, message, chat):
         """Show the user's message at once and clear the box; ignore an empty one."""
@@ -131,7 +219,10 @@ class Handlers:
         text, note = prepare_message(pending)
         if not text:
             return chat, questions, turns
-        answer = self.ask(text, questions)
+        try:
+            answer = self.ask(text, questions)
+        except BusyError:
+            return chat + [{"role": "assistant", "content": render_busy()}], questions, turns
         if answer is None:
             return chat + [{"role": "assistant", "content": render_error(note)}], questions, turns
         reply = {"role": "assistant", "content": render_answer(answer, note, list_suggestions=False)}
@@ -167,10 +258,17 @@ class Handlers:
 
     def chat_api(self, message: str, history: list[str] | None = None) -> str:
         """Answer `message`; `history` is the user's earlier questions, oldest first."""
+        problem = api_problem(message, history)
+        if problem:
+            raise gr.Error(problem, print_exception=False)  # the caller's mistake: no traceback in our log
         text, note = prepare_message(message)
-        answer = self.ask(text, [h for h in (history or []) if isinstance(h, str)])
+        earlier = [prepare_message(h)[0] for h in history or []]
+        try:
+            answer = self.ask(text, [h for h in earlier if h])
+        except BusyError:
+            raise gr.Error(BUSY, print_exception=False) from None
         if answer is None:
-            raise gr.Error(APOLOGY)
+            raise gr.Error(APOLOGY, print_exception=False)  # Handlers.ask logged the cause
         return to_plain(answer, note)
 
 
@@ -209,8 +307,44 @@ def build_app(assistant, feedback_path: Path | str) -> gr.Blocks:
         new.click(new_conversation, None, reset, queue=False, **private)
         chat.clear(new_conversation, None, reset, queue=False, **private)
         gr.api(h.chat_api, api_name="chat")
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX)
+    # Gradio's queue passes every request on at once (a full Gradio queue is a raw
+    # "Queue is full" error); the Gate lets CONCURRENCY answer at a time and
+    # tells the rest, after BUSY_AFTER_S, that the assistant is busy.
+    demo.queue(default_concurrency_limit=None, max_size=None)
+    _default_missing_history(demo)
     return demo
+
+
+def _default_missing_history(demo: gr.Blocks) -> None:
+    """A raw /chat call with the message alone gets history=None, as a Python call
+    would; Gradio would otherwise fail it before Handlers.chat_api runs, with an
+    error event that has no message. (gradio_client fills the default itself.)"""
+    validate = demo.validate_inputs
+
+    def validate_inputs(block_fn, inputs):
+        if getattr(block_fn, "api_name", None) == "chat" and len(inputs) < len(block_fn.inputs):
+            if not inputs:
+                raise gr.Error("message must be text (a string), got nothing", print_exception=False)
+            inputs.extend([None] * (len(block_fn.inputs) - len(inputs)))
+        validate(block_fn, inputs)
+
+    demo.validate_inputs = validate_inputs
+
+
+class NoUploads:
+    """ASGI middleware refusing Gradio's upload route: the chat takes no files,
+    so no one can store a file on the server and have it served back."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].rstrip("/").endswith("/upload"):
+            from starlette.responses import PlainTextResponse
+
+            await PlainTextResponse("This chat does not accept files.", status_code=403)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: bool = True):
@@ -218,7 +352,7 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: bo
     return demo.launch(
         server_name=host, server_port=port, prevent_thread_lock=not block, css=CSS, theme=THEME, show_error=False,
         footer_links=["api"], run_history=False, enable_monitoring=False, ssr_mode=False, pwa=False,
-        mcp_server=False, quiet=True,
+        mcp_server=False, quiet=True, app_kwargs={"middleware": [Middleware(NoUploads)]}, max_file_size=1,
     )
 
 
@@ -232,6 +366,7 @@ def main(argv: list[str] | None = None) -> int:
     from qa.settings import Settings
 
     try:
+        check_address(args.host, args.port)
         settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
         print(f"Loading the assistant (index folder {settings.index_dir}/, built first if missing or out of date)...", flush=True)
         assistant = Assistant.load(settings, progress=True)
@@ -242,7 +377,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         launch(demo, args.host, args.port, block=False)
     except OSError as exc:
-        print(f"error: cannot listen on {args.host}:{args.port} ({exc}); try another --port", file=sys.stderr)
+        print(f"error: cannot listen on {args.host}:{args.port} ({exc}): check --host and --port", file=sys.stderr)
         return 2
     if args.host == "0.0.0.0":
         print("Listening on all network interfaces (--host 0.0.0.0): anyone who can reach this machine can use the chat.")

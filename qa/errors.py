@@ -38,3 +38,7 @@ class OutputError(QAError):
 
 class AddressError(QAError):
     """The chat cannot listen on the host and port it was given."""
+
+
+class BusyError(QAError):
+    """Every answering slot stayed taken for too long: the user should try again shortly."""
