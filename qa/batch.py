@@ -131,8 +131,9 @@ def _key(item_id, line) -> tuple:
 class Progress:
     """A plain progress line on stderr every few seconds, terminal or not."""
 
-    def __init__(self, total: int, stream: TextIO, every: float = PROGRESS_EVERY_S) -> None:
-        self.total, self.stream, self.every = total, stream, every
+    def __init__(self, total: int, stream: TextIO, every: float | None = None) -> None:
+        self.total, self.stream = total, stream
+        self.every = PROGRESS_EVERY_S if every is None else every
         self.started = self.last = time.monotonic()
         self.done = 0
 

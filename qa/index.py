@@ -14,6 +14,7 @@ model's files; loading checks them, so a damaged index is refused, never used.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import json
@@ -39,7 +40,9 @@ CURRENT = "CURRENT"
 DATA_FILES = ("chunks.json", "chunk_vectors.npy", "unit_vectors.npy", "chunks.faiss")
 FILES = ("manifest.json", *DATA_FILES)
 FIX = "rebuild it with `qa index` (or `make index`)"
-TMP_PREFIX = ".tmp-build-"
+TMP_PREFIX = ".tmp-build-"  # + process id: a temporary build folder
+POINTER_PREFIX = f".{CURRENT}."  # + process id: a new CURRENT before its atomic rename
+LOCK = ".lock"  # held while a finished build is made live
 # What a manifest must hold, and of which type, before anything in it is trusted.
 MANIFEST_FIELDS = {
     ("model", "name"): str,
@@ -181,6 +184,16 @@ def load_index(settings: Settings, embedder) -> Index:
     """Load the live index; raises IndexNotFoundError, StaleIndexError or CorruptIndexError.
 
     `embedder` gives the model's name, fingerprint and dimension (anything with those)."""
+    build = current_build(settings.index_dir)
+    try:
+        return _load(settings, embedder)
+    except CorruptIndexError:
+        if current_build(settings.index_dir) == build:
+            raise  # damage, not a build made live (and this one removed) while reading
+        return _load(settings, embedder)
+
+
+def _load(settings: Settings, embedder) -> Index:
     build, manifest = _fresh(settings, embedder)
     data = {name: _read_verified(build / name, manifest["files"][name]) for name in DATA_FILES}
     dim = manifest["model"]["dimension"]
@@ -354,24 +367,28 @@ def _serialise(records: list[dict], chunk_vectors, unit_vectors, dense) -> dict[
 def _make_live(index_dir: Path, tmp: Path, files: dict[str, bytes]) -> Path:
     """Write the files into the temporary folder, rename it, then switch CURRENT to it."""
     name = f"build-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.urandom(3).hex()}"
-    pointer_tmp = index_dir / f".{CURRENT}.{os.getpid()}.tmp"
+    pointer_tmp = index_dir / f"{POINTER_PREFIX}{os.getpid()}-{os.urandom(3).hex()}.tmp"
     try:
         for file, data in files.items():
             with open(tmp / file, "wb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-        os.rename(tmp, index_dir / name)
-        with open(pointer_tmp, "w", encoding="utf-8") as f:
-            f.write(name + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(pointer_tmp, index_dir / CURRENT)  # the atomic switch
-        _fsync(index_dir)
+        # One builder at a time renames, switches and cleans up, so a build
+        # finishing at the same moment never removes this one's folder.
+        with open(index_dir / LOCK, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            os.rename(tmp, index_dir / name)
+            with open(pointer_tmp, "w", encoding="utf-8") as f:
+                f.write(name + "\n")
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(pointer_tmp, index_dir / CURRENT)  # the atomic switch
+            _fsync(index_dir)
+            _remove_old_builds(index_dir, keep=name)
     except OSError as exc:
         pointer_tmp.unlink(missing_ok=True)
         raise IndexFolderError(f"cannot write the index in {index_dir} ({exc.strerror}): free some space or make it writable") from exc
-    _remove_old_builds(index_dir, keep=name)
     return index_dir / name
 
 
@@ -384,17 +401,24 @@ def _fsync(path: Path) -> None:
 
 
 def _remove_old_builds(index_dir: Path, keep: str) -> None:
-    """Earlier builds, and temporary folders of builds that died (a build still running keeps its own)."""
+    """Earlier builds, and what builds that died left behind (a build still running keeps its own)."""
     for child in index_dir.iterdir():
-        if not child.is_dir() or child.name == keep:
+        if child.name == keep:
             continue
-        if child.name.startswith("build-") or (child.name.startswith(TMP_PREFIX) and not _running(child.name)):
+        if child.is_dir() and (child.name.startswith("build-") or _dead(child.name, TMP_PREFIX)):
             shutil.rmtree(child, ignore_errors=True)
+        elif child.is_file() and _dead(child.name, POINTER_PREFIX):
+            child.unlink(missing_ok=True)
 
 
-def _running(tmp_name: str) -> bool:
-    """Whether the process that made a temporary build folder is still alive."""
-    pid = tmp_name[len(TMP_PREFIX) :].split("-")[0]
+def _dead(name: str, prefix: str) -> bool:
+    """A temporary name made by a process that is no longer running."""
+    return name.startswith(prefix) and not _running(name[len(prefix) :])
+
+
+def _running(name: str) -> bool:
+    """Whether the process whose id starts `name` ("1234-...") is still alive."""
+    pid = name.split("-")[0]
     if not pid.isdigit():
         return False  # an older name without a process id
     try:
