@@ -51,9 +51,11 @@ class Settings:
         for name in ("abstain_below", "unknown_term_penalty"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
-        for name in ("top_k", "rrf_k", "ivf_nprobe", "exact_search_max"):
+        for name in ("top_k", "rrf_k", "ivf_nprobe"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.exact_search_max < 0:  # 0: always IVF
+            raise ValueError(f"exact_search_max must be 0 or more chunks, got {self.exact_search_max}")
         if self.chunk_chars < 50:
             raise ValueError(f"chunk_chars must be at least 50, got {self.chunk_chars}")
         if self.chunk_overlap < 0:
