@@ -144,7 +144,7 @@ class Progress:
             self.last = now
             rate = self.done / (now - self.started)
             left = (self.total - self.done) / rate if rate else math.inf
-            print(f"answered {self.done:,} of {self.total:,} ({rate:.1f}/s, about {_duration(left)} left)", file=self.stream, flush=True)
+            print(f"{self.done:,} of {self.total:,} lines done ({rate:.1f}/s, about {_duration(left)} left)", file=self.stream, flush=True)
 
 
 def _duration(seconds: float) -> str:

@@ -291,7 +291,7 @@ def test_progress_lines_reach_a_non_terminal_stderr(tmp_path, monkeypatch):
     monkeypatch.setattr(batch, "PROGRESS_EVERY_S", 0.0)
     stderr = io.StringIO()  # not a terminal
     batch.run_batch(_slow_batch(tmp_path, 3), tmp_path / "o.jsonl", lambda: lambda q, h: {"answer": "a"}, stderr=stderr)
-    assert "answered 3 of 3" in stderr.getvalue()
+    assert "3 of 3 lines done" in stderr.getvalue()
 
 
 def test_each_answer_is_on_disk_before_the_next_is_asked(tmp_path):
