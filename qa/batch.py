@@ -63,10 +63,9 @@ def parse_line(text: str, line: int) -> Item | BadLine:
     if not isinstance(data, dict):
         return BadLine(line, None, f'line {line} must be a JSON object like {{"id": "q1", "question": "..."}}')
     raw_id = data.get("id")
-    valid_id = raw_id is None or isinstance(raw_id, str) or (isinstance(raw_id, int) and not isinstance(raw_id, bool))
-    item_id = (normalise_text(raw_id) if isinstance(raw_id, str) else raw_id) if valid_id else None
-    if not valid_id:
+    if not (raw_id is None or isinstance(raw_id, str) or (isinstance(raw_id, int) and not isinstance(raw_id, bool))):
         return BadLine(line, None, f'line {line}: "id" must be a string or a whole number, got {type(raw_id).__name__}')
+    item_id = normalise_text(raw_id) if isinstance(raw_id, str) else raw_id
     question = data.get("question")
     if not isinstance(question, str):
         got = "nothing" if question is None else type(question).__name__

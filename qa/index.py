@@ -14,13 +14,10 @@ model's files; loading checks them, so a damaged index is refused, never used.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import io
 import json
-import os
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -29,20 +26,17 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.builds import CURRENT, check_folder, make_live, start_build
 from qa.chunk import chunk_corpus
 from qa.corpus import corpus_hash, load_corpus
 from qa.data import Chunk, Span, Unit
-from qa.errors import CorruptIndexError, IndexFolderError, IndexNotFoundError, ModelNotFoundError, StaleIndexError
+from qa.errors import CorruptIndexError, IndexNotFoundError, ModelNotFoundError, StaleIndexError
 from qa.settings import Settings
 
 FORMAT = 2  # 2: file checksums and the model's fingerprint in the manifest
-CURRENT = "CURRENT"
 DATA_FILES = ("chunks.json", "chunk_vectors.npy", "unit_vectors.npy", "chunks.faiss")
 FILES = ("manifest.json", *DATA_FILES)
 FIX = "rebuild it with `qa index` (or `make index`)"
-TMP_PREFIX = ".tmp-build-"  # + process id: a temporary build folder
-POINTER_PREFIX = f".{CURRENT}."  # + process id: a new CURRENT before its atomic rename
-LOCK = ".lock"  # held while a finished build is made live
 # What a manifest must hold, and of which type, before anything in it is trusted.
 MANIFEST_FIELDS = {
     ("model", "name"): str,
@@ -92,12 +86,6 @@ class Index:
     @cached_property
     def documents(self) -> dict[str, str]:
         return self.manifest["documents"]
-
-
-def check_folder(index_dir: Path) -> None:
-    """The index folder, if it exists, is a folder (not a file someone pointed at)."""
-    if index_dir.exists() and not index_dir.is_dir():
-        raise IndexFolderError(f"the index folder {index_dir} is a file, not a folder: point --index or QA_INDEX at a folder")
 
 
 def current_build(index_dir: Path) -> Path:
@@ -259,7 +247,7 @@ def build_index(settings: Settings, embedder, progress: bool = True) -> Path:
     The temporary build folder is made first, so an unusable index folder is
     reported before the slow part, not after it."""
     started = time.time()
-    tmp = _start_build(settings.index_dir)
+    tmp = start_build(settings.index_dir)
     try:
         docs = load_corpus(settings.corpus_dir, settings.max_file_mb)
         fingerprint = corpus_hash(settings.corpus_dir)
@@ -287,7 +275,7 @@ def build_index(settings: Settings, embedder, progress: bool = True) -> Path:
             "documents": {doc.id: Path(doc.path).name for doc in docs},
         }
         files["manifest.json"] = json.dumps(manifest, indent=2).encode("utf-8")
-        return _make_live(settings.index_dir, tmp, files)
+        return make_live(settings.index_dir, tmp, files)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -332,21 +320,6 @@ def _chunks_from_json(records: list[dict]) -> tuple[list[Chunk], list[tuple[int,
     return chunks, unit_ids
 
 
-def _start_build(index_dir: Path) -> Path:
-    """A new temporary build folder inside the index folder."""
-    check_folder(index_dir)
-    pointer = index_dir / CURRENT
-    if pointer.exists() and not pointer.is_file():
-        raise IndexFolderError(f"{pointer} is not a file, so a new index cannot be made live: remove it, then run `qa index`")
-    try:
-        index_dir.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-", dir=index_dir))
-    except OSError as exc:
-        raise IndexFolderError(
-            f"cannot write the index in {index_dir} ({exc.strerror}): make it writable, or point --index or QA_INDEX at another folder"
-        ) from exc
-
-
 def _serialise(records: list[dict], chunk_vectors, unit_vectors, dense) -> dict[str, bytes]:
     """Each index file's bytes: hashed and written from the same bytes."""
     import faiss
@@ -362,72 +335,6 @@ def _serialise(records: list[dict], chunk_vectors, unit_vectors, dense) -> dict[
         "unit_vectors.npy": npy(unit_vectors),
         "chunks.faiss": faiss.serialize_index(dense).tobytes(),
     }
-
-
-def _make_live(index_dir: Path, tmp: Path, files: dict[str, bytes]) -> Path:
-    """Write the files into the temporary folder, rename it, then switch CURRENT to it."""
-    name = f"build-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.urandom(3).hex()}"
-    pointer_tmp = index_dir / f"{POINTER_PREFIX}{os.getpid()}-{os.urandom(3).hex()}.tmp"
-    try:
-        for file, data in files.items():
-            with open(tmp / file, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-        # One builder at a time renames, switches and cleans up, so a build
-        # finishing at the same moment never removes this one's folder.
-        with open(index_dir / LOCK, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            os.rename(tmp, index_dir / name)
-            with open(pointer_tmp, "w", encoding="utf-8") as f:
-                f.write(name + "\n")
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(pointer_tmp, index_dir / CURRENT)  # the atomic switch
-            _fsync(index_dir)
-            _remove_old_builds(index_dir, keep=name)
-    except OSError as exc:
-        pointer_tmp.unlink(missing_ok=True)
-        raise IndexFolderError(f"cannot write the index in {index_dir} ({exc.strerror}): free some space or make it writable") from exc
-    return index_dir / name
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _remove_old_builds(index_dir: Path, keep: str) -> None:
-    """Earlier builds, and what builds that died left behind (a build still running keeps its own)."""
-    for child in index_dir.iterdir():
-        if child.name == keep:
-            continue
-        if child.is_dir() and (child.name.startswith("build-") or _dead(child.name, TMP_PREFIX)):
-            shutil.rmtree(child, ignore_errors=True)
-        elif child.is_file() and _dead(child.name, POINTER_PREFIX):
-            child.unlink(missing_ok=True)
-
-
-def _dead(name: str, prefix: str) -> bool:
-    """A temporary name made by a process that is no longer running."""
-    return name.startswith(prefix) and not _running(name[len(prefix) :])
-
-
-def _running(name: str) -> bool:
-    """Whether the process whose id starts `name` ("1234-...") is still alive."""
-    pid = name.split("-")[0]
-    if not pid.isdigit():
-        return False  # an older name without a process id
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # alive, owned by someone else
-    return True
 
 
 def _versions() -> dict[str, str]:

@@ -600,12 +600,12 @@ def test_binary_current_names_the_file(tiny_settings):
 
 def test_an_unwritable_index_folder_fails_before_the_embedding(tiny_settings, monkeypatch):
     # Root writes read-only folders anyway, so the refusal is injected where the folder is made.
-    import qa.index
+    import qa.builds
 
     def refuse(**kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(qa.index.tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr(qa.builds.tempfile, "mkdtemp", refuse)
     embedder = FakeEmbedder()
     with pytest.raises(IndexFolderError, match="cannot write the index in .*Permission denied.*QA_INDEX"):
         Assistant.load(tiny_settings, embedder=embedder)
@@ -616,7 +616,7 @@ def test_a_full_disk_while_writing_keeps_the_old_index(tiny_settings, tiny_corpu
     build_index(tiny_settings, FakeEmbedder(), progress=False)
     before = current_build(tiny_settings.index_dir)
     (tiny_corpus / "new.txt").write_text("Swimming\n\nSwimming is gentle exercise.\n")
-    import qa.index
+    import qa.builds
 
     real_open = open
 
@@ -625,7 +625,7 @@ def test_a_full_disk_while_writing_keeps_the_old_index(tiny_settings, tiny_corpu
             raise OSError(28, "No space left on device")
         return real_open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(qa.index, "open", full, raising=False)
+    monkeypatch.setattr(qa.builds, "open", full, raising=False)
     with pytest.raises(IndexFolderError, match="No space left on device"):
         build_index(tiny_settings, FakeEmbedder(), progress=False)
     monkeypatch.undo()
