@@ -10,13 +10,9 @@ API clients call `/chat` with a question and its earlier questions:
 """
 
 import argparse
-import contextlib
-import errno
 import logging
 import os
-import socket
 import sys
-import threading
 from html import escape
 from pathlib import Path
 
@@ -37,14 +33,10 @@ from qa.chat import (  # noqa: E402
     render_question,
     to_plain,
 )
-
-from qa.errors import AddressError, BusyError  # noqa: E402
+from qa.errors import BusyError  # noqa: E402
+from qa.server import BUSY, Gate, NoUploads, api_problem, check_address, default_missing_history, port_number  # noqa: E402
 
 log = logging.getLogger("qa.app")
-CONCURRENCY = 8  # answers are ~10 ms of CPU each; more threads only contend
-BUSY_AFTER_S = 10.0  # a request that waits this long for one of the CONCURRENCY slots is told the chat is busy
-BUSY = "The assistant is busy; please try again in a moment."
-MAX_API_HISTORY = 50  # earlier questions a /chat call may send
 TITLE = "Bone metastasis Q&A"
 EXAMPLES = [
     "What is bone metastasis?",
@@ -109,79 +101,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def port_number(text: str) -> int:
-    """--port / QA_PORT: a whole number from 1 to 65535, checked before anything loads."""
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 65535 (--port or QA_PORT), got {text!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"must be from 1 to 65535 (--port or QA_PORT), got {port}")
-    return port
-
-
-def check_address(host: str, port: int) -> None:
-    """Bind host:port once and let go, so a bad host or a taken port is reported
-    in a second, not after the assistant has loaded; raises AddressError."""
-    if not host.strip():
-        raise AddressError("the host is empty (--host or QA_HOST): use 127.0.0.1, or 0.0.0.0 to open the chat to your network")
-    try:
-        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    except (socket.gaierror, UnicodeError) as exc:
-        raise AddressError(f"cannot listen on host {host!r}: no such address on this machine; check --host or QA_HOST") from exc
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server does
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            reasons = {
-                errno.EADDRINUSE: f"port {port} is already in use: try another --port",
-                errno.EADDRNOTAVAIL: f"{host} is not an address of this machine: check --host or QA_HOST",
-                errno.EACCES: f"no permission to listen on port {port} (ports below 1024 need root): try another --port",
-            }
-            reason = reasons.get(exc.errno, f"{exc.strerror}: check --host and --port")
-            raise AddressError(f"cannot listen on {host}:{port}: {reason}") from exc
-
-
-class Gate:
-    """At most `slots` answers at once; a request that cannot get a slot within
-    `wait_s` seconds raises BusyError instead of waiting on (or a raw queue error)."""
-
-    def __init__(self, slots: int = CONCURRENCY, wait_s: float = BUSY_AFTER_S) -> None:
-        self._slots = threading.BoundedSemaphore(slots)
-        self.wait_s = wait_s
-
-    @contextlib.contextmanager
-    def slot(self):
-        if not self._slots.acquire(timeout=self.wait_s):
-            raise BusyError(BUSY)
-        try:
-            yield
-        finally:
-            self._slots.release()
-
-
 def render_busy() -> str:
     """The chat reply when every slot stayed taken."""
     return f'<div class="qa-answer"><p class="qa-error">{escape(BUSY)}</p></div>'
-
-
-def api_problem(message, history) -> str:
-    """Why a /chat call's arguments are unusable, in plain words, or ''."""
-    def kind(value) -> str:
-        names = {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "an object"}
-        return names.get(type(value), "null" if value is None else type(value).__name__)
-
-    if not isinstance(message, str):
-        return f"message must be text (a string), got {kind(message)}"
-    if history is None:
-        return ""
-    if not isinstance(history, list) or not all(isinstance(h, str) for h in history):
-        what = kind(history) if not isinstance(history, list) else "a list holding something else"
-        return f"history must be a list of the earlier questions (strings), oldest first; got {what}"
-    if len(history) > MAX_API_HISTORY:
-        return f"history may hold at most {MAX_API_HISTORY} earlier questions, got {len(history)}"
-    return ""
 
 
 class Handlers:
@@ -308,43 +230,11 @@ def build_app(assistant, feedback_path: Path | str) -> gr.Blocks:
         chat.clear(new_conversation, None, reset, queue=False, **private)
         gr.api(h.chat_api, api_name="chat")
     # Gradio's queue passes every request on at once (a full Gradio queue is a raw
-    # "Queue is full" error); the Gate lets CONCURRENCY answer at a time and
+    # "Queue is full" error); the Gate (qa/server.py) lets 8 answer at a time and
     # tells the rest, after BUSY_AFTER_S, that the assistant is busy.
     demo.queue(default_concurrency_limit=None, max_size=None)
-    _default_missing_history(demo)
+    default_missing_history(demo)
     return demo
-
-
-def _default_missing_history(demo: gr.Blocks) -> None:
-    """A raw /chat call with the message alone gets history=None, as a Python call
-    would; Gradio would otherwise fail it before Handlers.chat_api runs, with an
-    error event that has no message. (gradio_client fills the default itself.)"""
-    validate = demo.validate_inputs
-
-    def validate_inputs(block_fn, inputs):
-        if getattr(block_fn, "api_name", None) == "chat" and len(inputs) < len(block_fn.inputs):
-            if not inputs:
-                raise gr.Error("message must be text (a string), got nothing", print_exception=False)
-            inputs.extend([None] * (len(block_fn.inputs) - len(inputs)))
-        validate(block_fn, inputs)
-
-    demo.validate_inputs = validate_inputs
-
-
-class NoUploads:
-    """ASGI middleware refusing Gradio's upload route: the chat takes no files,
-    so no one can store a file on the server and have it served back."""
-
-    def __init__(self, app) -> None:
-        self.app = app
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and scope["path"].rstrip("/").endswith("/upload"):
-            from starlette.responses import PlainTextResponse
-
-            await PlainTextResponse("This chat does not accept files.", status_code=403)(scope, receive, send)
-            return
-        await self.app(scope, receive, send)
 
 
 def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: bool = True):

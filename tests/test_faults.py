@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 import qa.embed
+import qa.server
 from conftest import FakeEmbedder, ROOT
 from qa import batch
 from qa.chunk import MAX_UNIT_CHARS, chunk_corpus, sentences
@@ -742,7 +743,7 @@ def test_bad_or_empty_host_is_refused_before_loading(monkeypatch, capsys):
     def no_such_host(*args, **kwargs):  # what the resolver says for bogus.invalid, without asking it
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(app.socket, "getaddrinfo", no_such_host)
+    monkeypatch.setattr(qa.server.socket, "getaddrinfo", no_such_host)
     monkeypatch.setenv("QA_HOST", "bogus.invalid")
     assert app.main([]) == 2
     err = one_line_error(capsys)
@@ -783,7 +784,7 @@ def test_a_full_house_answers_busy_in_the_chat_and_the_api(fake_assistant, tmp_p
     import gradio as gr
 
     blocking = Blocking(fake_assistant)
-    h = app.Handlers(blocking, tmp_path / "f.jsonl", gate=app.Gate(slots=1, wait_s=0.2))
+    h = app.Handlers(blocking, tmp_path / "f.jsonl", gate=qa.server.Gate(slots=1, wait_s=0.2))
     first = threading.Thread(target=h.chat_api, args=("what is zometa?",))
     first.start()
     assert blocking.started.wait(10)
