@@ -13,6 +13,7 @@ import argparse
 import logging
 import os
 import sys
+from html import escape
 from pathlib import Path
 
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"  # no usage reports, ever
@@ -20,6 +21,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import gradio as gr  # noqa: E402  (after the environment above)
+from starlette.middleware import Middleware  # noqa: E402
 
 from qa.chat import (  # noqa: E402
     APOLOGY,
@@ -31,12 +33,12 @@ from qa.chat import (  # noqa: E402
     render_question,
     to_plain,
 )
+from qa.errors import BusyError  # noqa: E402
+from qa.server import BUSY, Gate, NoUploads, api_problem, check_address, default_missing_history, port_number  # noqa: E402
 
 log = logging.getLogger("qa.app")
 # Runs in the browser as a question is sent: empty the box then, so nothing typed later is lost.
 CLEAR_BOX_JS = "(...values) => { window.qaChat?.questionSent(); return values; }"
-CONCURRENCY = 8  # answers are ~10 ms of CPU each; more threads only contend
-QUEUE_MAX = 256
 TITLE = "Bone metastasis Q&A"
 EXAMPLES = [  # at most four: on a phone they fit under the welcome
     "What is bone metastasis?",
@@ -77,7 +79,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Serve the bone metastasis Q&A chat in the browser.")
     parser.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"),
                         help="address to listen on (default 127.0.0.1, or $QA_HOST); 0.0.0.0 opens it to your network")
-    parser.add_argument("--port", type=int, default=os.environ.get("QA_PORT", "7860"),
+    parser.add_argument("--port", type=port_number, default=os.environ.get("QA_PORT", "7860"),
                         help="port (default 7860, or $QA_PORT)")
     parser.add_argument("--feedback", type=Path, default=Path(os.environ.get("QA_FEEDBACK", "feedback/feedback.jsonl")),
                         help="where thumbs-up/down votes are appended as JSON lines (default feedback/feedback.jsonl, or $QA_FEEDBACK)")
@@ -86,20 +88,28 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def render_busy() -> str:
+    """The chat reply when every slot stayed taken."""
+    return f'<div class="qa-answer"><p class="qa-error">{escape(BUSY)}</p></div>'
+
+
 class Handlers:
     """The chat's event handlers around one loaded assistant, shared by all sessions."""
 
-    def __init__(self, assistant, feedback_path: Path | str) -> None:
+    def __init__(self, assistant, feedback_path: Path | str, gate: Gate | None = None) -> None:
         self.assistant = assistant
         self.feedback_path = Path(feedback_path)
+        self.gate = Gate() if gate is None else gate
 
     def ask(self, text: str, questions: list[str]):
-        """The Answer, or None after logging the error: an engine bug must not end the chat."""
-        try:
-            return self.assistant.ask(text, list(questions))
-        except Exception:
-            log.exception("answering %r failed", text[:200])
-            return None
+        """The Answer, or None after logging the error: an engine bug must not end the chat.
+        Raises BusyError when no answering slot frees up in time."""
+        with self.gate.slot():
+            try:
+                return self.assistant.ask(text, list(questions))
+            except Exception:
+                log.exception("answering %r failed", text[:200])
+                return None
 
     def take_message(self, message, chat):
         """Show the user's message at once and clear the box; ignore an empty one."""
@@ -113,7 +123,10 @@ class Handlers:
         text, note = prepare_message(pending)
         if not text:
             return chat, questions, turns
-        answer = self.ask(text, questions)
+        try:
+            answer = self.ask(text, questions)
+        except BusyError:
+            return chat + [{"role": "assistant", "content": render_busy()}], questions, turns
         if answer is None:
             return chat + [{"role": "assistant", "content": render_error(note)}], questions, turns
         reply = {"role": "assistant", "content": render_answer(answer, note, list_suggestions=False)}
@@ -157,10 +170,17 @@ class Handlers:
 
     def chat_api(self, message: str, history: list[str] | None = None) -> str:
         """Answer `message`; `history` is the user's earlier questions, oldest first."""
+        problem = api_problem(message, history)
+        if problem:
+            raise gr.Error(problem, print_exception=False)  # the caller's mistake: no traceback in our log
         text, note = prepare_message(message)
-        answer = self.ask(text, [h for h in (history or []) if isinstance(h, str)])
+        earlier = [prepare_message(h)[0] for h in history or []]
+        try:
+            answer = self.ask(text, [h for h in earlier if h])
+        except BusyError:
+            raise gr.Error(BUSY, print_exception=False) from None
         if answer is None:
-            raise gr.Error(APOLOGY)
+            raise gr.Error(APOLOGY, print_exception=False)  # Handlers.ask logged the cause
         return to_plain(answer, note)
 
 
@@ -258,7 +278,11 @@ def build_app(assistant, feedback_path: Path | str) -> gr.Blocks:
         chat.clear(new_conversation, None, reset, queue=False, **private)
         demo.load(from_browser, [saved], [chat, questions, turns], queue=False, **private)
         gr.api(h.chat_api, api_name="chat")
-    demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_MAX)
+    # Gradio's queue passes every request on at once (a full Gradio queue is a raw
+    # "Queue is full" error); the Gate (qa/server.py) lets 8 answer at a time and
+    # tells the rest, after BUSY_AFTER_S, that the assistant is busy.
+    demo.queue(default_concurrency_limit=None, max_size=None)
+    default_missing_history(demo)
     return demo
 
 
@@ -268,7 +292,7 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: bo
         server_name=host, server_port=port, prevent_thread_lock=not block, css_paths=[WEB / "chat.css"],
         head=f"<script>{(WEB / 'chat.js').read_text(encoding='utf-8')}</script>", theme=THEME, show_error=False,
         footer_links=["api"], run_history=False, enable_monitoring=False, ssr_mode=False, pwa=False,
-        mcp_server=False, quiet=True,
+        mcp_server=False, quiet=True, app_kwargs={"middleware": [Middleware(NoUploads)]}, max_file_size=1,
     )
 
 
@@ -282,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     from qa.settings import Settings
 
     try:
+        check_address(args.host, args.port)
         settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
         print(f"Loading the assistant (index folder {settings.index_dir}/, built first if missing or out of date)...", flush=True)
         assistant = Assistant.load(settings, progress=True)
@@ -292,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         launch(demo, args.host, args.port, block=False)
     except OSError as exc:
-        print(f"error: cannot listen on {args.host}:{args.port} ({exc}); try another --port", file=sys.stderr)
+        print(f"error: cannot listen on {args.host}:{args.port} ({exc}): check --host and --port", file=sys.stderr)
         return 2
     if args.host == "0.0.0.0":
         print("Listening on all network interfaces (--host 0.0.0.0): anyone who can reach this machine can use the chat.")

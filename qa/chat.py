@@ -19,6 +19,7 @@ from pathlib import Path
 from qa.data import Answer, AnswerUnit, Citation
 from qa.errors import QAError
 from qa.settings import MAX_QUESTION_CHARS
+from qa.text import normalise_text
 
 HIGH_CONFIDENCE = 0.8
 MEDIUM_CONFIDENCE = 0.6
@@ -34,8 +35,8 @@ class FeedbackError(QAError):
 
 
 def prepare_message(text: str | None) -> tuple[str, str]:
-    """(the message to ask, a note for the user): stripped, cut to the length limit."""
-    text = (text or "").strip()
+    """(the message to ask, a note for the user): normalised, stripped, cut to the length limit."""
+    text = normalise_text(text).strip() if isinstance(text, str) else ""
     if len(text) <= MAX_QUESTION_CHARS:
         return text, ""
     cut = text[: MAX_QUESTION_CHARS + 1]
