@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+AXE := node_modules/axe-core/axe.min.js
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
@@ -16,13 +17,18 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# axe-core (npm) checks the chat page's accessibility in the browser tests.
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(AXE)
+
 run: $(STAMP)
 	$(PY) app.py
 
 chat: $(STAMP)
 	$(PY) -m qa chat
 
-test: $(STAMP)
+test: $(STAMP) $(AXE)
 	$(PY) -m pytest -q
 
 index: $(STAMP)

@@ -39,8 +39,8 @@ from bench_common import cpu_seconds, interference, log, summary, timed  # noqa:
 from bench_report import fmt_ms, machine_info, plot_scale, render  # noqa: E402
 from bench_scale import bench_scale, best_setting, recommend, recommendation_text  # noqa: E402
 
-FULL = dict(sizes="10000,100000,1000000", max_questions=0, repeats=3, cold_runs=3, build=True, queries=200, latency_queries=100)
-SMOKE = dict(sizes="2000", max_questions=8, repeats=1, cold_runs=0, build=False, queries=50, latency_queries=50)
+FULL = dict(sizes="10000,100000,1000000", max_questions=0, repeats=3, cold_runs=3, build=True, queries=200, latency_queries=100, chunk_mb=1.0)
+SMOKE = dict(sizes="2000", max_questions=8, repeats=1, cold_runs=0, build=False, queries=50, latency_queries=50, chunk_mb=0.0)
 
 
 # ---------------------------------------------------------------- arguments
@@ -57,6 +57,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--repeats", type=int, help="timed passes over the questions (after one warm-up pass)")
     p.add_argument("--cold-runs", type=int, help="cold-start subprocesses to time (0: skip)")
     p.add_argument("--build", action=argparse.BooleanOptionalAction, help="time an index build in a child process")
+    p.add_argument("--chunk-mb", type=float, help="also time chunking one synthetic document of this many MB (0: skip)")
     p.add_argument("--ivf", action=argparse.BooleanOptionalAction, default=True,
                    help="also measure HNSW for comparison (default on; the app's IVF is always measured)")
     p.add_argument("--queries", type=int, help="query vectors for the scale runs (recall ground truth)")
@@ -288,6 +289,37 @@ print(json.dumps({"load": t1 - t0, "build": t2 - t1, "rss_loaded_kb": hwm_loaded
 """
 
 
+def bench_chunking(settings: Settings, synthetic_mb: float) -> list[dict]:
+    """Clean + split + chunk speed in MB/s: the real corpus, then one synthetic document of
+    `synthetic_mb` MB made of the corpus's own paragraphs (numbered, so none is a duplicate)."""
+    from qa.chunk import chunk_corpus
+    from qa.corpus import load_corpus
+
+    def timed_chunking(corpus_dir: Path, what: str) -> dict:
+        docs = load_corpus(corpus_dir, settings.max_file_mb)
+        start = time.perf_counter()
+        chunks = chunk_corpus(docs, settings.chunk_chars, settings.chunk_overlap)
+        seconds = time.perf_counter() - start
+        mb = sum(len(d.text.encode("utf-8")) for d in docs) / 1e6
+        return {"what": what, "mb": mb, "seconds": seconds, "mb_per_s": mb / seconds, "chunks": len(chunks)}
+
+    chunk_corpus(load_corpus(settings.corpus_dir, settings.max_file_mb)[:1], settings.chunk_chars, settings.chunk_overlap)  # load pysbd
+    rows = [timed_chunking(settings.corpus_dir, "the real corpus")]
+    if synthetic_mb > 0:
+        docs = load_corpus(settings.corpus_dir, settings.max_file_mb)
+        paragraphs = [p.strip() for d in docs for p in d.text[d.content_start :].split("\n\n") if len(p.strip()) > 40]
+        parts, size, n = ["Synthetic document\n"], 0, 0
+        while size < synthetic_mb * 1e6:
+            text = f"Copy {n}: {paragraphs[n % len(paragraphs)]}"
+            parts.append(text)
+            size += len(text.encode("utf-8")) + 2
+            n += 1
+        with tempfile.TemporaryDirectory(prefix="qa-bench-chunk-") as tmp:
+            (Path(tmp) / "synthetic.txt").write_text("\n\n".join(parts) + "\n", encoding="utf-8")
+            rows.append(timed_chunking(Path(tmp), f"one {synthetic_mb:g} MB document of corpus paragraphs"))
+    return rows
+
+
 def bench_index_build(settings: Settings) -> dict:
     """Build the real corpus's index from scratch in a child process, into a temp folder."""
     with tempfile.TemporaryDirectory(prefix="qa-bench-index-") as tmp:
@@ -322,6 +354,8 @@ def run(args: argparse.Namespace, assistant=None) -> dict:
     results["cold_start"] = bench_cold_start(settings, args.cold_runs)
     log("index build" if args.build else "index build skipped")
     results["build"] = bench_index_build(settings) if args.build else None
+    log("chunking speed")
+    results["chunking"] = bench_chunking(settings, args.chunk_mb)
     results["scale"] = bench_scale(assistant, questions, args)
     results["recommendation"] = recommend(results["scale"], args, settings)
     results["seconds"] = time.perf_counter() - started
@@ -347,6 +381,8 @@ def print_summary(results: dict) -> None:
         print(f"cold start to first answer: median {statistics.median(c['to_answer'] for c in results['cold_start']):.2f} s")
     if results["build"]:
         print(f"index build: {results['build']['build']:.1f} s, peak RSS {results['build']['rss_peak_kb'] / 1024:.0f} MiB")
+    for row in results["chunking"]:
+        print(f"chunking {row['what']}: {row['mb']:.2f} MB in {row['seconds']:.1f} s = {row['mb_per_s']:.2f} MB/s")
     print(f"end to end = {b['floor_multiple']:.2f}x the query embedding ({fmt_ms(b['embed'])} ms)")
     for row in results["scale"]["rows"]:
         e, best = row["exact"], best_setting(row["ivf"]["sweep"])

@@ -138,6 +138,19 @@ def _cold_section(r: dict) -> list[str]:
 
 
 def _build_section(r: dict) -> list[str]:
+    return _build_rows(r) + _chunking_rows(r)
+
+
+def _chunking_rows(r: dict) -> list[str]:
+    rows = [[c["what"], f"{c['mb']:.2f}", f"{c['seconds']:.2f}", f"{c['mb_per_s']:.2f}", f"{c['chunks']:,}"] for c in r.get("chunking", [])]
+    if not rows:
+        return []
+    return ["", "Chunking speed (clean, split into sentences with pysbd, chunk; no embedding), in-process. "
+            "It sets the corpus's per-file size limit (`max_file_mb`, 20 MB by default).", "",
+            table(["text", "MB", "seconds", "MB/s", "chunks"], rows)]
+
+
+def _build_rows(r: dict) -> list[str]:
     lines = ["", "## 4. Index build", ""]
     b = r["build"]
     if not b:

@@ -19,6 +19,7 @@ from pathlib import Path
 from qa.data import Answer, AnswerUnit, Citation
 from qa.errors import QAError
 from qa.settings import MAX_QUESTION_CHARS
+from qa.text import normalise_text
 
 HIGH_CONFIDENCE = 0.8
 MEDIUM_CONFIDENCE = 0.6
@@ -34,15 +35,19 @@ class FeedbackError(QAError):
 
 
 def prepare_message(text: str | None) -> tuple[str, str]:
-    """(the message to ask, a note for the user): stripped, cut to the length limit."""
-    text = (text or "").strip()
+    """(the message to ask, a note for the user): normalised, stripped, cut to the length limit."""
+    text = normalise_text(text).strip() if isinstance(text, str) else ""
     if len(text) <= MAX_QUESTION_CHARS:
         return text, ""
+    cut = text[: MAX_QUESTION_CHARS + 1]
+    space = max(cut.rfind(" "), cut.rfind("\n"), cut.rfind("\t"))
+    # Cut at the last space so no word is broken; one endless "word" is cut at the limit.
+    kept = (cut[:space] if space > 0 else cut[:MAX_QUESTION_CHARS]).rstrip()
     note = (
         f"Your message was {len(text):,} characters long, so only the first "
-        f"{MAX_QUESTION_CHARS:,} were used."
+        f"{MAX_QUESTION_CHARS:,} were used, ending at the last whole word."
     )
-    return text[:MAX_QUESTION_CHARS].rstrip(), note
+    return kept, note
 
 
 def confidence_words(confidence: float) -> str:
@@ -78,7 +83,12 @@ def unit_html(unit: AnswerUnit) -> str:
         body = f"{lines_html(text[:start])} <strong>{lines_html(text[start:end])}</strong> {lines_html(text[end:])}"
     else:
         body = lines_html(text)
-    return f'{body} <sup class="qa-ref">[{unit.citation}]</sup>'
+    return f"{body} {ref_html(unit.citation)}"
+
+
+def ref_html(n: int) -> str:
+    """An [n] marker that opens source n of the same answer (the page's script does that)."""
+    return f'<sup><a class="qa-ref" href="#source-{n}">[{n}]</a></sup>'
 
 
 def marked_quote(quote: str, texts: list[str]) -> str:
@@ -117,11 +127,24 @@ def source_html(citation: Citation, answer: Answer) -> str:
     """One source as a collapsible <details>: the passage with the cited sentences marked."""
     units = list(answer.units) + ([answer.urgent] if answer.urgent else [])
     texts = [u.text for u in units if u.citation == citation.n]
+    link = ""
+    if citation.url is not None:
+        link = (
+            f'<p class="qa-link">Original page: <a href="{escape(citation.url)}" target="_blank" '
+            f'rel="noopener noreferrer">{escape(page_name(citation.url))}</a></p>'
+        )
     return (
-        f'<details class="qa-source"><summary><span class="qa-ref">[{citation.n}]</span> '
-        f"{source_label(citation)}</summary>"
+        f'<details class="qa-source"><summary><span class="qa-num">[{citation.n}]</span> '
+        f"{source_label(citation)}</summary>{link}"
         f'<blockquote class="qa-quote">{marked_quote(citation.quote, texts)}</blockquote></details>'
     )
+
+
+def page_name(url: str) -> str:
+    """A web address as people read it: no scheme, no "www.", no trailing slash."""
+    name = url.split("://", 1)[-1]
+    name = name[4:] if name.startswith("www.") else name
+    return name.rstrip("/")
 
 
 def urgent_html(unit: AnswerUnit) -> str:
@@ -197,16 +220,19 @@ def to_plain(answer: Answer, note: str = "") -> str:
         lines.append(f"({confidence_words(answer.confidence)})")
     if answer.citations:
         lines += ["", "Sources:"]
-        lines += [f"[{c.n}] {c.title} — {c.publisher}, section \"{c.section}\"" for c in answer.citations]
+        for c in answer.citations:
+            lines.append(f"[{c.n}] {c.title} — {c.publisher}, section \"{c.section}\"")
+            if c.url is not None:
+                lines.append(f"    {c.url}")
     lines += ["", answer.disclaimer]
     return "\n".join(lines)
 
 
-def feedback_record(question: str, history, answer: Answer, vote: str) -> dict:
+def feedback_record(question: str, history, answer: Answer | dict, vote: str) -> dict:
     """One feedback line: what was asked, what was answered, and the vote."""
     if vote not in ("up", "down"):
         raise ValueError(f'vote must be "up" or "down", got {vote!r}')
-    data = answer.to_json()
+    data = answer if isinstance(answer, dict) else answer.to_json()  # a dict: the answer as kept in the browser
     return {
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "vote": vote,
@@ -216,11 +242,11 @@ def feedback_record(question: str, history, answer: Answer, vote: str) -> dict:
         "abstained": data["abstained"],
         "confidence": data["confidence"],
         "urgent": data["urgent"],
-        "citations": [{k: c[k] for k in ("n", "doc_id", "title", "publisher", "section", "file")} for c in data["citations"]],
+        "citations": [{k: c.get(k) for k in ("n", "doc_id", "title", "publisher", "section", "file", "url")} for c in data["citations"]],
     }
 
 
-def record_feedback(path: Path | str, question: str, history, answer: Answer, vote: str) -> dict:
+def record_feedback(path: Path | str, question: str, history, answer: Answer | dict, vote: str) -> dict:
     """Append one JSON line to the feedback file and fsync it; raise FeedbackError if that fails."""
     path = Path(path)
     record = feedback_record(question, history, answer, vote)

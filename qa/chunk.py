@@ -12,12 +12,18 @@ import re
 from collections import defaultdict
 from functools import cache
 from pathlib import Path
+from typing import Callable
 
 from qa.clean import DROPPED, HEADING, ITEM, PARAGRAPH, Block, split_blocks
 from qa.data import Chunk, Document, Span, Unit
 
 SHORT_ITEM_WORDS = 20  # items this short are read as one list, not as sentences
 LABEL_WORDS = 4  # a sentence this short ("Bone pain.") is a label for the next one
+
+
+SEGMENT_CHARS = 2_000  # pysbd's time grows with the square of a text's length: longer paragraphs are cut first
+MAX_UNIT_CHARS = 600  # a longer "sentence" (text without punctuation) is cut at line breaks, then between words
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*\s+")
 
 
 @cache
@@ -28,9 +34,21 @@ def _segmenter():
 
 
 def sentences(text: str, offset: int = 0) -> list[Span]:
-    """Sentence spans of `text`, shifted by `offset`; whitespace trimmed."""
+    """Sentence spans of `text`, shifted by `offset`; whitespace trimmed; none
+    longer than MAX_UNIT_CHARS."""
+    spans = []
+    for start, end in _pieces(text, SEGMENT_CHARS):
+        for span in _segment(text[start:end], offset + start):
+            spans += _split_long(text, offset, span)
+    return _merge_labels(text, offset, spans)
+
+
+def _segment(text: str, offset: int) -> list[Span]:
+    """pysbd's sentences of a piece of text. Its processor is called directly:
+    `Segmenter.segment` also maps each sentence back with a regex over the whole
+    text (quadratic), which `text.find` does here."""
     spans, cursor = [], 0
-    for sent in _segmenter().segment(text):
+    for sent in _segmenter().processor(text).process():
         sent = sent.strip()
         if not sent:
             continue
@@ -43,7 +61,53 @@ def sentences(text: str, offset: int = 0) -> list[Span]:
             break
         spans.append(Span(offset + start, offset + start + len(sent)))
         cursor = start + len(sent)
-    return _merge_labels(text, offset, spans)
+    return spans
+
+
+def _pieces(text: str, limit: int) -> list[tuple[int, int]]:
+    """(start, end) pieces of at most `limit` characters, cut at a line break, else
+    after a sentence's end, else between words, else anywhere."""
+    pieces, start = [], 0
+    while len(text) - start > limit:
+        window = text[start : start + limit]
+        cut = window.rfind("\n") + 1
+        if cut < limit // 4:
+            ends = [m.end() for m in _SENTENCE_END.finditer(window)]
+            cut = ends[-1] if ends else 0
+        if cut < limit // 4:
+            cut = max(window.rfind(" "), window.rfind("\t")) + 1
+        if cut < limit // 4:
+            cut = limit
+        pieces.append((start, start + cut))
+        start += cut
+    pieces.append((start, len(text)))
+    return pieces
+
+
+def _split_long(text: str, offset: int, span: Span) -> list[Span]:
+    """A span over MAX_UNIT_CHARS as several, each trimmed of whitespace."""
+    if span.end - span.start <= MAX_UNIT_CHARS:
+        return [span]
+    parts = []
+    body = text[span.start - offset : span.end - offset]
+    for line_start, line_end in _lines(body):
+        line = body[line_start:line_end]
+        for start, end in _pieces(line, MAX_UNIT_CHARS):
+            piece = line[start:end]
+            if piece.strip():
+                lead = len(piece) - len(piece.lstrip())
+                first = span.start + line_start + start + lead
+                parts.append(Span(first, first + len(piece.strip())))
+    return parts
+
+
+def _lines(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each line of `text`, without its line break."""
+    found, start = [], 0
+    for line in text.splitlines(keepends=True):
+        found.append((start, start + len(line.rstrip("\r\n"))))
+        start += len(line)
+    return found
 
 
 def _merge_labels(text: str, offset: int, spans: list[Span]) -> list[Span]:
@@ -145,11 +209,15 @@ def _unit(doc: Document, span: Span, lead_in: bool = False) -> Unit:
 
 
 def chunk_document(
-    doc: Document, blocks: list[Block], chunk_chars: int, overlap: int, also_in: dict[tuple[str, int], set[str]], first_id: int
+    doc: Document, blocks: list[Block], chunk_chars: int, overlap: int, also_in: dict[tuple[str, int], set[str]], first_id: int,
+    done: Callable[[int], object] | None = None,
 ) -> list[Chunk]:
-    """Chunks of one document; ids count up from `first_id`."""
+    """Chunks of one document; ids count up from `first_id`; `done(n)` is told
+    of each n characters chunked (a progress bar)."""
     chunks: list[Chunk] = []
     for article_id, section, run in _runs(blocks):
+        if done is not None:
+            done(sum(len(b.text) for b in run))
         article = next(a for a in doc.articles if a.id == article_id)
         section = section if section else article.title  # text before the first heading
         repeats = sorted({d for b in run for d in also_in.get((doc.id, b.span.start), ())})
@@ -168,6 +236,7 @@ def chunk_document(
                     text=doc.text[span.start : span.end],
                     units=tuple(group),
                     also_in=tuple(repeats),
+                    url=article.url,
                 )
             )
     return chunks
@@ -209,14 +278,18 @@ def _pack(units: list[Unit], chunk_chars: int, overlap: int) -> list[list[Unit]]
     return groups
 
 
-def chunk_corpus(docs: list[Document], chunk_chars: int, overlap: int) -> list[Chunk]:
-    """Clean, deduplicate and chunk every document."""
+def chunk_corpus(docs: list[Document], chunk_chars: int, overlap: int, progress: bool = False) -> list[Chunk]:
+    """Clean, deduplicate and chunk every document (about 0.1-0.2 MB/s: a progress bar helps)."""
+    from tqdm import tqdm
+
     if chunk_chars < 50:
         raise ValueError(f"chunk_chars must be at least 50, got {chunk_chars}")
     if overlap < 0:
         raise ValueError(f"overlap must be 0 or more units, got {overlap}")
     blocks, also_in = deduplicate({doc.id: split_blocks(doc) for doc in docs})
+    content = sum(len(b.text) for doc_blocks in blocks.values() for b in doc_blocks if b.kind in (PARAGRAPH, ITEM))
     chunks: list[Chunk] = []
-    for doc in docs:
-        chunks += chunk_document(doc, blocks[doc.id], chunk_chars, overlap, also_in, len(chunks))
+    with tqdm(total=content, desc="chunking", unit="char", unit_scale=True, disable=not progress) as bar:
+        for doc in docs:
+            chunks += chunk_document(doc, blocks[doc.id], chunk_chars, overlap, also_in, len(chunks), bar.update)
     return chunks

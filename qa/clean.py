@@ -129,11 +129,26 @@ def _is_table(text: str) -> bool:
     return len(lines) > 1 and not any(re.search(r"[.!?:]$", line) for line in lines)
 
 
+# HTML in a text or Markdown file is markup, never a heading or an answer.
+_CODE_START = re.compile(r"^<(script|style|iframe|object|template|svg)\b", re.I)
+_CODE_END = re.compile(r"</(script|style|iframe|object|template|svg)\s*>", re.I)
+_TAG = re.compile(r"<!--.*?-->|</?[a-zA-Z][^<>]*>", re.S)
+
+
+def is_markup(text: str) -> bool:
+    """HTML tags with no words outside them: `<div class="x">`, `<br/>`, `<!-- note -->`."""
+    return bool(_TAG.search(text)) and not re.search(r"[^\W\d_]", _TAG.sub("", text))
+
+
 def _classify(raw: list[tuple[str, Span, str]], article_id: str) -> list[Block]:
     blocks: list[Block] = []
-    in_footer = in_link_list = False
+    in_footer = in_link_list = in_code = False
     for kind, span, text in raw:
         first_line = text.strip()
+        if in_code or _CODE_START.match(first_line):
+            in_code = not _CODE_END.search(text)  # a <script> or <style> runs to its closing tag
+            blocks.append(Block(DROPPED, span, text, article_id, "HTML markup"))
+            continue
         if kind == PARAGRAPH and is_heading_like(first_line):
             kind = HEADING
         if not in_footer and any(p.search(first_line) for p in _DROP_REST):
@@ -151,6 +166,8 @@ def _classify(raw: list[tuple[str, Span, str]], article_id: str) -> list[Block]:
 
 def _noise(kind: str, text: str, first_line: str) -> str:
     """Why a single block is not content, or '' when it is."""
+    if is_markup(text):
+        return "HTML markup"
     if any(p.search(first_line) for p in _DROP_BLOCK):
         return "widget or promo"
     if kind == PARAGRAPH and is_caption(first_line):

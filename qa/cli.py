@@ -12,8 +12,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-from qa.errors import QAError
+from qa.errors import OutputError, QAError
 from qa.settings import DEFAULT_MODEL, Settings
+from qa.text import normalise_text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,6 +30,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ValueError as exc:  # a setting or input that breaks a rule
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the last resort: a file the checks above did not foresee
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
@@ -54,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the answer as JSON")
     p.add_argument("--batch", type=Path, help="JSONL file of {id, question, history}")
     p.add_argument("--out", type=Path, help="where --batch writes its JSONL answers")
+    p.add_argument("--resume", action="store_true", help="keep the answers of an interrupted --batch run and ask only the rest")
     p.set_defaults(run=cmd_ask)
 
     p = sub.add_parser("chat", parents=[common], help="chat in the terminal; follow-up questions use the conversation")
@@ -94,20 +100,21 @@ def _load(args):
 
 def cmd_index(args) -> int:
     from qa.embed import Embedder
-    from qa.errors import IndexNotFoundError, StaleIndexError
-    from qa.index import build_index, check_fresh
+    from qa.errors import CorruptIndexError, IndexNotFoundError, StaleIndexError
+    from qa.index import build_index, verify_index
 
     settings = _settings(args)
     embedder = Embedder(settings.embedding_model())
     if not args.force:
         try:
-            manifest = check_fresh(settings, embedder.name)
+            manifest = verify_index(settings, embedder)
             print(f"index in {settings.index_dir} is up to date ({manifest['counts']['chunks']} chunks)")
             return 0
-        except (IndexNotFoundError, StaleIndexError) as exc:
-            print(f"building: {exc}".split(":")[0] + f" ({type(exc).__name__})", file=sys.stderr)
+        except (IndexNotFoundError, StaleIndexError, CorruptIndexError) as exc:
+            # "no index in index", "index damaged", "corpus changed since ...": why it is built
+            print(f"building the index ({str(exc).split(':')[0]})", file=sys.stderr)
     path = build_index(settings, embedder, progress=True)
-    manifest = json.loads((path / "manifest.json").read_text())
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     counts = manifest["counts"]
     print(f"built {path}: {counts['documents']} documents, {counts['chunks']} chunks, {counts['units']} units in {manifest['build_seconds']} s")
     return 0
@@ -119,8 +126,9 @@ def cmd_ask(args) -> int:
     if args.question is None:
         print("error: give a question, or --batch IN.jsonl --out OUT.jsonl", file=sys.stderr)
         return 2
+    question, history = normalise_text(args.question), [normalise_text(h) for h in args.history]
     assistant = _load(args)
-    answer = assistant.ask(args.question, args.history)
+    answer = assistant.ask(question, history)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -129,28 +137,21 @@ def cmd_ask(args) -> int:
 
 
 def _ask_batch(args) -> int:
+    from qa.batch import run_batch
+
     if args.out is None:
         print("error: --batch needs --out OUT.jsonl", file=sys.stderr)
         return 2
-    items = read_jsonl(args.batch)
-    for n, item in enumerate(items, start=1):
-        if not isinstance(item, dict) or not isinstance(item.get("question"), str):
-            raise QAError(f"{args.batch} line {n}: each line needs a \"question\" string")
-        if not isinstance(item.get("history", []), list):
-            raise QAError(f"{args.batch} line {n}: \"history\" must be a list of earlier questions")
-    assistant = _load(args)
-    from tqdm import tqdm
 
-    records = []
-    for item in tqdm(items, desc="answering", unit="q", disable=not sys.stderr.isatty()):
-        answer = assistant.ask(item["question"], item.get("history", []))
-        records.append({"id": item.get("id"), **answer.to_json()})
-    write_jsonl(args.out, records)
-    print(f"wrote {len(records)} answers to {args.out}", file=sys.stderr)
-    return 0
+    def load():
+        assistant = _load(args)
+        return lambda question, history: assistant.ask(question, list(history)).to_json()
+
+    return run_batch(args.batch, args.out, load, resume=args.resume)
 
 
 def read_jsonl(path: Path) -> list:
+    """Every line of a JSONL file (the eval question set); a bad line is an error naming it."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
@@ -160,21 +161,28 @@ def read_jsonl(path: Path) -> list:
         if line.strip():
             try:
                 items.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise QAError(f"{path} line {n} is not valid JSON ({exc.msg}): fix that line") from exc
+            except (json.JSONDecodeError, RecursionError) as exc:
+                raise QAError(f"{path} line {n} is not valid JSON: fix that line") from exc
     return items
 
 
 def write_jsonl(path: Path, records: list[dict]) -> None:
-    """Write all lines to a temporary file, then rename: never a half file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write all lines to a temporary file beside `path`, then rename: never a half
+    file, and never a device or folder replaced by a file."""
+    if path.exists() and not path.is_file():
+        raise OutputError(f"{path} is not a regular file (a folder or a device): choose another file name")
     tmp = path.with_name(f".{path.name}.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for record in records:
-            f.write(json.dumps(record, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tmp.open("w", encoding="utf-8") as f:
+            for record in records:
+                f.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path} ({exc.strerror}): choose another file name") from exc
 
 
 def format_answer(answer, width: int = 88) -> str:
@@ -198,12 +206,14 @@ def format_answer(answer, width: int = 88) -> str:
 
 
 def cmd_chat(args) -> int:
+    if hasattr(sys.stdin, "reconfigure"):
+        sys.stdin.reconfigure(errors="replace")  # a byte that is not UTF-8 is one odd character, not a crash
     assistant = _load(args)
     print("Ask about bone metastasis. Empty line or Ctrl-D to quit; 'new' starts over.\n")
     history: list[str] = []
     while True:
         try:
-            question = input("you> ").strip()
+            question = normalise_text(input("you> ")).strip()
         except EOFError:
             print()
             return 0

@@ -17,18 +17,37 @@ from qa.errors import CorpusError
 
 SUFFIXES = (".txt", ".md", ".html", ".htm")
 METADATA_FILE = "metadata.toml"
+MAX_FILE_MB = 20.0  # Settings.max_file_mb; chunking runs at about 1 MB/s (eval/bench.md)
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
     """The indexable files of the corpus, in a stable order."""
-    if not corpus_dir.is_dir():
+    if not corpus_dir.exists():
         raise CorpusError(
             f"corpus folder {corpus_dir} does not exist: create it and put .txt, .md or .html files in it"
         )
-    files = sorted(p for p in corpus_dir.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+    if not corpus_dir.is_dir():
+        raise CorpusError(f"{corpus_dir} is a file, not a folder: point --corpus or QA_CORPUS at the folder of documents")
+    try:
+        candidates = sorted(p for p in corpus_dir.iterdir() if p.suffix.lower() in SUFFIXES)
+    except OSError as exc:
+        raise CorpusError(f"cannot list the corpus folder {corpus_dir} ({exc.strerror}): fix its permissions") from exc
+    files = [p for p in candidates if _inside(p, corpus_dir) and p.is_file()]
     if not files:
         raise CorpusError(f"corpus folder {corpus_dir} has no .txt, .md or .html files: add some documents")
     return files
+
+
+def _inside(path: Path, corpus_dir: Path) -> bool:
+    """True for a file of the corpus; a link that leaves the corpus folder is refused."""
+    if not path.is_symlink():
+        return True
+    target = path.resolve()
+    if not target.is_relative_to(corpus_dir.resolve()):
+        raise CorpusError(
+            f"{path} is a link to {target}, outside the corpus folder: copy the file into {corpus_dir} instead"
+        )
+    return True
 
 
 def corpus_hash(corpus_dir: Path) -> str:
@@ -36,7 +55,7 @@ def corpus_hash(corpus_dir: Path) -> str:
     digest = hashlib.sha256()
     paths = corpus_files(corpus_dir)
     meta = corpus_dir / METADATA_FILE
-    if meta.is_file():
+    if _inside(meta, corpus_dir) and meta.is_file():
         paths.append(meta)
     for path in paths:
         digest.update(path.name.encode())
@@ -44,10 +63,19 @@ def corpus_hash(corpus_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def load_corpus(corpus_dir: Path) -> list[Document]:
-    """Every document of the corpus, split into its articles."""
+def load_corpus(corpus_dir: Path, max_file_mb: float = MAX_FILE_MB) -> list[Document]:
+    """Every document of the corpus, split into its articles; a file over
+    `max_file_mb` is refused (chunking it would take minutes)."""
     metadata = _load_metadata(corpus_dir)
-    return [_load_document(path, metadata.get(path.name, {})) for path in corpus_files(corpus_dir)]
+    docs = [_load_document(path, metadata.get(path.name), max_file_mb) for path in corpus_files(corpus_dir)]
+    seen: dict[str, str] = {}
+    for doc in docs:
+        if doc.id in seen:
+            raise CorpusError(
+                f"{seen[doc.id]} and {doc.path} both have the id {doc.id!r}: give one of them another id in {METADATA_FILE}"
+            )
+        seen[doc.id] = doc.path
+    return docs
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -57,7 +85,16 @@ def _read_bytes(path: Path) -> bytes:
         raise CorpusError(f"cannot read {path}: {exc.strerror}; fix its permissions or remove it") from exc
 
 
-def _decode(path: Path) -> str:
+def _decode(path: Path, max_file_mb: float = MAX_FILE_MB) -> str:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise CorpusError(f"cannot read {path}: {exc.strerror}; fix its permissions or remove it") from exc
+    if size > max_file_mb * 1_000_000:
+        raise CorpusError(
+            f"{path} is {size / 1_000_000:.1f} MB, over the {max_file_mb:g} MB limit for one document: "
+            "split it into smaller files, or raise the limit (QA_MAX_FILE_MB)"
+        )
     data = _read_bytes(path)
     if b"\x00" in data:
         raise CorpusError(f"{path} looks like a binary file, not text: remove it from the corpus")
@@ -69,38 +106,42 @@ def _decode(path: Path) -> str:
         ) from exc
 
 
-def _load_metadata(corpus_dir: Path) -> dict[str, dict]:
+def _load_metadata(corpus_dir: Path) -> dict:
+    """Each file's DocumentMeta (qa/metadata.py), by file name."""
     path = corpus_dir / METADATA_FILE
-    if not path.is_file():
+    if not (_inside(path, corpus_dir) and path.is_file()):
         return {}
     try:
         data = tomllib.loads(_decode(path))
     except tomllib.TOMLDecodeError as exc:
         raise CorpusError(f"{path} is not valid TOML ({exc}): fix the line it names") from exc
-    entries = {}
-    for entry in data.get("document", []):
-        if "file" not in entry or "id" not in entry:
-            raise CorpusError(f"{path}: every [[document]] needs a file and an id")
-        entries[entry["file"]] = entry
-    return entries
+    from qa.metadata import parse_metadata  # pydantic: loaded only when a corpus is read
+
+    return parse_metadata(data, path)
 
 
-def _load_document(path: Path, meta: dict) -> Document:
-    raw = _decode(path)
+def _load_document(path: Path, meta, max_file_mb: float = MAX_FILE_MB) -> Document:
+    raw = _decode(path, max_file_mb)
+    page_url = None
     if path.suffix.lower() in (".html", ".htm"):
         text, page_title = html_to_text(raw)
+        page_url = canonical_url(raw)
     else:
         text, page_title = raw, None
     if not text.strip():
         raise CorpusError(f"{path} is empty: add text to it or remove it")
-    doc_id = meta.get("id", _slug(path.stem))
-    title = meta.get("title", page_title if page_title is not None else first_heading(text, path.stem))
-    publisher = meta.get("publisher", "your own document")
+    doc_id = meta.id if meta is not None else _slug(path.stem)
+    title = meta.title if meta is not None and meta.title is not None else None
+    if title is None:
+        title = page_title if page_title is not None else first_heading(text, path.stem)
+    publisher = meta.publisher if meta is not None and meta.publisher is not None else "your own document"
     content_start = 0
-    marker = meta.get("content_starts_with")
-    if marker is not None:
-        content_start = _line_starting_with(text, marker, 0, path)
-    articles = _articles(text, meta, doc_id, title, publisher, content_start, path)
+    if meta is not None and meta.content_starts_with is not None:
+        content_start = _line_starting_with(text, meta.content_starts_with, 0, path)
+    # The metadata's address wins; a page's own one that is no full web address is ignored.
+    meta_url = meta.url if meta is not None else None
+    url = _url(meta_url, path) if meta_url is not None else (page_url if _is_web_address(page_url) else None)
+    articles = _articles(text, meta, doc_id, title, publisher, content_start, path, url)
     return Document(
         id=doc_id,
         path=str(path),
@@ -113,24 +154,26 @@ def _load_document(path: Path, meta: dict) -> Document:
 
 
 def _articles(
-    text: str, meta: dict, doc_id: str, title: str, publisher: str, content_start: int, path: Path
+    text: str, meta, doc_id: str, title: str, publisher: str, content_start: int, path: Path, url: str | None
 ) -> tuple[Article, ...]:
-    entries = meta.get("article", [])
+    entries = meta.article if meta is not None else []
     if not entries:
-        return (Article(doc_id, title, publisher, meta.get("reviewed"), Span(content_start, len(text))),)
+        reviewed = meta.reviewed if meta is not None else None
+        return (Article(doc_id, title, publisher, reviewed, Span(content_start, len(text)), url),)
     starts, cursor = [], content_start
     for entry in entries:
-        cursor = _line_starting_with(text, entry["starts_with"], cursor, path)
+        cursor = _line_starting_with(text, entry.starts_with, cursor, path)
         starts.append(cursor)
         cursor += 1
     ends = starts[1:] + [len(text)]
     return tuple(
         Article(
-            id=entry["id"],
-            title=entry.get("title", entry["starts_with"]),
-            publisher=entry.get("publisher", publisher),
-            reviewed=entry.get("reviewed"),
+            id=entry.id,
+            title=entry.title if entry.title is not None else entry.starts_with,
+            publisher=entry.publisher if entry.publisher is not None else publisher,
+            reviewed=entry.reviewed,
             span=Span(start, end),
+            url=_url(entry.url, path),  # never the compilation's own page
         )
         for entry, start, end in zip(entries, starts, ends)
     )
@@ -143,6 +186,22 @@ def _line_starting_with(text: str, marker: str, start: int, path: Path) -> int:
             f"{path}: no line starts with {marker!r} (from {METADATA_FILE}): fix the marker in the metadata"
         )
     return match.start()
+
+
+def _is_web_address(value) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"https?://[^\s/]+\.[^\s]+", value) is not None
+
+
+def _url(value, path: Path) -> str | None:
+    """An original page's address from the metadata: a full http(s) address, or absent."""
+    if value is None:
+        return None
+    if not _is_web_address(value):
+        raise CorpusError(
+            f"{path}: url {value!r} in {METADATA_FILE} is not a full web address: "
+            "give the original page's https:// address, or leave the url out"
+        )
+    return value
 
 
 def first_heading(text: str, fallback: str) -> str:
@@ -204,3 +263,25 @@ def html_to_text(raw: str) -> tuple[str, str | None]:
     text = re.sub(r"\n\s*\n(\s*\n)*", "\n\n", "".join(parser.parts))
     text = re.sub(r"[ \t]+\n", "\n", text).strip() + "\n"
     return text, parser.title
+
+
+class _UrlFinder(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.canonical: str | None = None
+        self.og_url: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        found = {name: value for name, value in attrs if value}
+        if tag == "link" and "canonical" in found.get("rel", "").lower().split() and self.canonical is None:
+            self.canonical = found.get("href")
+        elif tag == "meta" and found.get("property") == "og:url" and self.og_url is None:
+            self.og_url = found.get("content")
+
+
+def canonical_url(raw: str) -> str | None:
+    """The address a saved HTML page gives for itself (<link rel="canonical"> or og:url), if any."""
+    finder = _UrlFinder()
+    finder.feed(raw)
+    finder.close()
+    return finder.canonical if finder.canonical is not None else finder.og_url

@@ -30,6 +30,7 @@ class Article:
     publisher: str
     reviewed: str | None
     span: Span
+    url: str | None = None  # the original page, where the document or metadata gives one
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Chunk:
     text: str
     units: tuple[Unit, ...]
     also_in: tuple[str, ...] = ()  # other documents that repeat this passage
+    url: str | None = None  # the article's original page, if known
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class Citation:
     span: Span
     file: str
     also_in: tuple[str, ...] = ()
+    url: str | None = None  # the original page, if the document or metadata gives one
 
 
 @dataclass(frozen=True)
@@ -166,6 +169,7 @@ class Answer:
                     "start": c.span.start,
                     "end": c.span.end,
                     "also_in": list(c.also_in),
+                    "url": c.url,
                 }
                 for c in self.citations
             ],

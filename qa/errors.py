@@ -1,4 +1,4 @@
-"""The assistant's own exceptions; the CLI and the app turn them into messages.
+"""The assistant's own exceptions; the CLI and the app turn them into one-line messages.
 
 Each message names the file at fault and the fix.
 """
@@ -34,3 +34,19 @@ class TrainingDataError(QAError):
 
 class AnswerModelError(QAError):
     """The trained answer model's files are missing or do not fit each other."""
+
+
+class IndexFolderError(QAError):
+    """The index folder is a file, or cannot be written."""
+
+
+class OutputError(QAError):
+    """An output file cannot be written where it was asked for."""
+
+
+class AddressError(QAError):
+    """The chat cannot listen on the host and port it was given."""
+
+
+class BusyError(QAError):
+    """Every answering slot stayed taken for too long: the user should try again shortly."""

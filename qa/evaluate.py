@@ -242,7 +242,7 @@ def part_off(assistant, name: str, dev: list[dict]):
         embedder = Embedder(bundled_model_path())
         settings = settings.with_(index_dir=Path(tempfile.mkdtemp(prefix="qa-ablation-")) / "index")
         build_index(settings, embedder, progress=False)
-        index = load_index(settings, embedder.name, embedder.dimension)
+        index = load_index(settings, embedder)
     else:
         model = cosine_only_model()
     variant = Assistant(index, embedder, settings, model, Calibration(1.0, 0.0, 0.0, "raw"))

@@ -8,15 +8,16 @@ On disk (no pickle anywhere):
 
 A build is written to a temporary folder and made live by atomically
 replacing CURRENT, so a crash or Ctrl-C never leaves a half-written index.
+The manifest records the sha256 of every other file and of the embedding
+model's files; loading checks them, so a damaged index is refused, never used.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
-import os
 import shutil
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -25,16 +26,28 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.builds import CURRENT, check_folder, make_live, start_build
 from qa.chunk import chunk_corpus
 from qa.corpus import corpus_hash, load_corpus
 from qa.data import Chunk, Span, Unit
-from qa.errors import CorruptIndexError, IndexNotFoundError, StaleIndexError
+from qa.errors import CorruptIndexError, IndexNotFoundError, ModelNotFoundError, StaleIndexError
 from qa.settings import Settings
 
-FORMAT = 1
-CURRENT = "CURRENT"
-FILES = ("manifest.json", "chunks.json", "chunk_vectors.npy", "unit_vectors.npy", "chunks.faiss")
-FIX = "run `qa index --force` (or `make index`) to rebuild it"
+FORMAT = 2  # 2: file checksums and the model's fingerprint in the manifest
+DATA_FILES = ("chunks.json", "chunk_vectors.npy", "unit_vectors.npy", "chunks.faiss")
+FILES = ("manifest.json", *DATA_FILES)
+FIX = "rebuild it with `qa index` (or `make index`)"
+# What a manifest must hold, and of which type, before anything in it is trusted.
+MANIFEST_FIELDS = {
+    ("model", "name"): str,
+    ("model", "dimension"): int,
+    ("model", "fingerprint"): str,
+    ("corpus_hash",): str,
+    ("settings_hash",): str,
+    ("counts", "chunks"): int,
+    ("documents",): dict,
+    **{("files", name): str for name in DATA_FILES},
+}
 
 
 def code_hash() -> str:
@@ -48,8 +61,8 @@ def code_hash() -> str:
     return digest.hexdigest()[:16]
 
 
-def settings_hash(settings: Settings, model_name: str) -> str:
-    build = dict(settings.build_part(), model=model_name, code=code_hash())
+def settings_hash(settings: Settings, model_name: str, model_fingerprint: str) -> str:
+    build = dict(settings.build_part(), model=model_name, model_fingerprint=model_fingerprint, code=code_hash())
     return hashlib.sha256(json.dumps(build, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -76,71 +89,128 @@ class Index:
 
 
 def current_build(index_dir: Path) -> Path:
+    """The live build folder that CURRENT names."""
+    check_folder(index_dir)
     pointer = index_dir / CURRENT
-    if not pointer.is_file():
+    if not pointer.exists():
         raise IndexNotFoundError(f"no index in {index_dir}: run `qa index` (or `make index`) to build it")
-    name = pointer.read_text(encoding="utf-8").strip()
+    if not pointer.is_file():
+        raise CorruptIndexError(f"index damaged: {pointer} is not a file: remove it, then {FIX}")
+    try:
+        name = pointer.read_bytes().decode("utf-8").strip()
+    except UnicodeDecodeError as exc:
+        raise CorruptIndexError(f"index damaged: {pointer} is not text: {FIX}") from exc
+    except OSError as exc:
+        raise CorruptIndexError(f"index damaged: cannot read {pointer} ({exc.strerror}): {FIX}") from exc
     build = index_dir / name
-    if not name or "/" in name or not build.is_dir():
-        raise CorruptIndexError(f"{pointer} points at {name!r}, which is not a build folder: {FIX}")
+    if not name.startswith("build-") or "/" in name or not build.is_dir():
+        raise CorruptIndexError(f"index damaged: {pointer} points at {name[:80]!r}, which is not a build folder: {FIX}")
     return build
 
 
-def check_fresh(settings: Settings, model_name: str) -> dict:
-    """The live manifest, if the index matches the corpus and settings."""
+def check_fresh(settings: Settings, embedder) -> dict:
+    """The live manifest, if the index matches the corpus, settings and model."""
+    return _fresh(settings, embedder)[1]
+
+
+def _fresh(settings: Settings, embedder) -> tuple[Path, dict]:
     build = current_build(settings.index_dir)
     manifest = _read_manifest(build)
-    if manifest.get("settings_hash") != settings_hash(settings, model_name):
-        raise StaleIndexError(f"{build} was built with other settings, another model or older chunking code: {FIX}")
-    if manifest.get("corpus_hash") != corpus_hash(settings.corpus_dir):
+    model = manifest["model"]
+    if model["name"] != embedder.name or model["fingerprint"] != embedder.fingerprint:
+        raise StaleIndexError(f"{build} was built with another embedding model ({model['name'][:80]}): {FIX}")
+    if manifest["settings_hash"] != settings_hash(settings, embedder.name, embedder.fingerprint):
+        raise StaleIndexError(f"{build} was built with other settings or older chunking code: {FIX}")
+    if manifest["corpus_hash"] != corpus_hash(settings.corpus_dir):
         raise StaleIndexError(f"{settings.corpus_dir} changed since {build} was built: {FIX}")
-    return manifest
+    return build, manifest
 
 
 def _read_manifest(build: Path) -> dict:
     path = build / "manifest.json"
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CorruptIndexError(f"{path} is missing or not valid JSON: {FIX}") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise CorruptIndexError(f"{path} was written by another version of this program: {FIX}")
+        manifest = json.loads(path.read_bytes())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise CorruptIndexError(f"index damaged: {path} is missing or not valid JSON: {FIX}") from exc
+    if not isinstance(manifest, dict):
+        raise CorruptIndexError(f"index damaged: {path} is not a JSON object: {FIX}")
+    if manifest.get("format") != FORMAT:
+        if type(manifest.get("format")) is int:  # an index from another version: rebuilt like a stale one
+            raise StaleIndexError(f"{path} was written by another version of this program: {FIX}")
+        raise CorruptIndexError(f"index damaged: {path} has no valid format number: {FIX}")
+    for keys, kind in MANIFEST_FIELDS.items():
+        value = manifest
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        # bool is an int to Python, never to us
+        if not isinstance(value, kind) or isinstance(value, bool) or (kind is int and value < 0):
+            what = "a whole number" if kind is int else "an object" if kind is dict else "a string"
+            raise CorruptIndexError(f"index damaged: {path} has no valid {'.'.join(keys)} ({what}): {FIX}")
     return manifest
 
 
-def load_index(settings: Settings, model_name: str, dimension: int | None = None) -> Index:
-    """Load the live index; raises IndexNotFoundError, StaleIndexError or CorruptIndexError."""
-    manifest = check_fresh(settings, model_name)
+def verify_index(settings: Settings, embedder) -> dict:
+    """The live manifest, if the index is fresh and every file is the one that was built."""
+    build, manifest = _fresh(settings, embedder)
+    for name in DATA_FILES:
+        _read_verified(build / name, manifest["files"][name])
+    return manifest
+
+
+def _read_verified(path: Path, sha256: str) -> bytes:
+    """A file's bytes, read once, if they hash to what the manifest recorded."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorruptIndexError(f"index damaged: cannot read {path} ({exc.strerror}): {FIX}") from exc
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise CorruptIndexError(f"index damaged: {path} differs from the file that was built (checksum): {FIX}")
+    return data
+
+
+def load_index(settings: Settings, embedder) -> Index:
+    """Load the live index; raises IndexNotFoundError, StaleIndexError or CorruptIndexError.
+
+    `embedder` gives the model's name, fingerprint and dimension (anything with those)."""
     build = current_build(settings.index_dir)
     try:
-        records = json.loads((build / "chunks.json").read_text(encoding="utf-8"))
-        chunk_vectors = np.load(build / "chunk_vectors.npy", allow_pickle=False)
-        unit_vectors = np.load(build / "unit_vectors.npy", allow_pickle=False)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise CorruptIndexError(f"cannot read the index in {build} ({exc}): {FIX}") from exc
+        return _load(settings, embedder)
+    except CorruptIndexError:
+        if current_build(settings.index_dir) == build:
+            raise  # damage, not a build made live (and this one removed) while reading
+        return _load(settings, embedder)
+
+
+def _load(settings: Settings, embedder) -> Index:
+    build, manifest = _fresh(settings, embedder)
+    data = {name: _read_verified(build / name, manifest["files"][name]) for name in DATA_FILES}
     dim = manifest["model"]["dimension"]
-    if dimension is not None and dimension != dim:
-        raise CorruptIndexError(f"{build} holds {dim}-d vectors but the model makes {dimension}-d ones: {FIX}")
+    if dim != embedder.dimension:
+        raise CorruptIndexError(f"index damaged: {build} holds {dim}-d vectors but the model makes {embedder.dimension}-d ones: {FIX}")
     try:
-        chunks, unit_ids = _chunks_from_json(records)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise CorruptIndexError(f"{build / 'chunks.json'} is damaged ({exc}): {FIX}") from exc
+        chunks, unit_ids = _chunks_from_json(json.loads(data["chunks.json"]))
+        chunk_vectors = np.load(io.BytesIO(data["chunk_vectors.npy"]), allow_pickle=False)
+        unit_vectors = np.load(io.BytesIO(data["unit_vectors.npy"]), allow_pickle=False)
+    except (KeyError, TypeError, ValueError, RecursionError) as exc:
+        raise CorruptIndexError(f"index damaged: cannot read the index in {build} ({exc}): {FIX}") from exc
     n_units = 1 + max((max(ids) for ids in unit_ids if ids), default=-1)
     if chunk_vectors.shape != (len(chunks), dim) or unit_vectors.shape != (n_units, dim):
-        raise CorruptIndexError(f"the vectors in {build} do not match its chunks: {FIX}")
-    dense = _read_faiss(build / "chunks.faiss", len(chunks))
+        raise CorruptIndexError(f"index damaged: the vectors in {build} do not match its chunks: {FIX}")
+    if not (np.isfinite(chunk_vectors).all() and np.isfinite(unit_vectors).all()):
+        raise CorruptIndexError(f"index damaged: {build} holds vectors that are not finite numbers: {FIX}")
+    dense = _read_faiss(build / "chunks.faiss", data["chunks.faiss"], len(chunks), dim)
     return Index(build, manifest, chunks, chunk_vectors, unit_vectors, unit_ids, dense)
 
 
-def _read_faiss(path: Path, expected: int):
+def _read_faiss(path: Path, data: bytes, expected: int, dim: int):
     import faiss
 
     try:
-        dense = faiss.read_index(str(path))
+        dense = faiss.deserialize_index(np.frombuffer(data, dtype=np.uint8))
     except RuntimeError as exc:
-        raise CorruptIndexError(f"{path} is not a FAISS index: {FIX}") from exc
-    if dense.ntotal != expected:
-        raise CorruptIndexError(f"{path} holds {dense.ntotal} vectors, not {expected}: {FIX}")
+        raise CorruptIndexError(f"index damaged: {path} is not a FAISS index: {FIX}") from exc
+    if dense.ntotal != expected or dense.d != dim:
+        raise CorruptIndexError(f"index damaged: {path} holds {dense.ntotal} {dense.d}-d vectors, not {expected} {dim}-d ones: {FIX}")
     return dense
 
 
@@ -172,30 +242,43 @@ def make_faiss(vectors: np.ndarray, settings: Settings):
 
 
 def build_index(settings: Settings, embedder, progress: bool = True) -> Path:
-    """Build the index from the corpus and make it live; returns its folder."""
+    """Build the index from the corpus and make it live; returns its folder.
+
+    The temporary build folder is made first, so an unusable index folder is
+    reported before the slow part, not after it."""
     started = time.time()
-    docs = load_corpus(settings.corpus_dir)
-    fingerprint = corpus_hash(settings.corpus_dir)
-    chunks = chunk_corpus(docs, settings.chunk_chars, settings.chunk_overlap)
-    units, unit_ids = _unique_units(chunks)
-    vectors = embedder.encode([embed_text(c) for c in chunks] + [u.text for u in units], progress=progress)
-    chunk_vectors, unit_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
-    manifest = {
-        "format": FORMAT,
-        "model": {"name": embedder.name, "dimension": int(vectors.shape[1])},
-        "corpus_hash": fingerprint,
-        "settings": settings.build_part(),
-        "settings_hash": settings_hash(settings, embedder.name),
-        "code_hash": code_hash(),
-        "faiss": "flat" if len(chunks) <= settings.exact_search_max else "ivf",
-        "versions": _versions(),
-        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "build_seconds": round(time.time() - started, 2),
-        "counts": {"documents": len(docs), "chunks": len(chunks), "units": len(units)},
-        "documents": {doc.id: Path(doc.path).name for doc in docs},
-    }
-    records = [_chunk_to_json(chunk, ids, units) for chunk, ids in zip(chunks, unit_ids)]
-    return _write_atomically(settings.index_dir, manifest, records, chunk_vectors, unit_vectors, make_faiss(chunk_vectors, settings))
+    tmp = start_build(settings.index_dir)
+    try:
+        docs = load_corpus(settings.corpus_dir, settings.max_file_mb)
+        fingerprint = corpus_hash(settings.corpus_dir)
+        chunks = chunk_corpus(docs, settings.chunk_chars, settings.chunk_overlap, progress=progress)
+        units, unit_ids = _unique_units(chunks)
+        vectors = embedder.encode([embed_text(c) for c in chunks] + [u.text for u in units], progress=progress)
+        if not np.isfinite(vectors).all():
+            raise ModelNotFoundError(f"the embedding model {embedder.name} made vectors that are not finite numbers: it is damaged; reinstall it")
+        chunk_vectors, unit_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
+        records = [_chunk_to_json(chunk, ids, units) for chunk, ids in zip(chunks, unit_ids)]
+        files = _serialise(records, chunk_vectors, unit_vectors, make_faiss(chunk_vectors, settings))
+        manifest = {
+            "format": FORMAT,
+            "model": {"name": embedder.name, "dimension": int(vectors.shape[1]), "fingerprint": embedder.fingerprint},
+            "files": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+            "corpus_hash": fingerprint,
+            "settings": settings.build_part(),
+            "settings_hash": settings_hash(settings, embedder.name, embedder.fingerprint),
+            "code_hash": code_hash(),
+            "faiss": "flat" if len(chunks) <= settings.exact_search_max else "ivf",
+            "versions": _versions(),
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "build_seconds": round(time.time() - started, 2),
+            "counts": {"documents": len(docs), "chunks": len(chunks), "units": len(units)},
+            "documents": {doc.id: Path(doc.path).name for doc in docs},
+        }
+        files["manifest.json"] = json.dumps(manifest, indent=2).encode("utf-8")
+        return make_live(settings.index_dir, tmp, files)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def _unique_units(chunks: list[Chunk]) -> tuple[list[Unit], list[tuple[int, ...]]]:
@@ -237,45 +320,21 @@ def _chunks_from_json(records: list[dict]) -> tuple[list[Chunk], list[tuple[int,
     return chunks, unit_ids
 
 
-def _write_atomically(index_dir: Path, manifest: dict, records: list[dict], chunk_vectors, unit_vectors, dense) -> Path:
+def _serialise(records: list[dict], chunk_vectors, unit_vectors, dense) -> dict[str, bytes]:
+    """Each index file's bytes: hashed and written from the same bytes."""
     import faiss
 
-    index_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=".tmp-build-", dir=index_dir))
-    try:
-        (tmp / "chunks.json").write_text(json.dumps(records, ensure_ascii=False), encoding="utf-8")
-        np.save(tmp / "chunk_vectors.npy", chunk_vectors, allow_pickle=False)
-        np.save(tmp / "unit_vectors.npy", unit_vectors, allow_pickle=False)
-        faiss.write_index(dense, str(tmp / "chunks.faiss"))
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-        for name in FILES:
-            _fsync(tmp / name)
-        name = f"build-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{os.urandom(3).hex()}"
-        os.rename(tmp, index_dir / name)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    pointer_tmp = index_dir / f".{CURRENT}.tmp"
-    pointer_tmp.write_text(name + "\n", encoding="utf-8")
-    _fsync(pointer_tmp)
-    os.replace(pointer_tmp, index_dir / CURRENT)  # the atomic switch
-    _fsync(index_dir)
-    _remove_old_builds(index_dir, keep=name)
-    return index_dir / name
+    def npy(array) -> bytes:
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        return buffer.getvalue()
 
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _remove_old_builds(index_dir: Path, keep: str) -> None:
-    for child in index_dir.iterdir():
-        if child.is_dir() and child.name != keep and (child.name.startswith("build-") or child.name.startswith(".tmp-build-")):
-            shutil.rmtree(child, ignore_errors=True)
+    return {
+        "chunks.json": json.dumps(records, ensure_ascii=False).encode("utf-8"),
+        "chunk_vectors.npy": npy(chunk_vectors),
+        "unit_vectors.npy": npy(unit_vectors),
+        "chunks.faiss": faiss.serialize_index(dense).tobytes(),
+    }
 
 
 def _versions() -> dict[str, str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import re
-import unicodedata
 from functools import cached_property
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from qa.retrieve import Retriever
 from qa.safety import DISCLAIMER, Advice, answer_topics, find_advice, urgent_topics
 from qa.settings import MAX_QUESTION_CHARS, Settings
 from qa.terms import Vocabulary, asks_for_figure, english_frequency, states_figure
+from qa.text import normalise_text
 
 NOT_COVERED = (
     "The sources I have don't cover this question, so I can't answer it. "
@@ -66,10 +66,10 @@ class Assistant:
         settings = Settings.from_env() if settings is None else settings
         embedder = Embedder(settings.embedding_model()) if embedder is None else embedder
         try:
-            index = load_index(settings, embedder.name, embedder.dimension)
+            index = load_index(settings, embedder)
         except (IndexNotFoundError, StaleIndexError):
             build_index(settings, embedder, progress=progress)
-            index = load_index(settings, embedder.name, embedder.dimension)
+            index = load_index(settings, embedder)
         assistant = cls(index, embedder, settings)
         assistant.warm_up()
         return assistant
@@ -310,6 +310,7 @@ def _cite(citations: list[Citation], chunk, unit: Span | None = None) -> int:
         span=Span(chunk.span.start, chunk.span.end),
         file=chunk.file,
         also_in=chunk.also_in,
+        url=chunk.url,
     )
     citations.append(citation)
     return citation.n
@@ -321,7 +322,7 @@ def _same_text(a: Pick, b: Pick) -> bool:
 
 def clean_question(text: str) -> str:
     """Plain text of a question: tags removed, entities decoded, spaces folded."""
-    text = unicodedata.normalize("NFKC", text)
+    text = normalise_text(text)
     text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.I | re.S)
     text = re.sub(r"<[^>]{0,200}>", " ", text)
     text = html.unescape(text)

@@ -7,9 +7,9 @@ sentences that tell the reader to call a doctor or go to the emergency room.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from qa.data import Chunk, Unit
+from qa.data import Chunk, Span, Unit
 
 DISCLAIMER = (
     "Educational information from trusted patient-education sources, not medical advice. "
@@ -50,6 +50,16 @@ _ADVICE = re.compile(
     r"\b(right away|immediately)\b.{0,60}\b(doctor|emergency)\b",
     re.I | re.S,
 )
+
+
+# Advice that points back at signs named just before it ("If you experience these
+# symptoms, ...") is shown together with them; a lead-in to its own list is not.
+_REFERS_BACK = re.compile(
+    r"\b(these|those|such|the above|any of the above)\s+(\w+\s+){0,2}?(symptoms|signs|problems)\b|"
+    r"\b(symptoms|signs) like (these|this)\b",
+    re.I,
+)
+MAX_CONTEXT_UNITS = 3  # sentences of the same paragraph shown before such advice
 
 
 def urgent_topics(text: str) -> list[str]:
@@ -107,4 +117,56 @@ def find_advice(chunks: list[Chunk]) -> dict[str, Advice]:
                 )
                 if strength and (topic not in best or strength > best[topic][0]):
                     best[topic] = (strength, Advice(topic, unit, chunk))
-    return {topic: advice for topic, (_, advice) in best.items()}
+    return {topic: _with_signs(advice, chunks) for topic, (_, advice) in best.items()}
+
+
+def refers_back(text: str) -> bool:
+    """Advice that names no signs of its own but points at ones before it."""
+    match = _REFERS_BACK.search(text)
+    return match is not None and "\n" not in text[match.end() :] and not text.rstrip().endswith(":")
+
+
+def _with_signs(advice: Advice, chunks: list[Chunk]) -> Advice:
+    """Advice that points back at signs, widened to start with them: the sentences
+    before it in its paragraph, or the paragraph (or list) just before it when it
+    stands alone. The widened text is a verbatim slice of the same file, and its
+    chunk is widened to match so the citation's quote holds it."""
+    if not refers_back(advice.unit.text):
+        return advice
+    same_file = sorted((c for c in chunks if c.file == advice.chunk.file), key=lambda c: c.span.start)
+    units = sorted({u.span.start: u for c in same_file for u in c.units}.values(), key=lambda u: u.span.start)
+    i = next(k for k, u in enumerate(units) if u.span == advice.unit.span)
+    start = i
+    while start > 0 and i - start < MAX_CONTEXT_UNITS:
+        gap = _text(same_file, units[start - 1].span.end, units[start].span.start)
+        if gap is None or (start < i and "\n" in gap):
+            break  # another section, or the paragraph begins here
+        start -= 1
+        if "\n" in gap:
+            break  # the advice stands alone: the paragraph before it is enough
+    if start == i:
+        return advice
+    span = Span(units[start].span.start, advice.unit.span.end)
+    passage = Span(min(span.start, advice.chunk.span.start), max(span.end, advice.chunk.span.end))
+    text, quote = _text(same_file, span.start, span.end), _text(same_file, passage.start, passage.end)
+    if text is None or quote is None:
+        return advice
+    unit = Unit(span=span, text=text)
+    chunk = replace(advice.chunk, span=passage, text=quote, units=(unit,))
+    return Advice(advice.topic, unit, chunk)
+
+
+def _text(chunks: list[Chunk], start: int, end: int) -> str | None:
+    """The file's text from start to end, pieced together from its chunks; None
+    where they leave a hole (text that is in no chunk, such as a heading)."""
+    parts, at = [], start
+    for chunk in chunks:
+        if at >= end:
+            break
+        if chunk.span.start <= at < chunk.span.end:
+            stop = min(end, chunk.span.end)
+            parts.append(chunk.text[at - chunk.span.start : stop - chunk.span.start])
+            at = stop
+    if at < end:
+        return None
+    return "".join(parts)

@@ -41,16 +41,28 @@ class Settings:
     rare_term_zipf: float = RARE_ZIPF
     followups: bool = True
     ivf_nprobe: int = 32  # lists an IVF search visits: recall@10 0.97 at 1M chunks (eval/bench.md)
+    max_file_mb: float = 20.0  # a corpus file above this is refused: chunking runs at about 1 MB/s
 
     def __post_init__(self) -> None:
+        for f in fields(self):
+            _check_type(f.name, getattr(self, f.name), f.type)
         if self.retrieval not in ("hybrid", "dense", "bm25"):
             raise ValueError(f"retrieval must be hybrid, dense or bm25, got {self.retrieval!r}")
         if not 1 <= self.max_units <= 3:
             raise ValueError(f"max_units must be 1 to 3, got {self.max_units}")
         if self.abstain_below is not None and not 0.0 <= self.abstain_below <= 1.0:
             raise ValueError(f"abstain_below must be in [0, 1], got {self.abstain_below}")
-        if self.top_k < 1:
-            raise ValueError(f"top_k must be at least 1, got {self.top_k}")
+        for name in ("top_k", "rrf_k", "ivf_nprobe"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.exact_search_max < 0:  # 0: always IVF
+            raise ValueError(f"exact_search_max must be 0 or more chunks, got {self.exact_search_max}")
+        if self.chunk_chars < 50:
+            raise ValueError(f"chunk_chars must be at least 50, got {self.chunk_chars}")
+        if self.chunk_overlap < 0:
+            raise ValueError(f"chunk_overlap must be 0 or more units, got {self.chunk_overlap}")
+        if not 0 < self.max_file_mb < float("inf"):
+            raise ValueError(f"max_file_mb must be a positive number of megabytes, got {self.max_file_mb}")
 
     def build_part(self) -> dict:
         """The settings recorded in the manifest."""
@@ -75,7 +87,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
-        """Defaults, then QA_CORPUS / QA_INDEX / QA_MODEL / QA_ANSWER_MODEL / QA_READER_MODEL, then overrides."""
+        """Defaults, then QA_CORPUS / QA_INDEX / QA_MODEL / QA_ANSWER_MODEL / QA_READER_MODEL / QA_MAX_FILE_MB, then overrides."""
         env = {
             "corpus_dir": os.environ.get("QA_CORPUS"),
             "index_dir": os.environ.get("QA_INDEX"),
@@ -83,7 +95,13 @@ class Settings:
             "answer_model_path": os.environ.get("QA_ANSWER_MODEL"),
             "reader_model_path": os.environ.get("QA_READER_MODEL"),
         }
-        values = {k: Path(v) for k, v in env.items() if v}
+        values: dict = {k: Path(v) for k, v in env.items() if v}
+        max_mb = os.environ.get("QA_MAX_FILE_MB")
+        if max_mb:
+            try:
+                values["max_file_mb"] = float(max_mb)
+            except ValueError:
+                raise ValueError(f"QA_MAX_FILE_MB must be a number of megabytes, got {max_mb!r}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
         known = {f.name for f in fields(cls)}
         unknown = set(values) - known
@@ -93,3 +111,16 @@ class Settings:
 
     def to_dict(self) -> dict:
         return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(self).items()}
+
+
+_TYPES = {"Path": Path, "int": int, "float": float, "str": str, "bool": bool, "None": type(None)}
+
+
+def _check_type(name: str, value, annotation: str) -> None:
+    """A setting of the wrong type ("300" for chunk_chars, True for top_k) is refused by name."""
+    names = [part.strip() for part in annotation.split("|")]
+    if not all(n in _TYPES for n in names):
+        return  # a type this check does not know: left to the code that uses it
+    allowed = tuple(_TYPES[n] for n in names) + ((int,) if "float" in names else ())
+    if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+        raise ValueError(f"setting {name} must be {' or '.join(names)}, got {value!r}")

@@ -260,12 +260,14 @@ class Vocabulary:
         def fix(match: re.Match) -> str:
             word = match.group(0)
             lower = word.lower()
+            if not word.isascii():  # "métastases": never patch the ASCII part of a foreign word
+                return word
             if lower in STOP_WORDS or self.knows(lower) or english_frequency(lower) >= TYPO_ZIPF:
                 return word
             fixed = self.correct(lower)
             return word if fixed is None else fixed
 
-        return re.sub(r"[A-Za-z]+", fix, text)
+        return re.sub(r"[^\W\d_]+", fix, text)
 
     def unknown_words(self, text: str) -> list[tuple[str, float]]:
         """Subject words the corpus never uses (typos fixed first), each with its

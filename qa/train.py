@@ -74,7 +74,7 @@ def bare_assistant(settings: Settings, embedder):
     from qa.pipeline import Assistant
 
     build_index(settings, embedder, progress=False)
-    index = load_index(settings, embedder.name, embedder.dimension)
+    index = load_index(settings, embedder)
     return Assistant(index, embedder, settings, cosine_only_model(), Calibration(1.0, 0.0, 0.0, "none"))
 
 

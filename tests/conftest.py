@@ -25,6 +25,7 @@ class FakeEmbedder:
     Deterministic and instant, so unit tests need no model."""
 
     name = "fake-hash-64"
+    fingerprint = hashlib.sha256(b"fake-hash-64 weights").hexdigest()
     dimension = 64
 
     def __init__(self, fail_after: int | None = None) -> None:

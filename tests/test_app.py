@@ -135,7 +135,7 @@ def test_empty_messages_are_ignored(fake_assistant, tmp_path):
 def test_long_messages_are_cut_with_a_note(fake_assistant, tmp_path):
     h = app.Handlers(fake_assistant, tmp_path / "f.jsonl")
     chat, questions, turns = _turn(h, "what is zometa? " + "x" * 3000)
-    assert "only the first 2,000 were used" in chat[1]["content"]
+    assert "only the first 2,000 were used, ending at the last whole word" in chat[1]["content"]
     assert len(questions[0]) <= 2000 and len(turns[0]["question"]) <= 2000
 
 
@@ -168,13 +168,42 @@ def test_votes_are_saved_and_a_failure_is_reported(fake_assistant, tmp_path, cap
     chat, questions, turns = _turn(h, "what is zometa?")
     assert h.rate(turns, 1, True) == "up"
     assert h.rate(turns, [1], False) == "down"
-    assert h.rate(turns, 1, "") == "ignored" and h.rate(turns, 0, True) == "ignored"
+    assert h.rate(turns, 1, "") == "ignored" and h.rate(turns, 0, True) == "missing"
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["vote"] for r in lines] == ["up", "down"] and lines[0]["question"] == "what is zometa?"
     broken = app.Handlers(fake_assistant, tmp_path)  # a folder: cannot be written as a file
-    with pytest.warns(UserWarning, match="could not be saved"):
-        assert broken.rate(turns, 1, True) == "failed"
+    assert broken.rate(turns, 1, True) == "failed"
     assert "feedback not saved" in caplog.text
+    # The user reads the outcome under the chat (no toast over the conversation).
+    assert "could not be saved" in app.feedback_note("failed") and "was saved" in app.feedback_note("up")
+    assert app.feedback_note("ignored") == ""
+
+
+def test_respond_shows_the_question_then_the_answer_and_keeps_it_for_the_browser(fake_assistant, tmp_path):
+    h = app.Handlers(fake_assistant, tmp_path / "f.jsonl")
+    steps = list(h.respond("what is zometa?", [], [], []))
+    assert len(steps) == 2
+    shown, answered = steps
+    assert [m["role"] for m in shown[0]] == ["user"] and [m["role"] for m in answered[0]] == ["user", "assistant"]
+    kept = answered[3]
+    assert kept["questions"] == ["what is zometa?"] and kept["turns"][0]["answer"]["answer"]
+    assert app.from_browser(json.loads(json.dumps(kept))) == (answered[0], answered[1], answered[2])
+    assert [len(step) for step in h.respond("   ", [], [], [])] == [4]  # nothing to ask: one unchanged step
+
+
+def test_what_the_browser_keeps_is_checked_and_plain(fake_assistant, tmp_path):
+    parts = [{"role": "user", "metadata": None, "content": [{"text": "<div>q</div>", "type": "text"}], "options": None}]
+    kept = app.to_browser(parts + [{"role": "assistant", "content": "a", "options": [{"value": "s", "label": None}]}], ["q"], [])
+    assert kept["chat"] == [{"role": "user", "content": "<div>q</div>"}, {"role": "assistant", "content": "a", "options": [{"value": "s"}]}]
+    for bad in (None, "x", {"chat": "x"}, {"chat": [{"role": "system", "content": "x"}], "questions": [], "turns": []},
+                {"chat": [], "questions": [1], "turns": []}):
+        assert app.from_browser(bad) == ([], [], [])
+    many = [{"role": r, "content": "x"} for _ in range(app.KEPT_MESSAGES) for r in ("user", "assistant")]
+    turns = [{"index": i, "question": "q", "history": [], "answer": {}} for i in range(1, len(many), 2)]
+    kept = app.to_browser(many, [], turns)
+    assert len(kept["chat"]) == app.KEPT_MESSAGES and kept["chat"][0]["role"] == "user"
+    assert kept["turns"][0]["index"] == 1 and len(kept["turns"]) == app.KEPT_MESSAGES // 2
+    assert app.new_conversation()[-1] == {"chat": [], "questions": [], "turns": []}  # an empty one replaces it
 
 
 # --- the live app (real assistant) ---------------------------------------------

@@ -73,6 +73,14 @@ def test_latencies_and_throughput_are_positive(smoke):
     assert steps["floor_multiple"] > 0
 
 
+def test_chunking_speed_is_reported_in_mb_per_second(smoke):
+    results, report, _ = smoke
+    (real,) = results["chunking"]  # the smoke run skips the synthetic document
+    assert real["mb"] > 0.05 and real["seconds"] > 0 and real["chunks"] > 100
+    assert real["mb_per_s"] == pytest.approx(real["mb"] / real["seconds"])
+    assert "Chunking speed" in report and f"{real['mb_per_s']:.2f}" in report
+
+
 def test_scale_numbers_are_sane(smoke):
     results, _, _ = smoke
     (row,) = results["scale"]["rows"]

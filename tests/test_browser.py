@@ -1,6 +1,8 @@
 """The chat in a real browser: Debian's Chromium driven by Playwright against the
-live app (real assistant). Saves screenshots to eval/screenshots/ (and, with
-QA_UPDATE_SCREENSHOT=1, the README's docs/screenshot.png)."""
+live app (real assistant), at phone (390x844) and desktop (1280x900) sizes, light
+and dark, with axe-core (npm) checking accessibility. Saves screenshots to
+eval/screenshots/ (and, with QA_UPDATE_SCREENSHOT=1, the README's docs/screenshot.png
+and docs/screenshot-phone.png)."""
 
 import json
 import os
@@ -63,16 +65,17 @@ def browser():
 
 @pytest.fixture
 def open_chat(live, browser):
-    """A function opening a fresh chat page (own session) at a given width."""
+    """A function opening a fresh chat page (own browser storage, own session)."""
     contexts = []
 
-    def open_page(width: int = 1280, height: int = 900):
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def open_page(width: int = 1280, height: int = 900, scheme: str = "light"):
+        context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(20_000)
         page.goto(live[0], wait_until="load")
         page.locator("#qa-box textarea").wait_for()
+        page.wait_for_function("window.qaChat !== undefined")
         return page
 
     yield open_page
@@ -123,7 +126,7 @@ def test_cited_answer_source_and_follow_up(open_chat):
     page.evaluate("document.activeElement.blur()")
     show_top_of(page, follow)
     page.screenshot(path=SHOTS / "desktop.png")
-    if os.environ.get("QA_UPDATE_SCREENSHOT"):  # refresh the README's picture on request only
+    if os.environ.get("QA_UPDATE_SCREENSHOT"):  # refresh the README's pictures on request only
         shutil.copyfile(SHOTS / "desktop.png", ROOT / "docs" / "screenshot.png")
 
 
@@ -170,7 +173,7 @@ def test_thumbs_up_is_saved_to_the_feedback_file(open_chat, live):
     ask(page, "what is vertebroplasty")
     feedback = live[1]
     before = feedback.read_text().count("\n") if feedback.exists() else 0
-    page.get_by_role("button", name="Like").last.click()  # the latest answer's thumbs-up
+    page.get_by_role("button", name="Like", exact=True).last.click()  # the latest answer's thumbs-up
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and (not feedback.exists() or feedback.read_text().count("\n") == before):
         time.sleep(0.1)
@@ -182,7 +185,7 @@ def test_thumbs_up_is_saved_to_the_feedback_file(open_chat, live):
 
 def test_examples_empty_messages_and_new_conversation(open_chat):
     page = open_chat()
-    expect(page.get_by_text("What it is not:")).to_be_visible()
+    expect(page.get_by_text("Not a doctor:")).to_be_visible()
     box = page.locator("#qa-box textarea")
     box.fill("   ")
     box.press("Enter")
@@ -193,7 +196,7 @@ def test_examples_empty_messages_and_new_conversation(open_chat):
     expect(page.locator(ANSWERS).first).to_contain_text("denosumab")
     page.get_by_role("button", name="New conversation").click()
     expect(page.locator(ANSWERS)).to_have_count(0)
-    expect(page.get_by_text("What it is not:")).to_be_visible()
+    expect(page.get_by_text("Not a doctor:")).to_be_visible()
 
 
 def test_phone_width_fits_without_sideways_scrolling(open_chat):
@@ -208,6 +211,262 @@ def test_phone_width_fits_without_sideways_scrolling(open_chat):
     assert box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["width"] >= 300
     show_top_of(page, answer)
     page.screenshot(path=SHOTS / "phone.png")
-    urgent = ask(page, "my husband has back pain and suddenly his legs are weak and numb")
-    show_top_of(page, urgent)
+    ask(page, "my husband has back pain and suddenly his legs are weak and numb")
+    page.wait_for_timeout(300)  # as it lands: the chat itself brings the urgent notice into view
     page.screenshot(path=SHOTS / "phone-urgent.png")
+    if os.environ.get("QA_UPDATE_SCREENSHOT"):
+        shutil.copyfile(SHOTS / "phone-urgent.png", ROOT / "docs" / "screenshot-phone.png")
+
+
+
+# --- what a person sees on arrival, on a phone and a desktop -------------------
+
+URGENT_QUESTION = "my back hurts and my legs are numb and weak, should I wait?"
+SIZES = [(390, 844), (1280, 900)]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture
+def slow_answers(assistant, monkeypatch):
+    """Answers take a second, as on a slow network, so a person can act while one is pending."""
+    real_ask = assistant.ask
+
+    def ask(question, history=()):
+        time.sleep(1.0)
+        return real_ask(question, history)
+
+    monkeypatch.setattr(assistant, "ask", ask)
+
+
+def in_viewport(page, locator) -> dict:
+    """The element's box, and whether it lies wholly in the window and in the chat's visible part."""
+    return locator.evaluate("""el => {
+      const r = el.getBoundingClientRect(), log = document.querySelector('#qa-chat [role=log]').getBoundingClientRect();
+      return {top: r.top, bottom: r.bottom, height: r.height,
+              in_window: r.top >= 0 && r.bottom <= window.innerHeight,
+              in_chat: r.top >= log.top - 1 && r.bottom <= log.bottom + 1};
+    }""")
+
+
+@pytest.mark.parametrize("size", SIZES, ids=["phone", "desktop"])
+def test_a_new_urgent_answer_shows_its_urgent_box_whole(open_chat, size):
+    page = open_chat(*size)
+    ask(page, "what is zometa?")
+    ask(page, "what are its side effects?")  # a long conversation above: the chat must scroll
+    answer = ask(page, URGENT_QUESTION)
+    page.wait_for_timeout(300)
+    urgent = answer.locator(".qa-urgent")
+    expect(urgent).to_contain_text("Urgent")
+    box = in_viewport(page, urgent)
+    assert box["in_window"] and box["in_chat"], box  # heading and advice, without scrolling
+
+
+def test_a_reader_who_scrolled_up_keeps_their_place(open_chat, slow_answers):
+    page = open_chat(390, 844)
+    ask(page, "what is zometa?")
+    ask(page, "what are its side effects?")
+    box = page.locator("#qa-box textarea")
+    box.fill("what is vertebroplasty")
+    box.press("Enter")
+    log = page.locator("#qa-chat [role=log]")
+    expect(page.locator('[data-testid="user"]')).to_have_count(3)
+    log.hover()
+    page.mouse.wheel(0, -5000)  # the reader scrolls up to read while the answer is pending
+    page.wait_for_timeout(200)
+    place = log.evaluate("el => el.scrollTop")
+    expect(page.locator(ANSWERS)).to_have_count(3)
+    page.wait_for_timeout(300)
+    assert log.evaluate("el => el.scrollTop") == place  # not moved
+    jump = page.locator("#qa-jump")
+    expect(jump).to_be_visible()
+    jump_box, log_box = jump.bounding_box(), log.bounding_box()
+    assert jump_box["y"] >= log_box["y"] + log_box["height"]  # below the chat: covers no text
+    assert jump_box["height"] >= 44
+    jump.click()
+    expect(jump).to_be_hidden()
+    newest = page.locator(ANSWERS).nth(2)
+    assert in_viewport(page, newest.locator(".qa-units"))["top"] >= log_box["y"] - 1
+    assert page.evaluate("document.activeElement.dataset.testid") == "bot"  # the answer has the focus
+
+
+def test_a_question_sent_while_another_is_answered_is_kept_and_answered(open_chat, slow_answers):
+    page = open_chat()
+    box = page.locator("#qa-box textarea")
+    box.fill("what is zometa?")
+    box.press("Enter")
+    expect(page.locator('[data-testid="user"]')).to_have_count(1)
+    expect(box).to_have_value("")
+    box.fill("what is vertebroplasty")  # typed and sent before the first answer lands
+    box.press("Enter")
+    expect(page.locator("#qa-status")).to_contain_text("kept in the box")
+    expect(box).to_have_value("what is vertebroplasty")  # kept, not lost
+    expect(page.locator(ANSWERS)).to_have_count(2, timeout=20_000)
+    asked = page.locator('[data-testid="user"] .qa-question').all_inner_texts()
+    assert asked == ["what is zometa?", "what is vertebroplasty"]
+    expect(page.locator(ANSWERS).nth(0)).to_contain_text("Zometa")
+    expect(page.locator(ANSWERS).nth(1)).to_contain_text("cement")
+    expect(box).to_have_value("")
+
+
+def test_the_conversation_survives_a_reload_until_new_conversation(open_chat, live):
+    page = open_chat(390, 844)
+    ask(page, "what is zometa?")
+    ask(page, "what are its side effects?")
+    page.reload(wait_until="load")
+    expect(page.locator(ANSWERS)).to_have_count(2)
+    expect(page.locator('[data-testid="user"] .qa-question').first).to_have_text("what is zometa?")
+    # The follow-up context came back too: "it" is still Zometa.
+    follow = ask(page, "how is it given?")
+    expect(follow.locator(".qa-units")).to_contain_text(re.compile(r"IV|vein|infusion|inject", re.I))
+    # A vote on an answer from before the reload is saved with its question.
+    feedback = live[1]
+    before = feedback.read_text().count("\n") if feedback.exists() else 0
+    page.get_by_role("button", name="Like", exact=True).first.click()
+    expect(page.get_by_text("your feedback was saved")).to_be_visible()
+    line = json.loads(feedback.read_text().splitlines()[before])
+    assert line["question"] == "what is zometa?" and line["vote"] == "up"
+    page.get_by_role("button", name="New conversation").click()
+    expect(page.locator(ANSWERS)).to_have_count(0)
+    page.reload(wait_until="load")
+    page.locator("#qa-box textarea").wait_for()
+    page.wait_for_timeout(500)
+    expect(page.locator(ANSWERS)).to_have_count(0)
+    expect(page.get_by_text("Not a doctor:")).to_be_visible()
+
+
+def test_each_marker_opens_and_shows_its_source(open_chat):
+    page = open_chat(390, 844)
+    answer = ask(page, "what is zometa?")
+    refs = answer.locator(".qa-units a.qa-ref")
+    assert refs.count() >= 2
+    last = refs.last
+    n = last.inner_text().strip()
+    last.click()
+    source = answer.locator("details.qa-source").filter(has=page.locator(".qa-num", has_text=n))
+    expect(source).to_have_attribute("open", "")
+    summary = source.locator("summary")
+    expect(summary).to_be_focused()
+    assert in_viewport(page, summary)["in_window"]
+    assert summary.inner_text().startswith(n)
+    other = answer.locator("details.qa-source").first
+    if other.locator(".qa-num").inner_text() != n:
+        assert other.get_attribute("open") is None  # only the one tapped
+
+
+def test_touch_targets_order_and_reminder_size(open_chat):
+    page = open_chat(390, 844)
+    examples = page.locator("#qa-chat button.example")
+    assert examples.count() <= 4
+    answer = ask(page, "what is zometa?")
+    controls = {
+        "Like": page.get_by_role("button", name="Like", exact=True).last,
+        "Dislike": page.get_by_role("button", name="Dislike", exact=True).last,
+        "Copy": page.get_by_role("button", name="Copy answer").last,
+        "Ask": page.locator("#qa-box button").last,
+        "New conversation": page.get_by_role("button", name="New conversation"),
+        "source": answer.locator("details.qa-source summary").first,
+    }
+    for name, control in controls.items():
+        box = control.bounding_box()
+        assert box["width"] >= 44 and box["height"] >= 44, (name, box)
+    assert controls["Like"].bounding_box()["x"] < controls["Dislike"].bounding_box()["x"]  # thumbs-up first
+    # [n] sits in a sentence; its tappable area is 44 x 44 around it.
+    ref = answer.locator("a.qa-ref").first
+    ref.scroll_into_view_if_needed()
+    hits = ref.evaluate("""el => { const r = el.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+      return [[-21, 0], [21, 0], [0, -21], [0, 21]].map(([dx, dy]) => el.contains(document.elementFromPoint(x + dx, y + dy))); }""")
+    assert all(hits), hits
+    size = answer.locator(".qa-disclaimer").evaluate("el => parseFloat(getComputedStyle(el.querySelector('small')).fontSize)")
+    assert size >= 13
+    ask(page, "how do I renew my passport?")
+    option = page.locator("#qa-chat button.option").first
+    assert option.bounding_box()["height"] >= 44
+
+
+def test_the_welcome_comes_first_on_a_phone(open_chat):
+    page = open_chat(390, 844)
+    welcome = page.get_by_text("Ask about bone metastasis", exact=False).first
+    assert in_viewport(page, welcome)["in_window"] and in_viewport(page, welcome)["in_chat"]
+    first_example = page.locator("#qa-chat button.example").first
+    assert in_viewport(page, first_example)["in_window"]
+
+
+def test_choosing_an_example_by_keyboard_keeps_focus_in_the_box(open_chat):
+    page = open_chat()
+    example = page.locator("#qa-chat button.example").nth(2)
+    example.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator(ANSWERS)).to_have_count(1)
+    expect(page.locator('[data-testid="user"] .qa-question')).to_have_text("What is Xgeva (denosumab)?")
+    expect(page.locator("#qa-box textarea")).to_be_focused()
+
+
+def test_the_question_box_shows_where_the_focus_is(open_chat):
+    page = open_chat()
+    box = page.locator("#qa-box textarea")
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("Shift+Tab")
+    box.focus()
+    outline = box.evaluate("el => [getComputedStyle(el).outlineStyle, parseFloat(getComputedStyle(el).outlineWidth)]")
+    assert outline[0] != "none" and outline[1] >= 2
+
+
+def test_copy_answer_puts_the_answer_and_sources_on_the_clipboard(open_chat, live):
+    page = open_chat()
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live[0].rstrip("/"))
+    answer = ask(page, "what is vertebroplasty")
+    page.get_by_role("button", name="Copy answer").last.click()
+    expect(page.locator("#qa-status")).to_have_text("Answer copied.")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    first_unit = answer.locator(".qa-units").inner_text().split("[1]")[0].strip()
+    assert first_unit and first_unit in copied
+    assert "\nSources:\n[1] " in copied and "not medical advice" in copied and "<" not in copied
+
+
+def test_a_very_long_message_is_cut_at_a_word_and_its_urgent_advice_is_whole(open_chat):
+    page = open_chat(390, 844)
+    message = ("my mother is very thirsty and confused and drinking so much water " * 50).strip()
+    answer = ask(page, message)
+    expect(answer.locator(".qa-note")).to_contain_text("last whole word")
+    urgent = answer.locator(".qa-urgent")
+    expect(urgent).to_contain_text("Urgent")
+    # The advice names the signs it means, not only "If you experience these symptoms".
+    expect(urgent).to_contain_text(re.compile(r"thirst", re.I))
+    shown = page.locator('[data-testid="user"] .qa-question').last.inner_text()
+    assert message.startswith(shown) and message[len(shown)] == " "
+    assert in_viewport(page, urgent.locator(".qa-urgent-title"))["in_window"]
+
+
+# --- accessibility: axe-core in every state, light and dark ---------------------
+
+
+def axe_violations(page) -> list[dict]:
+    """axe-core's serious and critical WCAG 2.2 A/AA violations on the page as it is."""
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run `make test` (it runs `npm ci`) or `npm ci` first")
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate(
+        """async tags => (await axe.run(document, {runOnly: {type: 'tag', values: tags}})).violations
+             .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 3)}))""",
+        AXE_TAGS,
+    )
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("size", SIZES, ids=["phone", "desktop"])
+def test_no_serious_accessibility_violations_in_any_state(open_chat, scheme, size):
+    page = open_chat(*size, scheme=scheme)
+    assert page.evaluate("document.body.classList.contains('dark')") == (scheme == "dark")
+    states = {"first load": axe_violations(page)}
+    ask(page, "what is zometa?")
+    states["answer"] = axe_violations(page)
+    answer = ask(page, URGENT_QUESTION)
+    states["urgent"] = axe_violations(page)
+    answer.locator("details.qa-source summary").first.click()
+    states["source open"] = axe_violations(page)
+    ask(page, "how do I renew my passport?")
+    states["abstention"] = axe_violations(page)
+    assert {state: found for state, found in states.items() if found} == {}
+    page.screenshot(path=SHOTS / f"axe-{scheme}-{size[0]}.png")

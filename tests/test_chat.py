@@ -53,7 +53,8 @@ def test_answer_html_has_cited_units_sources_and_marks(fake_assistant):
     answer = fake_assistant.ask("what is a bisphosphonate?")
     assert not answer.abstained
     html = render_answer(answer)
-    assert html.count('<sup class="qa-ref">[1]</sup>') == len(answer.units) == 2
+    assert html.count('<a class="qa-ref" href="#source-1">[1]</a>') == len(answer.units) == 2
+    assert html.count('<summary><span class="qa-num">[1]</span>') == 1  # what each [1] opens
     assert html.count("<details") == len(answer.citations)
     assert "Bone Health Basics — Example Clinic · What is a bisphosphonate?" in html
     marks = re.findall(r"<mark>(.*?)</mark>", html)
@@ -136,8 +137,20 @@ def test_prepare_message_strips_and_cuts_with_a_note():
     assert prepare_message("  hi  ") == ("hi", "")
     assert prepare_message(None) == ("", "")
     text, note = prepare_message("a" * (MAX_QUESTION_CHARS + 500))
-    assert len(text) == MAX_QUESTION_CHARS
+    assert len(text) == MAX_QUESTION_CHARS  # one endless "word" is cut at the limit
     assert "2,500 characters" in note and "first 2,000" in note
+
+
+def test_a_long_message_is_never_cut_mid_word():
+    words = "my mother is very thirsty and confused since her treatment "
+    message = (words * 60).strip()
+    assert len(message) > 3000
+    text, note = prepare_message(message)
+    assert len(text) <= MAX_QUESTION_CHARS and message.startswith(text)
+    assert message[len(text)] == " "  # the next character is a space: the last word is whole
+    assert text.split()[-1] in words.split() and "last whole word" in note
+    exact = "x" * (MAX_QUESTION_CHARS - 5) + " word more"  # a space right after the limit
+    assert prepare_message(exact)[0] == "x" * (MAX_QUESTION_CHARS - 5) + " word"
 
 
 def test_error_reply_is_a_short_apology():
@@ -199,3 +212,27 @@ def test_feedback_vote_must_be_up_or_down(fake_assistant, tmp_path):
     with pytest.raises(ValueError, match="up"):
         record_feedback(tmp_path / "f.jsonl", "q", [], fake_assistant.ask("what is zometa?"), "meh")
     assert not (tmp_path / "f.jsonl").exists()
+
+
+def test_a_source_links_its_original_page_only_when_known():
+    url = "https://www.example.org/bone-health/"
+    linked = render_answer(_answer("x", "x", citations=(Citation(1, "d", "T", "P", "S", "x", Span(0, 1), "d.txt", url=url),)))
+    assert (
+        '<p class="qa-link">Original page: <a href="https://www.example.org/bone-health/" target="_blank" '
+        'rel="noopener noreferrer">example.org/bone-health</a></p>'
+    ) in linked
+    assert "qa-link" not in render_answer(_answer("x", "x")) and "href=\"http" not in render_answer(_answer("x", "x"))
+    evil = 'https://example.org/"><script>x</script>'
+    html = render_answer(_answer("x", "x", citations=(Citation(1, "d", "T", "P", "S", "x", Span(0, 1), "d.txt", url=evil),)))
+    assert "<script" not in html and '&quot;&gt;' in html
+
+
+def test_feedback_from_an_answer_kept_in_the_browser(fake_assistant, tmp_path):
+    """After a reload the chat only has the answer's JSON: the line is the same."""
+    answer = fake_assistant.ask("what is zometa?")
+    path = tmp_path / "f.jsonl"
+    record_feedback(path, "what is zometa?", [], answer, "up")
+    record_feedback(path, "what is zometa?", [], json.loads(json.dumps(answer.to_json())), "up")
+    one, two = [json.loads(line) for line in path.read_text().splitlines()]
+    one.pop("time"), two.pop("time")
+    assert one == two and one["answer"] == answer.text

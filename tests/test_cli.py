@@ -59,11 +59,15 @@ def test_batch_mode_writes_one_record_per_line(cli, tmp_path):
             assert unit["text"] in quote
 
 
-def test_bad_batch_file_names_the_line(cli, tmp_path, capsys):
+def test_a_bad_batch_line_gets_an_error_record_and_the_rest_are_answered(cli, tmp_path, capsys):
     batch = tmp_path / "in.jsonl"
-    batch.write_text('{"id": "a", "question": "ok?"}\n{not json\n', encoding="utf-8")
-    assert cli("ask", "--batch", str(batch), "--out", str(tmp_path / "o.jsonl")) == 2
+    batch.write_text('{"id": "a", "question": "what is zometa?"}\n{not json\n{"id": "c", "question": "what is zometa?"}\n', encoding="utf-8")
+    out = tmp_path / "o.jsonl"
+    assert cli("ask", "--batch", str(batch), "--out", str(out)) == 1  # 1: some lines failed
     assert "line 2 is not valid JSON" in capsys.readouterr().err
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["id"], r["line"]) for r in records] == [("a", 1), (None, 2), ("c", 3)]
+    assert "not valid JSON" in records[1]["error"] and "Zometa" in records[2]["answer"]
 
 
 def test_missing_corpus_exits_non_zero_with_the_fix(tmp_path, capsys, monkeypatch):
@@ -77,7 +81,9 @@ def test_corrupt_index_exits_non_zero_with_the_fix(cli, tiny_settings, capsys):
     assert cli("index") == 0
     (tiny_settings.index_dir / "CURRENT").write_text("nonsense\n")
     assert cli("ask", "what is zometa?") == 2
-    assert "qa index --force" in capsys.readouterr().err
+    assert "index damaged" in capsys.readouterr().err
+    assert cli("index") == 0  # `qa index` rebuilds a damaged index
+    assert cli("ask", "what is zometa?") == 0
 
 
 def test_ask_without_a_question_is_a_usage_error(cli, capsys):

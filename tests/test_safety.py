@@ -1,6 +1,10 @@
+import re
+
+import pytest
+
 from qa.chunk import chunk_corpus
 from qa.corpus import load_corpus
-from qa.safety import answer_topics, find_advice, urgent_topics
+from qa.safety import answer_topics, find_advice, refers_back, urgent_topics
 
 
 def test_urgent_signs_in_plain_words():
@@ -31,3 +35,36 @@ def test_advice_is_found_in_the_corpus_verbatim(tiny_corpus):
     text = docs[0].text
     for item in advice.values():
         assert text[item.unit.span.start : item.unit.span.end] == item.unit.text
+
+
+def test_advice_pointing_back_at_signs_carries_them(tiny_corpus):
+    docs = load_corpus(tiny_corpus)
+    advice = find_advice(chunk_corpus(docs, 300, 1))["high calcium"]
+    assert advice.unit.text == (
+        "High calcium in the blood can cause extreme thirst and confusion. "
+        "If you have these symptoms, call your doctor right away."
+    )
+    assert advice.unit.text in advice.chunk.text  # the citation's quote holds all of it
+    assert docs[0].text[advice.chunk.span.start : advice.chunk.span.end] == advice.chunk.text
+
+
+@pytest.mark.slow
+def test_real_advice_always_names_its_signs(assistant, real_corpus):
+    """In the real corpus the calcium advice ("If you experience these symptoms...")
+    sits in another chunk than the signs it means: it is shown with them."""
+    calcium = assistant.advice["high calcium"]
+    assert "thirst" in calcium.unit.text and calcium.unit.text.endswith("alert your medical team right away.")
+    for advice in assistant.advice.values():
+        raw = (real_corpus / advice.chunk.file).read_text(encoding="utf-8")
+        assert raw[advice.unit.span.start : advice.unit.span.end] == advice.unit.text
+        assert raw[advice.chunk.span.start : advice.chunk.span.end] == advice.chunk.text
+        assert advice.unit.text in advice.chunk.text
+        if refers_back(advice.unit.text):  # then the sentences it points at come first
+            assert len(re.split(r"(?<=[.!?])\s+", advice.unit.text)) > 1, advice.unit.text
+
+
+def test_what_counts_as_pointing_back():
+    assert refers_back("If you experience these symptoms, alert your medical team right away.")
+    assert refers_back("If you notice symptoms like these, call your doctor right away.")
+    assert not refers_back("Call your doctor right away if you have these symptoms:\n  • Back pain")
+    assert not refers_back("Alert your doctor immediately if you have sudden, severe bone pain.")
