@@ -29,7 +29,7 @@ from qa.answer import ANSWER_FEATURES, LinearAnswerModel, Pick, answer_features,
 from qa.calibration import Calibration
 from qa.evaluate import contains_gold
 from qa.settings import Settings
-from qa.trainset import gold_unit_ids, load_items
+from qa.trainset import GoldUnits, load_items
 
 
 @dataclass(frozen=True)
@@ -83,10 +83,11 @@ def mine_examples(assistant, items: list[dict], rng: random.Random) -> list[tupl
     examples = []
     units = {uid: unit for chunk, ids in zip(assistant.index.chunks, assistant.index.unit_ids) for unit, uid in zip(chunk.units, ids)}
     items = [item for item in items if item["answerable"]]
+    gold_units = GoldUnits(assistant.index)
     prepared = [assistant.prepare(item["question"], item["history"]) for item in items]
     vectors = assistant.embedder.encode([query for _, query in prepared])
     for item, (text, query), vector in zip(items, prepared, vectors):
-        gold = set(gold_unit_ids(assistant.index, item["answers"]))
+        gold = set(gold_units(item["answers"]))
         if not gold:
             continue
         _, candidates, _ = assistant.candidates(text, query, vector=vector)
@@ -141,11 +142,12 @@ def answer_rows(assistant, items: list[dict]):
     """Per question: (item, Question, candidates, gold unit ids)."""
     prepared = [assistant.prepare(item["question"], item["history"]) for item in items]
     vectors = assistant.embedder.encode([query for _, query in prepared])  # batched: much faster than one by one
+    gold_units = GoldUnits(assistant.index)
     rows = []
     for item, (text, query), vector in zip(items, prepared, vectors):
         avoid = assistant._previous_answer(item["history"]) if item["history"] else frozenset()
         question, candidates, _ = assistant.candidates(text, query, avoid, vector)
-        gold = set(gold_unit_ids(assistant.index, item["answers"])) if item["answerable"] else set()
+        gold = set(gold_units(item["answers"])) if item["answerable"] else set()
         rows.append((item, question, candidates, gold))
     return rows
 

@@ -38,25 +38,25 @@ def load_items(path: Path) -> list[dict]:
     return items
 
 
-def gold_unit_ids(index: Index, answers: list[str]) -> list[int]:
-    """The units that hold a gold span, or that a longer span covers, in index order."""
-    spans = [norm(a) for a in answers]
-    return [uid for uid, text in _unit_texts(index) if any(span in text or (len(text) > 20 and text in span) for span in spans)]
+class GoldUnits:
+    """Finds the units that hold a gold span: every unit's folded text, once per index."""
 
-
-_UNIT_TEXTS: dict[int, list[tuple[int, str]]] = {}
-
-
-def _unit_texts(index: Index) -> list[tuple[int, str]]:
-    """(unit id, folded text) of every unit once, in index order; kept per index object."""
-    key = id(index)
-    if key not in _UNIT_TEXTS:
+    def __init__(self, index: Index) -> None:
         seen: dict[int, str] = {}
         for chunk, ids in zip(index.chunks, index.unit_ids):
             for unit, uid in zip(chunk.units, ids):
                 seen.setdefault(uid, norm(unit.text))
-        _UNIT_TEXTS[key] = sorted(seen.items())
-    return _UNIT_TEXTS[key]
+        self.texts = sorted(seen.items())
+
+    def __call__(self, answers: list[str]) -> list[int]:
+        """The units that hold a gold span, or that a longer span covers, in index order."""
+        spans = [norm(a) for a in answers]
+        return [uid for uid, text in self.texts if any(span in text or (len(text) > 20 and text in span) for span in spans)]
+
+
+def gold_unit_ids(index: Index, answers: list[str]) -> list[int]:
+    """The units of the index that hold one of these gold spans."""
+    return GoldUnits(index)(answers)
 
 
 def unit_records(index: Index, uids: list[int]) -> list[dict]:
@@ -72,10 +72,11 @@ def record_gold_units(sources: list[Path], out: Path, index: Index) -> dict:
     """Join question files (the writers' parts, or the set itself to refresh it)
     into one training set with its gold units recorded; returns counts."""
     items = []
+    gold = GoldUnits(index)
     for path in sources:
         for item in load_items(path):
             item = {key: item[key] for key in (*REQUIRED, "long") if key in item}
-            item["gold_units"] = unit_records(index, gold_unit_ids(index, item["answers"])) if item["answerable"] else []
+            item["gold_units"] = unit_records(index, gold(item["answers"])) if item["answerable"] else []
             items.append(item)
     write_jsonl_atomically(out, items)
     return {
