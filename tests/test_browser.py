@@ -337,7 +337,7 @@ def test_the_conversation_survives_a_reload_until_new_conversation(open_chat, li
 
 def test_each_marker_opens_and_shows_its_source(open_chat):
     page = open_chat(390, 844)
-    answer = ask(page, "what is zometa?")
+    answer = ask(page, "what is xgeva?")  # an answer citing three sources
     refs = answer.locator(".qa-units a.qa-ref")
     assert refs.count() >= 2
     last = refs.last
