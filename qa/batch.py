@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from qa.errors import OutputError, QAError
+from qa.files import fsync_dir
 from qa.text import normalise_text
 
 PROGRESS_EVERY_S = 5.0  # a progress line this often, terminal or not
@@ -187,7 +188,7 @@ def run_batch(batch: Path, out: Path, load: Callable[[], Callable], resume: bool
         os.replace(partial, out)
     except OSError as exc:
         raise OutputError(f"cannot rename {partial} to {out} ({exc.strerror}); every answer is in {partial}") from exc
-    _fsync_dir(out.parent)
+    fsync_dir(out.parent)
     errors = f"; {failed:,} lines had errors (see their \"error\" field)" if failed else ""
     print(f"wrote {len(items) - failed:,} answers to {out}{errors}", file=stderr)
     return 1 if failed else 0
@@ -263,16 +264,3 @@ def _result(ask: Callable | None, item: Item | BadLine) -> tuple[str, str]:
 
 def _line(record: dict) -> str:
     return json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n"
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

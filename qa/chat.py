@@ -19,6 +19,7 @@ from pathlib import Path
 from qa.data import Answer, AnswerUnit, Citation
 from qa.errors import QAError
 from qa.settings import MAX_QUESTION_CHARS
+from qa.files import fsync_dir
 from qa.text import normalise_text
 
 HIGH_CONFIDENCE = 0.8
@@ -259,21 +260,7 @@ def record_feedback(path: Path | str, question: str, history, answer: Answer | d
             f.flush()
             os.fsync(f.fileno())
         if created:
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
     except OSError as exc:
         raise FeedbackError(f"could not save feedback to {path}: {exc.strerror or exc}") from exc
     return record
-
-
-def _fsync_dir(folder: Path) -> None:
-    """Make a new file's directory entry durable too (where the OS allows it)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
