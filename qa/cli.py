@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import textwrap
 from pathlib import Path
 
-from qa.errors import OutputError, QAError
+from qa.errors import QAError
+from qa.files import write_jsonl  # noqa: F401  (qa.evaluate and the tests use it from here)
 from qa.settings import DEFAULT_MODEL, Settings
 from qa.text import normalise_text
 
@@ -164,25 +164,6 @@ def read_jsonl(path: Path) -> list:
             except (json.JSONDecodeError, RecursionError) as exc:
                 raise QAError(f"{path} line {n} is not valid JSON: fix that line") from exc
     return items
-
-
-def write_jsonl(path: Path, records: list[dict]) -> None:
-    """Write all lines to a temporary file beside `path`, then rename: never a half
-    file, and never a device or folder replaced by a file."""
-    if path.exists() and not path.is_file():
-        raise OutputError(f"{path} is not a regular file (a folder or a device): choose another file name")
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("w", encoding="utf-8") as f:
-            for record in records:
-                f.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise OutputError(f"cannot write {path} ({exc.strerror}): choose another file name") from exc
 
 
 def format_answer(answer, width: int = 88) -> str:

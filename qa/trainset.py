@@ -8,12 +8,11 @@ file), in the eval format, with the answer units each gold span lands in.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 from qa.errors import TrainingDataError
 from qa.evaluate import norm
+from qa.files import write_jsonl
 from qa.index import Index
 
 REQUIRED = ("id", "question", "history", "answerable", "answers", "sources", "kind", "split", "urgent", "unanswerable_type")
@@ -78,7 +77,7 @@ def record_gold_units(sources: list[Path], out: Path, index: Index) -> dict:
             item = {key: item[key] for key in (*REQUIRED, "long") if key in item}
             item["gold_units"] = unit_records(index, gold(item["answers"])) if item["answerable"] else []
             items.append(item)
-    write_jsonl_atomically(out, items)
+    write_jsonl(out, items)
     return {
         "items": len(items),
         "answerable": sum(i["answerable"] for i in items),
@@ -87,15 +86,3 @@ def record_gold_units(sources: list[Path], out: Path, index: Index) -> dict:
         "unanswerable": sum(not i["answerable"] for i in items),
         "no gold unit": sum(i["answerable"] and not i["gold_units"] for i in items),
     }
-
-
-def write_jsonl_atomically(path: Path, items: list[dict]) -> None:
-    """One JSON object per line, via a temporary file renamed over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        for item in items:
-            f.write(json.dumps(item, ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
