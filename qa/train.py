@@ -215,8 +215,7 @@ def run_train(args, settings: Settings) -> int:
     try:
         log("mining examples with the base model's retrieval")
         base_assistant = bare_assistant(settings.with_(index_dir=work / "index-base"), Embedder(base))
-        heldout = subset(items, 0.5, config.seed + 1, part=1)
-        fold = [i for i in items if i not in heldout]
+        fold, heldout = subset(items, 0.5, config.seed + 1), subset(items, 0.5, config.seed + 1, part=1)
         headings = heading_examples(base_assistant.index, rng)
         fold_examples = mine_examples(base_assistant, fold, rng) + headings
         all_examples = mine_examples(base_assistant, items, rng) + headings
