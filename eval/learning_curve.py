@@ -49,7 +49,7 @@ def main() -> int:
         for share in SHARES:
             rng = random.Random(config.seed)
             chosen = subset(items, share, config.seed)
-            examples = mine_examples(base, chosen, rng) + heading_examples(base.index, rng)
+            examples = mine_examples(base, chosen, rng, config.hard_negatives) + heading_examples(base.index, rng, config.hard_negatives)
             folder = work / f"model-{share}"
             print(f"{share:.0%}: {len(chosen)} questions, {len(examples)} examples", file=sys.stderr, flush=True)
             fine_tune(bundled_model_path(), examples, folder, config)

@@ -1,6 +1,7 @@
 """Choose the answer. The contract is one method: candidates in, picks and a
-raw score out. The shipped model is linear, trained by `qa train`; a new one
-only has to implement `choose` and be returned by `load_answer_model`.
+raw score out. The shipped model, trained by `qa train`, ranks units with a
+logistic regression and scores answerability with a small neural network; a
+new one only has to implement `choose` and be returned by `load_answer_model`.
 
     >>> model = load_answer_model(Path("models/bonemets-minilm"))
     >>> picks, raw = model.choose(question, candidates, max_units=3)
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -44,17 +45,64 @@ class AnswerModel(Protocol):
 
 
 @dataclass(frozen=True)
-class LinearAnswerModel:
-    """Logistic regressions: one scores each unit, one the whole answer."""
+class Network:
+    """A small feed-forward scorer: standardised features, ReLU hidden layers,
+    one logit out. With no hidden layer it is a logistic regression."""
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    layers: tuple[tuple[tuple[tuple[float, ...], ...], tuple[float, ...]], ...]  # (weights in x out, bias) each
+
+    def __post_init__(self) -> None:
+        width = len(self.mean)
+        if len(self.scale) != width:
+            raise ValueError("mean and scale must have one value per feature")
+        for weights, bias in self.layers:
+            if any(len(row) != len(bias) for row in weights) or len(weights) != width:
+                raise ValueError("each layer's weights must be (inputs x outputs), matching the features and the bias")
+            width = len(bias)
+        if not self.layers or width != 1:
+            raise ValueError("the last layer must give one logit")
+
+    @classmethod
+    def linear(cls, weights: tuple[float, ...], bias: float) -> "Network":
+        return cls((0.0,) * len(weights), (1.0,) * len(weights), ((tuple((w,) for w in weights), (bias,)),))
+
+    @property
+    def inputs(self) -> int:
+        return len(self.mean)
+
+    def logit(self, x: tuple[float, ...]) -> float:
+        h = (np.asarray(x, dtype=float) - np.asarray(self.mean)) / np.asarray(self.scale)
+        for n, (weights, bias) in enumerate(self.layers):
+            h = h @ np.asarray(weights) + np.asarray(bias)
+            if n < len(self.layers) - 1:
+                h = np.maximum(h, 0.0)
+        return float(h[0])
+
+    def to_json(self) -> dict:
+        return {"mean": list(self.mean), "scale": list(self.scale), "layers": [{"weights": w, "bias": b} for w, b in self.layers]}
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Network":
+        layers = tuple(
+            (tuple(tuple(float(v) for v in row) for row in layer["weights"]), tuple(float(v) for v in layer["bias"]))
+            for layer in data["layers"]
+        )
+        return cls(tuple(float(v) for v in data["mean"]), tuple(float(v) for v in data["scale"]), layers)
+
+
+@dataclass(frozen=True)
+class LearnedAnswerModel:
+    """A logistic regression scores each unit; a network scores the whole answer."""
 
     unit_weights: tuple[float, ...]
     unit_bias: float
-    answer_weights: tuple[float, ...]
-    answer_bias: float
+    answer: Network
     extra_unit_min: float  # a second or third unit needs at least this chance of being a gold unit
 
     def __post_init__(self) -> None:
-        if len(self.unit_weights) != len(UNIT_FEATURES) or len(self.answer_weights) != len(ANSWER_FEATURES):
+        if len(self.unit_weights) != len(UNIT_FEATURES) or self.answer.inputs != len(ANSWER_FEATURES):
             raise ValueError("the weights must match UNIT_FEATURES and ANSWER_FEATURES one to one")
 
     def unit_logits(self, candidates: list[Candidate]) -> np.ndarray:
@@ -64,11 +112,11 @@ class LinearAnswerModel:
         return x @ np.array(self.unit_weights) + self.unit_bias
 
     def answer_logit(self, question: Question, candidates: list[Candidate], logits: np.ndarray) -> float:
-        return float(np.dot(answer_features(question, candidates, logits), self.answer_weights) + self.answer_bias)
+        return self.answer.logit(answer_features(question, candidates, logits))
 
     def choose(self, question: Question, candidates: list[Candidate], max_units: int) -> tuple[list[Pick], float]:
         if not candidates:
-            return [], float(self.answer_bias + np.dot(answer_features(question, [], np.zeros(0)), self.answer_weights))
+            return [], self.answer_logit(question, [], np.zeros(0))
         logits = self.unit_logits(candidates)
         order = sorted(range(len(candidates)), key=lambda i: (-logits[i], candidates[i].chunk.id, candidates[i].unit.span.start))
         ranked = [Pick(candidates[i].unit, candidates[i].chunk, sigmoid(logits[i]), candidates[i].uid) for i in order]
@@ -76,11 +124,15 @@ class LinearAnswerModel:
         return in_reading_order(select(ranked, self.extra_unit_min, max_units)), raw
 
     def save(self, folder: Path) -> None:
-        data = {"unit_features": list(UNIT_FEATURES), "answer_features": list(ANSWER_FEATURES), **asdict(self)}
+        data = {
+            "unit_features": list(UNIT_FEATURES), "answer_features": list(ANSWER_FEATURES),
+            "unit_weights": list(self.unit_weights), "unit_bias": self.unit_bias,
+            "answer": self.answer.to_json(), "extra_unit_min": self.extra_unit_min,
+        }
         (folder / POLICY_FILE).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 
 
-def load_answer_model(folder: Path) -> LinearAnswerModel:
+def load_answer_model(folder: Path) -> LearnedAnswerModel:
     """The answer model trained with the embedding model in `folder`."""
     path = folder / POLICY_FILE
     try:
@@ -92,23 +144,22 @@ def load_answer_model(folder: Path) -> LinearAnswerModel:
     if data.get("unit_features") != list(UNIT_FEATURES) or data.get("answer_features") != list(ANSWER_FEATURES):
         raise AnswerModelError(f"{path} was trained on other features than this code computes: retrain with `qa train`")
     try:
-        return LinearAnswerModel(
+        return LearnedAnswerModel(
             tuple(float(w) for w in data["unit_weights"]),
             float(data["unit_bias"]),
-            tuple(float(w) for w in data["answer_weights"]),
-            float(data["answer_bias"]),
+            Network.from_json(data["answer"]),
             float(data["extra_unit_min"]),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AnswerModelError(f"{path} is damaged ({exc}): retrain with `qa train`") from exc
 
 
-def cosine_only_model() -> LinearAnswerModel:
+def cosine_only_model(extra_unit_min: float = 1.0) -> LearnedAnswerModel:
     """Units ranked by their cosine in context alone, one unit an answer: the
     answer model before any training (mining examples) and the ablation."""
     unit = tuple(10.0 if name == "cosine in context" else 0.0 for name in UNIT_FEATURES)
     answer = tuple(1.0 if name == "best unit" else 0.0 for name in ANSWER_FEATURES)
-    return LinearAnswerModel(unit, -5.0, answer, 0.0, 1.0)
+    return LearnedAnswerModel(unit, -5.0, Network.linear(answer, 0.0), extra_unit_min)
 
 
 def answer_features(question: Question, candidates: list[Candidate], logits: np.ndarray) -> tuple[float, ...]:

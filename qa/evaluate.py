@@ -231,7 +231,7 @@ def part_off(assistant, name: str, dev: list[dict]):
     """The assistant with one trained part replaced, calibrated afresh on dev."""
     import tempfile
 
-    from qa.answer import LinearAnswerModel, cosine_only_model
+    from qa.answer import cosine_only_model
     from qa.calibration import Calibration, calibrate
     from qa.embed import Embedder, bundled_model_path
     from qa.index import build_index, load_index
@@ -245,8 +245,7 @@ def part_off(assistant, name: str, dev: list[dict]):
         index = load_index(settings, embedder)
     else:
         # Ranked by cosine alone; a second or third unit when its cosine is 0.5 or more.
-        bare = cosine_only_model()
-        model = LinearAnswerModel(bare.unit_weights, bare.unit_bias, bare.answer_weights, bare.answer_bias, 0.5)
+        model = cosine_only_model(extra_unit_min=0.5)
     variant = Assistant(index, embedder, settings, model, Calibration(1.0, 0.0, 0.0, "raw"))
     return Assistant(index, embedder, settings, model, calibrate(variant, dev))
 

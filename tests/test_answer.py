@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from qa.answer import (
-    ANSWER_FEATURES, LinearAnswerModel, Pick, cosine_only_model, load_answer_model, select,
+    ANSWER_FEATURES, LearnedAnswerModel, Network, Pick, cosine_only_model, load_answer_model, select,
 )
 from qa.errors import AnswerModelError
 from qa.features import UNIT_FEATURES, Candidate, Question, defines, in_context
@@ -13,7 +13,7 @@ from qa.features import UNIT_FEATURES, Candidate, Question, defines, in_context
 def _model(extra_unit_min=0.5):
     unit = tuple(8.0 if name == "cosine in context" else 0.0 for name in UNIT_FEATURES)
     answer = tuple(1.0 if name == "best unit" else 0.0 for name in ANSWER_FEATURES)
-    return LinearAnswerModel(unit, -4.0, answer, 0.0, extra_unit_min)
+    return LearnedAnswerModel(unit, -4.0, Network.linear(answer, 0.0), extra_unit_min)
 
 
 def _candidates(fake_assistant, cosines):
@@ -53,7 +53,7 @@ def test_max_units_is_respected(fake_assistant):
 
 def test_weights_must_match_the_features():
     with pytest.raises(ValueError, match="UNIT_FEATURES"):
-        LinearAnswerModel((1.0,), 0.0, (0.0,) * len(ANSWER_FEATURES), 0.0, 0.5)
+        LearnedAnswerModel((1.0,), 0.0, Network.linear((0.0,) * len(ANSWER_FEATURES), 0.0), 0.5)
 
 
 def test_a_saved_model_loads_back(tmp_path):
@@ -103,3 +103,26 @@ def test_a_definition_opens_with_the_term_or_names_it():
     assert defines("Your doctor may suggest a bone density test—called a DEXA scan.", "dexa scan")
     assert not defines("If this occurs, vertebroplasty may be used to support them.", "vertebroplasty")
     assert not defines("The DEXA scan test gives your bone density as a score.", "dexa scan")
+
+
+def test_a_network_standardises_then_applies_its_layers():
+    net = Network((1.0, 0.0), (2.0, 1.0), ((((1.0, -1.0), (0.0, 2.0)), (0.0, 0.5)), (((1.0,), (3.0,)), (-1.0,))))
+    # (2, 1) standardises to (0.5, 1.0)
+    hidden = np.maximum(np.array([0.5, 1.0]) @ np.array([[1.0, -1.0], [0.0, 2.0]]) + np.array([0.0, 0.5]), 0.0)
+    assert net.logit((2.0, 1.0)) == pytest.approx(float(hidden @ np.array([1.0, 3.0]) - 1.0))
+    assert Network.linear((2.0, -1.0), 0.5).logit((1.0, 1.0)) == pytest.approx(1.5)
+
+
+def test_a_network_whose_layers_do_not_fit_is_refused():
+    with pytest.raises(ValueError, match="inputs x outputs"):
+        Network((0.0, 0.0), (1.0, 1.0), ((((1.0,),), (0.0,)),))
+    with pytest.raises(ValueError, match="one logit"):
+        Network((0.0,), (1.0,), ((((1.0, 1.0),), (0.0, 0.0)),))
+
+
+def test_a_model_with_a_network_saves_and_loads_back(tmp_path):
+    hidden = tuple(tuple(float(i == j) for j in range(2)) for i in range(len(ANSWER_FEATURES)))
+    net = Network((0.0,) * len(ANSWER_FEATURES), (1.0,) * len(ANSWER_FEATURES), ((hidden, (0.0, 0.1)), (((1.0,), (-1.0,)), (0.2,))))
+    model = LearnedAnswerModel(cosine_only_model().unit_weights, -5.0, net, 0.4)
+    model.save(tmp_path)
+    assert load_answer_model(tmp_path) == model
