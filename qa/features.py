@@ -56,9 +56,11 @@ class Question:
 
 
 def describe(text: str, query: str, vocabulary: Vocabulary) -> Question:
-    """The question-level features: words the sources lack are a signal, never a verdict."""
-    unknown = tuple(vocabulary.unknown_words(text))
-    subject = subject_words(text)
+    """The question-level features: words the sources lack are a signal, never a
+    verdict. They are read from the query, which carries a follow-up's subject:
+    "why the rush?" after a question on cord compression asks about something known."""
+    unknown = tuple(vocabulary.unknown_words(query))
+    subject = subject_words(query)
     rarest = min((zipf for _, zipf in unknown), default=8.0)
     features = (
         len(unknown) / len(subject) if subject else 0.0,

@@ -126,3 +126,15 @@ def test_a_model_with_a_network_saves_and_loads_back(tmp_path):
     model = LearnedAnswerModel(cosine_only_model().unit_weights, -5.0, net, 0.4)
     model.save(tmp_path)
     assert load_answer_model(tmp_path) == model
+
+
+def test_words_the_sources_lack_are_counted_in_the_resolved_query():
+    from qa.features import QUESTION_FEATURES, describe
+    from qa.terms import Vocabulary
+
+    vocabulary = Vocabulary.from_texts(["Spinal cord compression is an emergency."])
+    share = QUESTION_FEATURES.index("unknown share")
+    alone = describe("why the rush", "why the rush", vocabulary)
+    followup = describe("why the rush", "why the rush spinal cord compression", vocabulary)
+    assert alone.features[share] == 1.0
+    assert 0.0 < followup.features[share] < 1.0

@@ -18,16 +18,3 @@ def test_a_training_config_states_the_rule_it_breaks():
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=1)
 
-
-def test_the_saved_network_scores_as_the_fitted_one():
-    import numpy as np
-
-    from qa.train import answerability_network, network_of
-
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(200, 4)) * [1.0, 5.0, 0.1, 2.0] + [0.0, 3.0, 1.0, -2.0]
-    y = (x[:, 0] * x[:, 1] > 0).astype(int)  # an interaction, which a linear model cannot fit
-    fitted = answerability_network(seed=3).fit(x, y)
-    net = network_of(fitted)
-    p = fitted.predict_proba(x[:5])[:, 1]
-    assert [net.logit(tuple(row)) for row in x[:5]] == pytest.approx(list(np.log(p / (1 - p))), abs=1e-6)
