@@ -1,7 +1,8 @@
 """Choose the answer. The contract is one method: candidates in, picks and a
-raw score out. The shipped model, trained by `qa train`, ranks units with a
-logistic regression and scores answerability with a small neural network; a
-new one only has to implement `choose` and be returned by `load_answer_model`.
+raw score out. The shipped model, trained by `qa train`, ranks units and
+scores answerability with logistic regressions (the answerability head is a
+`Network`, which may also hold hidden layers); a new one only has to
+implement `choose` and be returned by `load_answer_model`.
 
     >>> model = load_answer_model(Path("models/bonemets-minilm"))
     >>> picks, raw = model.choose(question, candidates, max_units=3)
@@ -94,7 +95,7 @@ class Network:
 
 @dataclass(frozen=True)
 class LearnedAnswerModel:
-    """A logistic regression scores each unit; a network scores the whole answer."""
+    """A logistic regression scores each unit; a `Network` (linear as shipped) scores the whole answer."""
 
     unit_weights: tuple[float, ...]
     unit_bias: float
