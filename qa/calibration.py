@@ -98,7 +98,7 @@ def raw_outcomes(assistant, items: list[dict]) -> tuple[np.ndarray, np.ndarray, 
 
     open_door = Assistant(
         assistant.index, assistant.embedder, assistant.settings.with_(abstain_below=0.0),
-        assistant.answer_model, Calibration(1.0, 0.0, 0.0, "raw"),
+        assistant.answer_model, Calibration(1.0, 0.0, 0.0, "raw"), assistant.reader.memory,
     )
     rows = []
     for item in items:
@@ -139,7 +139,7 @@ def run_calibrate(args, settings) -> int:
     from qa.evaluate import metrics, run_items
     from qa.train import record_dev_metrics
 
-    calibrated = Assistant(assistant.index, assistant.embedder, settings, assistant.answer_model, fitted)
+    calibrated = Assistant(assistant.index, assistant.embedder, settings, assistant.answer_model, fitted, assistant.reader.memory)
     figures = metrics(run_items(calibrated, items, progress=False))
     record_dev_metrics(folder, figures)
     print("dev: " + ", ".join(f"{k} {figures[k]:.3f}" for k in DEV_KEYS if figures.get(k) is not None))

@@ -41,9 +41,18 @@ def model_fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
+# What `qa train` writes beside the weights for the answer stage (qa.answer,
+# qa.calibration, qa.memory): refitting them leaves the vectors and the index as they are.
+ANSWER_STAGE_FILES = frozenset({"policy.json", "calibration.json", "training.json", "memory.npy", "memory.json"})
+
+
 def _skipped(relative: Path) -> bool:
-    """Files that never change the vectors: docs and hidden files (.gitattributes)."""
-    return relative.suffix.lower() == ".md" or any(part.startswith(".") for part in relative.parts)
+    """Files that never change the vectors: docs, hidden files (.gitattributes), the answer stage's."""
+    return (
+        relative.suffix.lower() == ".md"
+        or any(part.startswith(".") for part in relative.parts)
+        or relative.as_posix() in ANSWER_STAGE_FILES
+    )
 
 
 class Embedder:

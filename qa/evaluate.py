@@ -221,7 +221,8 @@ def run_ablations(assistant, items: list[dict], dev: list[dict]) -> dict[str, li
         runs[name] = run_items(part_off(assistant, name, dev), items, progress=False)
     for name, changes in ABLATIONS.items():
         variant = Assistant(
-            assistant.index, assistant.embedder, assistant.settings.with_(**changes), assistant.answer_model, assistant.calibration
+            assistant.index, assistant.embedder, assistant.settings.with_(**changes), assistant.answer_model,
+            assistant.calibration, assistant.reader.memory,
         )
         runs[name] = run_items(variant, items, progress=False)
     return runs
@@ -235,10 +236,14 @@ def part_off(assistant, name: str, dev: list[dict]):
     from qa.calibration import Calibration, calibrate
     from qa.embed import Embedder, bundled_model_path
     from qa.index import build_index, load_index
+    from qa.memory import Memory
     from qa.pipeline import Assistant
 
     settings, embedder, index, model = assistant.settings, assistant.embedder, assistant.index, assistant.answer_model
+    memory = assistant.reader.memory
     if name == "no fine-tuning (base MiniLM)":
+        # The remembered questions' vectors belong to the fine-tuned model: none here.
+        memory = Memory.empty()
         embedder = Embedder(bundled_model_path())
         settings = settings.with_(index_dir=Path(tempfile.mkdtemp(prefix="qa-ablation-")) / "index")
         build_index(settings, embedder, progress=False)
@@ -246,8 +251,8 @@ def part_off(assistant, name: str, dev: list[dict]):
     else:
         # Ranked by cosine alone; a second or third unit when its cosine is 0.5 or more.
         model = cosine_only_model(extra_unit_min=0.5)
-    variant = Assistant(index, embedder, settings, model, Calibration(1.0, 0.0, 0.0, "raw"))
-    return Assistant(index, embedder, settings, model, calibrate(variant, dev))
+    variant = Assistant(index, embedder, settings, model, Calibration(1.0, 0.0, 0.0, "raw"), memory)
+    return Assistant(index, embedder, settings, model, calibrate(variant, dev), memory)
 
 
 def by_group(results: list[Result]) -> tuple[dict[str, dict], dict[str, dict]]:

@@ -15,6 +15,7 @@ import numpy as np
 
 from qa.data import Chunk, Passage, Unit
 from qa.index import Index
+from qa.memory import Memory
 from qa.terms import RARE_ZIPF, Vocabulary, analyse, asks_for_figure, defined_term, states_figure, subject_words, words
 
 # A unit is read with the sentence before it: "These tests are painless" means
@@ -25,9 +26,11 @@ _LEANS_BACK = re.compile(r"^(This|These|That|Those|It|They|Such|Both|All)\b")
 UNIT_FEATURES = (
     "cosine in context", "own cosine", "passage cosine", "passage rank", "shared terms",
     "defines the term", "repeats last answer", "leans back", "length",
+    "cosine below best", "own cosine below best", "remembered", "nearest remembered",
 )
 QUESTION_FEATURES = (
     "unknown share", "all unknown", "rare unknown", "rarest unknown", "asks for a figure", "no subject", "question length",
+    "nearest answerable", "nearest unanswerable",
 )
 
 
@@ -55,10 +58,11 @@ class Question:
         return self.features[QUESTION_FEATURES.index("asks for a figure")] == 1.0
 
 
-def describe(text: str, query: str, vocabulary: Vocabulary) -> Question:
+def describe(text: str, query: str, vocabulary: Vocabulary, nearest: tuple[float, float] = (0.0, 0.0)) -> Question:
     """The question-level features: words the sources lack are a signal, never a
     verdict. They are read from the query, which carries a follow-up's subject:
-    "why the rush?" after a question on cord compression asks about something known."""
+    "why the rush?" after a question on cord compression asks about something known.
+    `nearest`: cosine to the nearest answerable and unanswerable remembered question."""
     unknown = tuple(vocabulary.unknown_words(query))
     subject = subject_words(query)
     rarest = min((zipf for _, zipf in unknown), default=8.0)
@@ -70,6 +74,7 @@ def describe(text: str, query: str, vocabulary: Vocabulary) -> Question:
         float(asks_for_figure(text)),
         float(not subject_words(query)),
         min(len(words(text)), 100) / 100,
+        *nearest,
     )
     return Question(text, query, features, unknown)
 
@@ -82,11 +87,16 @@ def figure_gap(question: Question, units: list[Unit]) -> float:
 class Reader:
     """Turns passages into candidates; word statistics and vectors on first use."""
 
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, memory: Memory | None = None) -> None:
         self.index = index
+        dim = index.unit_vectors.shape[1]
+        if memory is None or memory.model != index.manifest["model"]["fingerprint"]:
+            memory = Memory.empty(dim)  # another model's vectors would mean nothing here
+        self.memory = memory
         self._terms: list[frozenset[str]] | None = None
         self._idf: dict[str, float] = {}
         self._vectors: np.ndarray | None = None
+        self._remembered: dict[int, np.ndarray] = {}  # unit id -> remembered questions it answers
 
     def _prepare(self) -> None:
         chunk_terms = [set(analyse(f"{c.section} {c.text}")) for c in self.index.chunks]
@@ -102,6 +112,7 @@ class Reader:
                 unit_terms[uid] = frozenset(analyse(unit.text)) | frozenset(section)
         self._terms = unit_terms
         self._vectors = in_context(self.index)
+        self._remembered = remembered_units(self.index, self.memory)
 
     def term_overlap(self, query_terms: list[str], uid: int) -> float:
         """IDF-weighted share of the question's terms found in the unit or its heading."""
@@ -121,8 +132,10 @@ class Reader:
             self._prepare()
         query_terms = list(dict.fromkeys(analyse(query)))
         term = defined_term(query)
+        sims = self.memory.similarities(query_vector)
+        nearest = int(np.argmax(sims)) if len(sims) else -1
         seen: set[int] = set()
-        found = []
+        rows = []
         for passage in passages:
             ids = list(self.index.unit_ids[passage.chunk.id])
             in_ctx = self._vectors[ids] @ query_vector
@@ -131,6 +144,7 @@ class Reader:
                 if unit.is_question or uid in seen:
                     continue
                 seen.add(uid)
+                asked = self._remembered.get(uid)
                 features = (
                     float(cos),
                     float(own_cos),
@@ -142,8 +156,41 @@ class Reader:
                     float(bool(_LEANS_BACK.match(unit.text))),
                     min(len(unit.text.split()), 60) / 60,
                 )
-                found.append(Candidate(unit, passage.chunk, uid, features))
-        return found
+                memory = (
+                    float(sims[asked].max()) if asked is not None else 0.0,
+                    float(asked is not None and nearest in asked),
+                )
+                rows.append((unit, passage.chunk, uid, features, memory))
+        if not rows:
+            return []
+        # How far a unit falls behind the best one: the same cosine means more
+        # when no other unit comes close.
+        best_cos = max(r[3][0] for r in rows)
+        best_own = max(r[3][1] for r in rows)
+        return [
+            Candidate(unit, chunk, uid, (*features, features[0] - best_cos, features[1] - best_own, *memory))
+            for unit, chunk, uid, features, memory in rows
+        ]
+
+    def nearest(self, query_vector: np.ndarray) -> tuple[float, float]:
+        """Cosine to the nearest answerable and unanswerable remembered question."""
+        return self.memory.nearest(self.memory.similarities(query_vector))
+
+
+def remembered_units(index: Index, memory: Memory) -> dict[int, np.ndarray]:
+    """For each unit, the remembered questions it answers (found by its text,
+    so a rebuilt index with the same sentences keeps them)."""
+    by_text: dict[str, list[int]] = {}
+    for chunk, ids in zip(index.chunks, index.unit_ids):
+        for unit, uid in zip(chunk.units, ids):
+            if uid not in by_text.setdefault(unit.text, []):
+                by_text[unit.text].append(uid)
+    questions: dict[int, list[int]] = {}
+    for n, texts in enumerate(memory.units):
+        for text in texts:
+            for uid in by_text.get(text, ()):
+                questions.setdefault(uid, []).append(n)
+    return {uid: np.array(sorted(set(ns))) for uid, ns in questions.items()}
 
 
 def in_context(index: Index, weight: float = CONTEXT_WEIGHT) -> np.ndarray:

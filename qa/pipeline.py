@@ -20,6 +20,7 @@ from qa.errors import IndexNotFoundError, StaleIndexError
 from qa.features import Reader, describe
 from qa.followup import points_back, resolve, with_subject
 from qa.index import Index, build_index, load_index
+from qa.memory import Memory, load_memory
 from qa.message import question_parts
 from qa.retrieve import Retriever
 from qa.safety import DISCLAIMER, Advice, answer_topics, find_advice, urgent_topics
@@ -43,13 +44,14 @@ class Assistant:
         settings: Settings,
         answer_model: AnswerModel | None = None,
         calibration: Calibration | None = None,
+        memory: Memory | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.settings = settings
         self.retriever = Retriever(index, settings)
-        self.reader = Reader(index)
         folder = settings.answer_model()
+        self.reader = Reader(index, load_memory(folder) if memory is None else memory)
         self.answer_model = load_answer_model(folder) if answer_model is None else answer_model
         self.calibration = load_calibration(folder) if calibration is None else calibration
         self.highlighter = None
@@ -120,7 +122,7 @@ class Assistant:
         """(question, candidate units, query vector) for a prepared query."""
         vector = self.embedder.encode_query(query) if vector is None else vector
         passages = self.retriever.search(query, vector, self.settings.top_k)
-        question = describe(text, query, self.vocabulary)
+        question = describe(text, query, self.vocabulary, self.reader.nearest(vector))
         return question, self.reader.candidates(query, passages, vector, avoid), vector
 
     def answer_units(self, query: str, avoid: frozenset[int] = frozenset(), text: str | None = None):

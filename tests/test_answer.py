@@ -7,7 +7,7 @@ from qa.answer import (
     ANSWER_FEATURES, LearnedAnswerModel, Network, Pick, cosine_only_model, load_answer_model, select,
 )
 from qa.errors import AnswerModelError
-from qa.features import UNIT_FEATURES, Candidate, Question, defines, in_context
+from qa.features import QUESTION_FEATURES, UNIT_FEATURES, Candidate, Question, defines, in_context
 
 
 def _model(extra_unit_min=0.5):
@@ -23,7 +23,7 @@ def _candidates(fake_assistant, cosines):
     return [Candidate(unit, chunk, uid, (cos, *rest)) for unit, uid, cos in zip(chunk.units, ids, cosines)]
 
 
-QUESTION = Question("q", "q", (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.1))
+QUESTION = Question("q", "q", tuple(0.1 if name == "question length" else 0.0 for name in QUESTION_FEATURES))
 
 
 def test_the_best_unit_is_picked_and_weak_ones_are_left_out(fake_assistant):
