@@ -1,10 +1,10 @@
 """Learning curve: fine-tune the embedding model on 25% and 50% of the training
 questions (same seed and settings as the shipped model, whose card gives them),
-read each with the shipped answer model and calibration, and measure dev and
-test. The 100% point is the shipped model. Writes eval/learning_curve.json;
+give each the memory of the questions it saw, read it with the shipped answer
+model and calibration, and measure dev and test. The 100% point is the shipped model. Writes eval/learning_curve.json;
 `make eval` puts it in the report.
 
-    .venv/bin/python eval/learning_curve.py      (make learning-curve; about 15 minutes on 2 cores)
+    .venv/bin/python eval/learning_curve.py      (make learning-curve; about 25 minutes on 2 cores)
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from qa.calibration import CALIBRATION_FILE
 from qa.embed import Embedder, bundled_model_path
 from qa.evaluate import load_set, metrics, run_items
 from qa.settings import DEFAULT_MODEL, Settings
-from qa.train import TrainConfig, bare_assistant, fine_tune, heading_examples, mine_examples, subset
+from qa.train import TrainConfig, bare_assistant, fine_tune, heading_examples, mine_examples, subset, write_memory
 from qa.trainset import load_items
 
 SHARES = (0.25, 0.5)
@@ -55,6 +55,7 @@ def main() -> int:
             fine_tune(bundled_model_path(), examples, folder, config)
             for name in (POLICY_FILE, CALIBRATION_FILE):
                 shutil.copy(DEFAULT_MODEL / name, folder / name)
+            write_memory(folder, chosen, Settings(index_dir=work / f"index-memory-{share}"))
             settings = Settings(index_dir=work / f"index-{share}", model_path=folder)
             points.append({"fraction": share, "questions": len(chosen), **evaluate(settings, questions)})
         shipped = Settings(index_dir=work / "index-full", model_path=DEFAULT_MODEL)

@@ -27,7 +27,13 @@ ABLATIONS = {
     "hybrid, no follow-up handling": {"followups": False},
 }
 # Each trained part switched off; the calibration is refitted on dev for each.
-TRAINED_PARTS_OFF = ("no fine-tuning (base MiniLM)", "no learned answer model (cosine only)")
+# "No question memory" keeps the answer model, so it reads as a clinic's own
+# leaflet does: sentences no training question was written about.
+TRAINED_PARTS_OFF = (
+    "no fine-tuning (base MiniLM)",
+    "no learned answer model (cosine only)",
+    "no question memory (as for added leaflets)",
+)
 BUCKETS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
 
 
@@ -248,6 +254,8 @@ def part_off(assistant, name: str, dev: list[dict]):
         settings = settings.with_(index_dir=Path(tempfile.mkdtemp(prefix="qa-ablation-")) / "index")
         build_index(settings, embedder, progress=False)
         index = load_index(settings, embedder)
+    elif name == "no question memory (as for added leaflets)":
+        memory = Memory.empty(index.unit_vectors.shape[1])
     else:
         # Ranked by cosine alone; a second or third unit when its cosine is 0.5 or more.
         model = cosine_only_model(extra_unit_min=0.5)

@@ -3,10 +3,12 @@ model on questions the fine-tuned weights never saw, calibrate on dev.
 
 1. Mine examples with the base model's own retrieval: (question, gold unit,
    hard negative: a unit retrieval ranks high that holds no gold span).
-2. Cross-fit: fine-tune a copy on each half of the training questions; its
-   features on the other half are what a trained model sees on new questions.
-   The answer model is fitted on both held-out halves, every question once.
-3. Fine-tune on every training question: the shipped weights (float16).
+2. Cross-fit: fine-tune a copy on each half of the training questions (cached
+   in .cache/train); remembering that half, its features on the other half are
+   what a trained model sees on new questions. The answer model is fitted on
+   both held-out halves, every question once.
+3. Fine-tune on every training question: the shipped weights (float16), and
+   the memory of every training question read with them.
 4. Calibrate the confidence on the dev split (`qa calibrate`), write the card.
 
 Seeded; on 2 CPU cores about 35 minutes. The test split is never read.
@@ -346,7 +348,7 @@ CARD = """# bonemets-minilm
 all-MiniLM-L6-v2 fine-tuned to find the sentence of the bone-metastasis
 sources that answers a patient's or caregiver's question, with the answer
 model (`policy.json`), its calibration (`calibration.json`) and the memory of
-its training questions (`memory.npy`, `memory.jsonl`) fitted for it.
+its training questions (`memory.npy`, `memory.json`) fitted for it.
 Weights are float16 safetensors; `qa` loads them as float32 on the CPU.
 
 | | |
