@@ -47,7 +47,10 @@ class Memory:
 
     def similarities(self, vector: np.ndarray) -> np.ndarray:
         """Cosine of a query vector to every remembered question."""
-        return self.vectors @ vector
+        # Not `@`: numpy hands a matrix this size to OpenBLAS's threads, which then
+        # spin beside torch's on 2 cores and tripled `ask` (bench: 12 -> 33 ms p50).
+        # einsum's own loop takes 0.3 ms and leaves the cores to torch.
+        return np.einsum("ij,j->i", self.vectors, vector)
 
     def nearest(self, sims: np.ndarray) -> tuple[float, float]:
         """Cosine to the nearest answerable and to the nearest unanswerable question (0 for none)."""
