@@ -89,7 +89,7 @@ def _learning_curve(folder: Path) -> list[str]:
         "## Learning curve",
         "",
         "The embedding model fine-tuned on a share of the training questions (same seed, same steps per example), "
-        "read by the shipped answer model and calibration. From `eval/learning_curve.json` (`make learning-curve`).",
+        "remembering the questions it saw, read by the shipped answer model and calibration. From `eval/learning_curve.json` (`make learning-curve`).",
         "",
         table(rows, keys),
         "",
