@@ -125,14 +125,16 @@ class Reader:
         return found / sum(weights)
 
     def candidates(
-        self, query: str, passages: list[Passage], query_vector: np.ndarray, avoid: frozenset[int] = frozenset()
+        self, query: str, passages: list[Passage], query_vector: np.ndarray, avoid: frozenset[int] = frozenset(),
+        sims: np.ndarray | None = None,
     ) -> list[Candidate]:
-        """Every unit of the passages that could answer, once, in passage order."""
+        """Every unit of the passages that could answer, once, in passage order.
+        `sims`: the query's cosines to the remembered questions, if already computed."""
         if self._vectors is None:
             self._prepare()
         query_terms = list(dict.fromkeys(analyse(query)))
         term = defined_term(query)
-        sims = self.memory.similarities(query_vector)
+        sims = self.memory.similarities(query_vector) if sims is None else sims
         nearest = int(np.argmax(sims)) if len(sims) else -1
         seen: set[int] = set()
         rows = []
@@ -171,10 +173,6 @@ class Reader:
             Candidate(unit, chunk, uid, (*features, features[0] - best_cos, features[1] - best_own, *memory))
             for unit, chunk, uid, features, memory in rows
         ]
-
-    def nearest(self, query_vector: np.ndarray) -> tuple[float, float]:
-        """Cosine to the nearest answerable and unanswerable remembered question."""
-        return self.memory.nearest(self.memory.similarities(query_vector))
 
 
 def remembered_units(index: Index, memory: Memory) -> dict[int, np.ndarray]:

@@ -122,8 +122,9 @@ class Assistant:
         """(question, candidate units, query vector) for a prepared query."""
         vector = self.embedder.encode_query(query) if vector is None else vector
         passages = self.retriever.search(query, vector, self.settings.top_k)
-        question = describe(text, query, self.vocabulary, self.reader.nearest(vector))
-        return question, self.reader.candidates(query, passages, vector, avoid), vector
+        sims = self.reader.memory.similarities(vector)  # once: both the question and its units read them
+        question = describe(text, query, self.vocabulary, self.reader.memory.nearest(sims))
+        return question, self.reader.candidates(query, passages, vector, avoid, sims), vector
 
     def answer_units(self, query: str, avoid: frozenset[int] = frozenset(), text: str | None = None):
         """(answer picks, confidence, query vector) for a prepared query."""

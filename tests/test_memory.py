@@ -21,7 +21,8 @@ def _features(assistant, memory, question):
     reader = Reader(assistant.index, memory)
     vector = assistant.embedder.encode_query(question)
     passages = assistant.retriever.search(question, vector, 4)
-    return {c.unit.text: c.features for c in reader.candidates(question, passages, vector)}, reader.nearest(vector)
+    nearest = reader.memory.nearest(reader.memory.similarities(vector))
+    return {c.unit.text: c.features for c in reader.candidates(question, passages, vector)}, nearest
 
 
 def test_a_question_near_a_remembered_one_lifts_the_units_that_answered_it(fake_assistant):
