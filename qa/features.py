@@ -106,10 +106,8 @@ class Reader:
                 df[term] = df.get(term, 0) + 1
         self._idf = {t: math.log(1 + len(chunk_terms) / d) for t, d in df.items()}
         unit_terms: list[frozenset[str]] = [frozenset()] * len(self.index.unit_vectors)
-        for chunk, ids in zip(self.index.chunks, self.index.unit_ids):
-            section = analyse(chunk.section)
-            for unit, uid in zip(chunk.units, ids):
-                unit_terms[uid] = frozenset(analyse(unit.text)) | frozenset(section)
+        for uid, (chunk, unit) in self.index.units.items():
+            unit_terms[uid] = frozenset(analyse(unit.text)) | frozenset(analyse(chunk.section))
         self._terms = unit_terms
         self._vectors = in_context(self.index)
         self._remembered = remembered_units(self.index, self.memory)
@@ -179,10 +177,8 @@ def remembered_units(index: Index, memory: Memory) -> dict[int, np.ndarray]:
     """For each unit, the remembered questions it answers (found by its text,
     so a rebuilt index with the same sentences keeps them)."""
     by_text: dict[str, list[int]] = {}
-    for chunk, ids in zip(index.chunks, index.unit_ids):
-        for unit, uid in zip(chunk.units, ids):
-            if uid not in by_text.setdefault(unit.text, []):
-                by_text[unit.text].append(uid)
+    for uid, (_, unit) in index.units.items():
+        by_text.setdefault(unit.text, []).append(uid)
     questions: dict[int, list[int]] = {}
     for n, texts in enumerate(memory.units):
         for text in texts:
@@ -198,9 +194,8 @@ def in_context(index: Index, weight: float = CONTEXT_WEIGHT) -> np.ndarray:
     for ids in index.unit_ids:
         for before, uid in zip(ids, ids[1:]):
             previous.setdefault(uid, before)  # overlapping chunks agree on it
-    units = {uid: unit for chunk, ids in zip(index.chunks, index.unit_ids) for unit, uid in zip(chunk.units, ids)}
     for uid, before in previous.items():
-        if "\n" not in units[uid].text:  # a lead-in with its list carries its own context
+        if "\n" not in index.units[uid][1].text:  # a lead-in with its list carries its own context
             vectors[uid] += weight * index.unit_vectors[before]
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 

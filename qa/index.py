@@ -87,6 +87,16 @@ class Index:
     def documents(self) -> dict[str, str]:
         return self.manifest["documents"]
 
+    @cached_property
+    def units(self) -> dict[int, tuple[Chunk, Unit]]:
+        """Each unit by its row in unit_vectors, with the first chunk that holds it
+        (overlapping chunks of one section share units)."""
+        found: dict[int, tuple[Chunk, Unit]] = {}
+        for chunk, ids in zip(self.chunks, self.unit_ids):
+            for unit, uid in zip(chunk.units, ids):
+                found.setdefault(uid, (chunk, unit))
+        return found
+
 
 def current_build(index_dir: Path) -> Path:
     """The live build folder that CURRENT names."""

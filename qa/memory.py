@@ -70,7 +70,7 @@ def build_memory(assistant, items: list[dict]) -> Memory:
     from qa.trainset import GoldUnits
 
     gold_units = GoldUnits(assistant.index)
-    texts = {uid: unit.text for chunk, ids in zip(assistant.index.chunks, assistant.index.unit_ids) for unit, uid in zip(chunk.units, ids)}
+    texts = {uid: unit.text for uid, (_, unit) in assistant.index.units.items()}
     queries = [assistant.prepare(item["question"], item["history"])[1] for item in items]
     vectors = assistant.embedder.encode(queries)
     units = tuple(tuple(texts[uid] for uid in gold_units(item["answers"])) if item["answerable"] else () for item in items)

@@ -95,7 +95,7 @@ def remembering(assistant, items: list[dict]):
 def mine_examples(assistant, items: list[dict], rng: random.Random, negatives: int = 1) -> list[tuple[str, ...]]:
     """(query, gold unit, hard negatives...) per answerable question, as the system reads them."""
     examples = []
-    units = {uid: unit for chunk, ids in zip(assistant.index.chunks, assistant.index.unit_ids) for unit, uid in zip(chunk.units, ids)}
+    units = {uid: unit for uid, (_, unit) in assistant.index.units.items()}
     items = [item for item in items if item["answerable"]]
     gold_units = GoldUnits(assistant.index)
     prepared = [assistant.prepare(item["question"], item["history"]) for item in items]

@@ -41,11 +41,7 @@ class GoldUnits:
     """Finds the units that hold a gold span: every unit's folded text, once per index."""
 
     def __init__(self, index: Index) -> None:
-        seen: dict[int, str] = {}
-        for chunk, ids in zip(index.chunks, index.unit_ids):
-            for unit, uid in zip(chunk.units, ids):
-                seen.setdefault(uid, norm(unit.text))
-        self.texts = sorted(seen.items())
+        self.texts = sorted((uid, norm(unit.text)) for uid, (_, unit) in index.units.items())
 
     def __call__(self, answers: list[str]) -> list[int]:
         """The units that hold a gold span, or that a longer span covers, in index order."""
@@ -60,11 +56,8 @@ def gold_unit_ids(index: Index, answers: list[str]) -> list[int]:
 
 def unit_records(index: Index, uids: list[int]) -> list[dict]:
     """Where each unit lies in its source file: file name and character offsets."""
-    where = {}
-    for chunk, ids in zip(index.chunks, index.unit_ids):
-        for unit, uid in zip(chunk.units, ids):
-            where.setdefault(uid, {"file": chunk.file, "start": unit.span.start, "end": unit.span.end})
-    return [where[uid] for uid in uids]
+    located = [index.units[uid] for uid in uids]
+    return [{"file": chunk.file, "start": unit.span.start, "end": unit.span.end} for chunk, unit in located]
 
 
 def record_gold_units(sources: list[Path], out: Path, index: Index) -> dict:

@@ -134,3 +134,13 @@ def test_ivf_list_count_follows_the_data_size():
 
     assert ivf_lists(10) == 1
     assert ivf_lists(1_000_000) == 4000
+
+
+def test_units_finds_each_unit_by_its_row_with_its_first_chunk(tiny_settings):
+    build_index(tiny_settings, FakeEmbedder(), progress=False)
+    index = load_index(tiny_settings, FakeEmbedder())
+    assert sorted(index.units) == list(range(len(index.unit_vectors)))
+    for chunk, ids in zip(index.chunks, index.unit_ids):
+        for unit, uid in zip(chunk.units, ids):
+            first, found = index.units[uid]
+            assert found == unit and first.id <= chunk.id and first.file == chunk.file
