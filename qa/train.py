@@ -11,7 +11,7 @@ model on questions the fine-tuned weights never saw, calibrate on dev.
    the memory of every training question read with them.
 4. Calibrate the confidence on the dev split (`qa calibrate`), write the card.
 
-Seeded; on 2 CPU cores about 35 minutes. The test split is never read.
+Seeded; on 2 CPU cores about 40 minutes. The test split is never read.
 """
 
 from __future__ import annotations
