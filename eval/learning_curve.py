@@ -1,10 +1,10 @@
 """Learning curve: fine-tune the embedding model on 25% and 50% of the training
 questions (same seed and settings as the shipped model, whose card gives them),
 give each the memory of the questions it saw, read it with the shipped answer
-model and calibration, and measure dev and test. The 100% point is the shipped model. Writes eval/learning_curve.json;
-`make eval` puts it in the report.
+model and calibration, and measure dev and test. The 100% point is the shipped
+model. Writes eval/learning_curve.json; `make eval` puts it in the report.
 
-    .venv/bin/python eval/learning_curve.py      (make learning-curve; about 25 minutes on 2 cores)
+    .venv/bin/python eval/learning_curve.py      (make learning-curve; about 20 minutes on 2 cores)
 """
 
 from __future__ import annotations
