@@ -23,7 +23,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import gradio as gr  # noqa: E402  (after the environment above)
 from starlette.middleware import Middleware  # noqa: E402
 
-from qa.chat import (  # noqa: E402
+from qa.apps.chat import (  # noqa: E402
     APOLOGY,
     FeedbackError,
     prepare_message,
@@ -33,8 +33,16 @@ from qa.chat import (  # noqa: E402
     render_question,
     to_plain,
 )
+from qa.apps.server import (  # noqa: E402
+    BUSY,
+    Gate,
+    NoUploads,
+    api_problem,
+    check_address,
+    default_missing_history,
+    port_number,
+)
 from qa.errors import BusyError  # noqa: E402
-from qa.server import BUSY, Gate, NoUploads, api_problem, check_address, default_missing_history, port_number  # noqa: E402
 
 log = logging.getLogger("qa.app")
 # Runs in the browser as a question is sent: empty the box then, so nothing typed later is lost.
@@ -279,7 +287,7 @@ def build_app(assistant, feedback_path: Path | str) -> gr.Blocks:
         demo.load(from_browser, [saved], [chat, questions, turns], queue=False, **private)
         gr.api(h.chat_api, api_name="chat")
     # Gradio's queue passes every request on at once (a full Gradio queue is a raw
-    # "Queue is full" error); the Gate (qa/server.py) lets 8 answer at a time and
+    # "Queue is full" error); the Gate (qa/apps/server.py) lets 8 answer at a time and
     # tells the rest, after BUSY_AFTER_S, that the assistant is busy.
     demo.queue(default_concurrency_limit=None, max_size=None)
     default_missing_history(demo)
@@ -301,8 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger().handlers[0].setLevel(logging.INFO)  # no library debug chatter
     logging.getLogger("qa").setLevel(logging.INFO)
+    from qa.answering.assistant import Assistant
     from qa.errors import QAError
-    from qa.pipeline import Assistant
     from qa.settings import Settings
 
     try:

@@ -30,14 +30,14 @@ ROOT = HERE.parent
 # The qa package, and this folder's modules where bench.py is loaded by file path rather than run (the tests).
 sys.path[:0] = [p for p in (str(ROOT), str(HERE)) if p not in sys.path]
 
-from qa.retrieve import CANDIDATES  # noqa: E402
-from qa.settings import Settings  # noqa: E402
-
 # This file: the CLI and the application-level benchmarks. Dense search on synthetic
 # corpora is in bench_scale.py, the Markdown report and plot in bench_report.py.
 from bench_common import cpu_seconds, interference, log, summary, timed  # noqa: E402
 from bench_report import fmt_ms, machine_info, plot_scale, render  # noqa: E402
 from bench_scale import bench_scale, best_setting, recommend, recommendation_text  # noqa: E402
+
+from qa.answering.retrieve import CANDIDATES  # noqa: E402
+from qa.settings import Settings  # noqa: E402
 
 FULL = dict(sizes="10000,100000,1000000", max_questions=0, repeats=3, cold_runs=3, build=True, queries=200, latency_queries=100, chunk_mb=1.0)
 SMOKE = dict(sizes="2000", max_questions=8, repeats=1, cold_runs=0, build=False, queries=50, latency_queries=50, chunk_mb=0.0)
@@ -210,7 +210,7 @@ def bench_throughput(assistant, questions, repeats: int) -> list[dict]:
 
 def read_answer(assistant, query: str, passages, vector):
     """The answer stage alone: features of the candidates, then the answer model's choice."""
-    from qa.features import describe
+    from qa.answering.features import describe
 
     question = describe(query, query, assistant.vocabulary)
     candidates = assistant.reader.candidates(query, passages, vector)
@@ -271,8 +271,8 @@ def bench_cold_start(settings: Settings, runs: int) -> list[dict]:
 BUILD = """
 import json, resource, time
 t0 = time.perf_counter()
-from qa.embed import Embedder
-from qa.index import build_index
+from qa.index.embed import Embedder
+from qa.index.store import build_index
 from qa.settings import Settings
 settings = Settings.from_env()
 embedder = Embedder(settings.model_path)
@@ -292,8 +292,8 @@ print(json.dumps({"load": t1 - t0, "build": t2 - t1, "rss_loaded_kb": hwm_loaded
 def bench_chunking(settings: Settings, synthetic_mb: float) -> list[dict]:
     """Clean + split + chunk speed in MB/s: the real corpus, then one synthetic document of
     `synthetic_mb` MB made of the corpus's own paragraphs (numbered, so none is a duplicate)."""
-    from qa.chunk import chunk_corpus
-    from qa.corpus import load_corpus
+    from qa.ingest.chunk import chunk_corpus
+    from qa.ingest.corpus import load_corpus
 
     def timed_chunking(corpus_dir: Path, what: str) -> dict:
         docs = load_corpus(corpus_dir, settings.max_file_mb)
@@ -336,7 +336,7 @@ def run(args: argparse.Namespace, assistant=None) -> dict:
     started, cpu_at_start = time.perf_counter(), cpu_seconds()
     settings = assistant.settings if assistant is not None else app_settings(args)
     if assistant is None:
-        from qa.pipeline import Assistant
+        from qa.answering.assistant import Assistant
 
         log(f"loading the assistant (index {settings.index_dir})")
         assistant = Assistant.load(settings)

@@ -9,8 +9,14 @@ import statistics
 from pathlib import Path
 
 import numpy as np
-
-from bench_scale import K, RECALL_AT, RECALL_TARGET, SYNTHETIC_NOISE, TARGET_P95_MS, recommendation_text
+from bench_scale import (
+    RECALL_AT,
+    RECALL_TARGET,
+    SYNTHETIC_NOISE,
+    TARGET_P95_MS,
+    K,
+    recommendation_text,
+)
 
 
 def machine_info(args) -> dict:
@@ -207,7 +213,7 @@ def _scale_section(r: dict) -> list[str]:
     if t != 1:
         headers += [f"p50 ms ({t} thr)", f"p95 ms ({t} thr)"]
     lines += [table(headers + ["mean top-1 cosine"], rows)]
-    lines += ["", "### IVF, as `qa.index.make_faiss` builds it above `exact_search_max` "
+    lines += ["", "### IVF, as `qa.index.store.make_faiss` builds it above `exact_search_max` "
               "(IndexIVFFlat, about 4 sqrt(n) lists, trained on 40 points per list)", ""]
     lines += [_sweep_table(s["rows"], "ivf", "nprobe")]
     if "hnsw" in s["rows"][0]:

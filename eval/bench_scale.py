@@ -11,11 +11,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
-
-from qa.retrieve import CANDIDATES
-from qa.settings import Settings
-
 from bench_common import log, summary, timed
+
+from qa.answering.retrieve import CANDIDATES
+from qa.settings import Settings
 
 K = CANDIDATES  # search depth: what the app's dense ranking asks FAISS for
 RECALL_AT = 10
@@ -164,8 +163,8 @@ def bench_hnsw(vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray, args
 
 
 def bench_ivf(vectors: np.ndarray, queries: np.ndarray, truth: np.ndarray, args, settings: Settings) -> dict:
-    """IVF as the app builds it above `exact_search_max` (qa.index.make_faiss): build time, bytes, nprobe sweep."""
-    from qa.index import ivf_lists, make_faiss
+    """IVF as the app builds it above `exact_search_max` (qa.index.store.make_faiss): build time, bytes, nprobe sweep."""
+    from qa.index.store import ivf_lists, make_faiss
 
     n, dim = vectors.shape
     nlist = ivf_lists(n)

@@ -16,20 +16,28 @@ import sys
 import tempfile
 from pathlib import Path
 
-from qa.answer import POLICY_FILE
-from qa.calibration import CALIBRATION_FILE
-from qa.embed import Embedder, bundled_model_path
-from qa.evaluate import load_set, metrics, run_items
+from qa.answering.answer import POLICY_FILE
+from qa.answering.calibration import CALIBRATION_FILE
+from qa.evaluation.measure import load_set, metrics, run_items
+from qa.index.embed import Embedder, bundled_model_path
 from qa.settings import DEFAULT_MODEL, Settings
-from qa.train import TrainConfig, bare_assistant, fine_tune, heading_examples, mine_examples, subset, write_memory
-from qa.trainset import load_items
+from qa.training.train import (
+    TrainConfig,
+    bare_assistant,
+    fine_tune,
+    heading_examples,
+    mine_examples,
+    subset,
+    write_memory,
+)
+from qa.training.trainset import load_items
 
 SHARES = (0.25, 0.5)
 KEYS = ("answer accuracy", "hit@5", "follow-up accuracy", "false abstentions", "abstention recall", "ECE")
 
 
 def evaluate(settings: Settings, items: list[dict]) -> dict:
-    from qa.pipeline import Assistant
+    from qa.answering.assistant import Assistant
 
     assistant = Assistant.load(settings)
     results = run_items(assistant, items, progress=False)

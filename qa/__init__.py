@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 def __getattr__(name: str):
     # The pipeline pulls in numpy and friends; load it only when asked for.
     if name == "Assistant":
-        from qa.pipeline import Assistant
+        from qa.answering.assistant import Assistant
 
         return Assistant
     raise AttributeError(f"module 'qa' has no attribute {name!r}")

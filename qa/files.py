@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from qa.errors import OutputError
+from qa.errors import OutputError, QAError
 
 
 def fsync_dir(folder: Path) -> None:
@@ -40,3 +40,19 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise OutputError(f"cannot write {path} ({exc.strerror}): choose another file name") from exc
+
+
+def read_jsonl(path: Path) -> list:
+    """Every line of a JSONL file (the eval question set); a bad line is an error naming it."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise QAError(f"cannot read {path}: {exc}") from exc
+    items = []
+    for n, line in enumerate(lines, start=1):
+        if line.strip():
+            try:
+                items.append(json.loads(line))
+            except (json.JSONDecodeError, RecursionError) as exc:
+                raise QAError(f"{path} line {n} is not valid JSON: fix that line") from exc
+    return items

@@ -7,8 +7,9 @@ import os
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from qa.terms import RARE_ZIPF
-
+# An unknown word rarer than this in English (zipf) names something (a drug, a
+# disease), not a plain word: qa.language.terms reads it too.
+RARE_ZIPF = 3.3
 MAX_QUESTION_CHARS = 2000  # longer messages are refused (the chat cuts them with a note)
 
 # Settings that shape the index; the rest only shape answers.

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qa.language.terms import analyse
 from qa.settings import Settings
-from qa.terms import analyse
 
 ROOT = Path(__file__).resolve().parents[1]
 os.environ["HF_HUB_OFFLINE"] = "1"
@@ -114,7 +114,7 @@ def tiny_settings(tiny_corpus: Path, tmp_path: Path) -> Settings:
 
 @pytest.fixture
 def fake_assistant(tiny_settings: Settings):
-    from qa.pipeline import Assistant
+    from qa.answering.assistant import Assistant
 
     return Assistant.load(tiny_settings, embedder=FakeEmbedder())
 
@@ -130,7 +130,7 @@ def real_corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def assistant(real_corpus: Path):
     """The real assistant: real corpus, bundled all-MiniLM-L6-v2, built once."""
-    from qa.pipeline import Assistant
+    from qa.answering.assistant import Assistant
 
     settings = Settings(corpus_dir=real_corpus, index_dir=real_corpus.parent / "index")
     return Assistant.load(settings)

@@ -3,11 +3,24 @@ import json
 import numpy as np
 import pytest
 
-from qa.answer import (
-    ANSWER_FEATURES, LearnedAnswerModel, Network, Pick, cosine_only_model, load_answer_model, select,
+from qa.answering.answer import (
+    ANSWER_FEATURES,
+    LearnedAnswerModel,
+    Network,
+    Pick,
+    cosine_only_model,
+    load_answer_model,
+    select,
+)
+from qa.answering.features import (
+    QUESTION_FEATURES,
+    UNIT_FEATURES,
+    Candidate,
+    Question,
+    defines,
+    in_context,
 )
 from qa.errors import AnswerModelError
-from qa.features import QUESTION_FEATURES, UNIT_FEATURES, Candidate, Question, defines, in_context
 
 
 def _model(extra_unit_min=0.5):
@@ -129,8 +142,8 @@ def test_a_model_with_a_network_saves_and_loads_back(tmp_path):
 
 
 def test_words_the_sources_lack_are_counted_in_the_resolved_query():
-    from qa.features import QUESTION_FEATURES, describe
-    from qa.terms import Vocabulary
+    from qa.answering.features import QUESTION_FEATURES, describe
+    from qa.language.terms import Vocabulary
 
     vocabulary = Vocabulary.from_texts(["Spinal cord compression is an emergency."])
     share = QUESTION_FEATURES.index("unknown share")

@@ -9,7 +9,6 @@ import threading
 import time
 
 import pytest
-
 from live_app import QUIET_GRADIO, ROOT, serve
 
 sys.path.insert(0, str(ROOT))
@@ -73,7 +72,7 @@ def check_reply(reply: str, expected: str | None, forbidden: str | None) -> None
 
 def reference_replies(assistant) -> dict:
     """What each conversation's replies are when asked one at a time, in-process."""
-    from qa.chat import to_plain
+    from qa.apps.chat import to_plain
 
     replies = {}
     for conversation in CONVERSATIONS:

@@ -11,9 +11,8 @@ import shutil
 import time
 from pathlib import Path
 
-import pytest
-
 import live_app
+import pytest
 from live_app import ROOT, serve
 
 CHROMIUM = Path("/usr/bin/chromium")

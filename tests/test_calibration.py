@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from qa.calibration import (
-    Calibration, choose_threshold, expected_calibration_error, fit_platt, load_calibration,
-)
+from qa.answering.calibration import Calibration, load_calibration
 from qa.errors import AnswerModelError
+from qa.evaluation.measure import expected_calibration_error
+from qa.training.calibrate import choose_threshold, fit_platt
 
 
 def test_platt_scaling_recovers_the_chance_of_being_right():

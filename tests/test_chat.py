@@ -1,4 +1,4 @@
-"""The chat stage (qa/chat.py) on the fake assistant: HTML, escaping, notices,
+"""The chat stage (qa/apps/chat.py) on the fake assistant: HTML, escaping, notices,
 abstentions, and feedback lines that survive."""
 
 import json
@@ -8,7 +8,8 @@ from dataclasses import replace
 
 import pytest
 
-from qa.chat import (
+from qa.answering.safety import DISCLAIMER
+from qa.apps.chat import (
     FeedbackError,
     body_units,
     confidence_words,
@@ -22,7 +23,6 @@ from qa.chat import (
 )
 from qa.data import Answer, AnswerUnit, Citation, Span
 from qa.settings import MAX_QUESTION_CHARS
-from qa.safety import DISCLAIMER
 
 XSS = "<script>window.__xss=1</script>"
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.chunk import chunk_corpus, normalise, sentences
-from qa.corpus import load_corpus
+from qa.ingest.chunk import chunk_corpus, normalise, sentences
+from qa.ingest.corpus import load_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,7 +1,14 @@
 from pathlib import Path
 
-from qa.clean import DROPPED, HEADING, ITEM, PARAGRAPH, is_heading_like, split_blocks
-from qa.corpus import load_corpus
+from qa.ingest.clean import (
+    DROPPED,
+    HEADING,
+    ITEM,
+    PARAGRAPH,
+    is_heading_like,
+    split_blocks,
+)
+from qa.ingest.corpus import load_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 

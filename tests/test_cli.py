@@ -1,15 +1,15 @@
 import json
 
 import pytest
-
-import qa.embed
 from conftest import FakeEmbedder
-from qa.cli import main
+
+import qa.index.embed
+from qa.apps.cli import main
 
 
 @pytest.fixture
 def cli(tiny_settings, monkeypatch):
-    monkeypatch.setattr(qa.embed, "Embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr(qa.index.embed, "Embedder", lambda *a, **k: FakeEmbedder())
     base = ["--corpus", str(tiny_settings.corpus_dir), "--index", str(tiny_settings.index_dir)]
 
     def run(command, *args):
@@ -71,7 +71,7 @@ def test_a_bad_batch_line_gets_an_error_record_and_the_rest_are_answered(cli, tm
 
 
 def test_missing_corpus_exits_non_zero_with_the_fix(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(qa.embed, "Embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr(qa.index.embed, "Embedder", lambda *a, **k: FakeEmbedder())
     code = main(["ask", "--corpus", str(tmp_path / "none"), "--index", str(tmp_path / "ix"), "what is zometa?"])
     assert code == 2
     assert "does not exist" in capsys.readouterr().err

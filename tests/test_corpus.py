@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import corpus_hash, html_to_text, load_corpus
 from qa.errors import CorpusError
+from qa.ingest.corpus import corpus_hash, html_to_text, load_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 

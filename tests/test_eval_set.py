@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import load_corpus
+from qa.ingest.corpus import load_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 EVAL_FILE = ROOT / "eval" / "questions.jsonl"

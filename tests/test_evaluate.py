@@ -1,7 +1,9 @@
 import json
 from types import SimpleNamespace
 
-from qa.evaluate import Result, contains_gold, judge, metrics, run_eval, token_f1
+from qa.evaluation.measure import metrics
+from qa.evaluation.run import run_eval
+from qa.training.gold import Result, contains_gold, judge, token_f1
 
 
 def test_token_f1_is_squad_style():
@@ -35,10 +37,11 @@ def test_judging_answerable_and_unanswerable_items():
 
 
 def test_qa_eval_runs_a_set_and_writes_a_report(tiny_settings, tmp_path, monkeypatch, capsys):
-    import qa.embed
     from conftest import FakeEmbedder
 
-    monkeypatch.setattr(qa.embed, "Embedder", lambda *a, **k: FakeEmbedder())
+    import qa.index.embed
+
+    monkeypatch.setattr(qa.index.embed, "Embedder", lambda *a, **k: FakeEmbedder())
     qset = tmp_path / "set.jsonl"
     rows = [
         {"id": "1", "question": "side effects of zometa?", "history": [], "answerable": True, "answers": ["headache"],

@@ -21,20 +21,20 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import ROOT, FakeEmbedder
 
-import qa.embed
-import qa.server
-from conftest import FakeEmbedder, ROOT
-from qa import batch
-from qa.chunk import MAX_UNIT_CHARS, chunk_corpus, sentences
-from qa.cli import main
-from qa.corpus import load_corpus
+import qa.apps.server
+import qa.index.embed
+from qa.answering.assistant import Assistant
+from qa.apps import batch
+from qa.apps.cli import main
 from qa.errors import CorpusError, CorruptIndexError, IndexFolderError, StaleIndexError
-from qa.index import CURRENT, build_index, current_build, load_index, verify_index
-from qa.pipeline import Assistant
+from qa.index.store import CURRENT, build_index, current_build, load_index, verify_index
+from qa.ingest.chunk import MAX_UNIT_CHARS, chunk_corpus, sentences
+from qa.ingest.corpus import load_corpus
+from qa.language.terms import Vocabulary
+from qa.language.text import normalise_text
 from qa.settings import Settings
-from qa.terms import Vocabulary
-from qa.text import normalise_text
 
 sys.path.insert(0, str(ROOT))
 import app  # noqa: E402
@@ -45,7 +45,7 @@ GOOD = '{"id": "%s", "question": "what is zometa?"}\n'
 @pytest.fixture
 def cli(tiny_settings, monkeypatch):
     """`qa` with the fake embedder; `loads` counts how often the assistant was loaded."""
-    monkeypatch.setattr(qa.embed, "Embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr(qa.index.embed, "Embedder", lambda *a, **k: FakeEmbedder())
     base = ["--corpus", str(tiny_settings.corpus_dir), "--index", str(tiny_settings.index_dir)]
     loads = []
     real_load = Assistant.load
@@ -116,8 +116,8 @@ def test_out_in_proc_is_a_clear_error(cli, tmp_path, capsys):
 
 
 def test_eval_predictions_to_a_folder_is_a_clear_error(tmp_path):
-    from qa.cli import write_jsonl
     from qa.errors import OutputError
+    from qa.files import write_jsonl
 
     with pytest.raises(OutputError, match="not a regular file"):
         write_jsonl(tmp_path, [{"a": 1}])
@@ -264,12 +264,12 @@ def test_resume_after_kill_9_of_a_real_batch_run(tiny_settings, tmp_path):
     script = textwrap.dedent(f"""
         import sys, time
         sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]
-        import qa.embed, conftest
-        from qa.pipeline import Assistant
-        qa.embed.Embedder = lambda *a, **k: conftest.FakeEmbedder()
+        import qa.index.embed, conftest
+        from qa.answering.assistant import Assistant
+        qa.index.embed.Embedder = lambda *a, **k: conftest.FakeEmbedder()
         ask = Assistant.ask
         Assistant.ask = lambda self, q, h=(): (time.sleep(0.05), ask(self, q, h))[1]
-        from qa.cli import main
+        from qa.apps.cli import main
         sys.exit(main(sys.argv[1:]))
     """)
     args = ["ask", "--corpus", str(tiny_settings.corpus_dir), "--index", str(tiny_settings.index_dir),
@@ -404,7 +404,7 @@ def test_two_files_with_one_id_are_refused(tmp_path):
 
 
 def test_corpus_pointing_at_a_file_says_so(tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(qa.embed, "Embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr(qa.index.embed, "Embedder", lambda *a, **k: FakeEmbedder())
     (tmp_path / "a.txt").write_text("x")
     assert main(["ask", "--corpus", str(tmp_path / "a.txt"), "--index", str(tmp_path / "ix"), "q?"]) == 2
     assert "is a file, not a folder" in one_line_error(capsys)
@@ -601,12 +601,12 @@ def test_binary_current_names_the_file(tiny_settings):
 
 def test_an_unwritable_index_folder_fails_before_the_embedding(tiny_settings, monkeypatch):
     # Root writes read-only folders anyway, so the refusal is injected where the folder is made.
-    import qa.builds
+    import qa.index.builds
 
     def refuse(**kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(qa.builds.tempfile, "mkdtemp", refuse)
+    monkeypatch.setattr(qa.index.builds.tempfile, "mkdtemp", refuse)
     embedder = FakeEmbedder()
     with pytest.raises(IndexFolderError, match="cannot write the index in .*Permission denied.*QA_INDEX"):
         Assistant.load(tiny_settings, embedder=embedder)
@@ -617,7 +617,7 @@ def test_a_full_disk_while_writing_keeps_the_old_index(tiny_settings, tiny_corpu
     build_index(tiny_settings, FakeEmbedder(), progress=False)
     before = current_build(tiny_settings.index_dir)
     (tiny_corpus / "new.txt").write_text("Swimming\n\nSwimming is gentle exercise.\n")
-    import qa.builds
+    import qa.index.builds
 
     real_open = open
 
@@ -626,7 +626,7 @@ def test_a_full_disk_while_writing_keeps_the_old_index(tiny_settings, tiny_corpu
             raise OSError(28, "No space left on device")
         return real_open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(qa.builds, "open", full, raising=False)
+    monkeypatch.setattr(qa.index.builds, "open", full, raising=False)
     with pytest.raises(IndexFolderError, match="No space left on device"):
         build_index(tiny_settings, FakeEmbedder(), progress=False)
     monkeypatch.undo()
@@ -635,7 +635,7 @@ def test_a_full_disk_while_writing_keeps_the_old_index(tiny_settings, tiny_corpu
 
 
 def test_index_pointing_at_a_file_is_one_line_in_cli_and_app(tmp_path, tiny_corpus, capsys, monkeypatch):
-    monkeypatch.setattr(qa.embed, "Embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr(qa.index.embed, "Embedder", lambda *a, **k: FakeEmbedder())
     not_a_folder = tmp_path / "index-file"
     not_a_folder.write_text("x")
     assert main(["ask", "--corpus", str(tiny_corpus), "--index", str(not_a_folder), "what is zometa?"]) == 2
@@ -654,7 +654,7 @@ def test_kill_9_during_a_build_leaves_a_working_index_and_its_leftovers_are_clea
         import sys, time
         sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]
         import conftest
-        from qa.index import build_index
+        from qa.index.store import build_index
         from qa.settings import Settings
 
         class Slow(conftest.FakeEmbedder):
@@ -743,7 +743,7 @@ def test_bad_or_empty_host_is_refused_before_loading(monkeypatch, capsys):
     def no_such_host(*args, **kwargs):  # what the resolver says for bogus.invalid, without asking it
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(qa.server.socket, "getaddrinfo", no_such_host)
+    monkeypatch.setattr(qa.apps.server.socket, "getaddrinfo", no_such_host)
     monkeypatch.setenv("QA_HOST", "bogus.invalid")
     assert app.main([]) == 2
     err = one_line_error(capsys)
@@ -784,7 +784,7 @@ def test_a_full_house_answers_busy_in_the_chat_and_the_api(fake_assistant, tmp_p
     import gradio as gr
 
     blocking = Blocking(fake_assistant)
-    h = app.Handlers(blocking, tmp_path / "f.jsonl", gate=qa.server.Gate(slots=1, wait_s=0.2))
+    h = app.Handlers(blocking, tmp_path / "f.jsonl", gate=qa.apps.server.Gate(slots=1, wait_s=0.2))
     first = threading.Thread(target=h.chat_api, args=("what is zometa?",))
     first.start()
     assert blocking.started.wait(10)

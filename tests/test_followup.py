@@ -1,4 +1,4 @@
-from qa.followup import is_followup, resolve
+from qa.language.followup import is_followup, resolve
 
 
 def test_questions_that_lean_back_get_the_earlier_subject():

@@ -3,16 +3,16 @@ from a config: no download, just the code path of a real model."""
 
 import pytest
 
+from qa.answering.highlight import Highlighter
 from qa.data import Span
 from qa.errors import ModelNotFoundError
-from qa.highlight import Highlighter
 
 
 @pytest.fixture(scope="module")
 def tiny_qa_model(tmp_path_factory):
     from transformers import AutoTokenizer, BertConfig, BertForQuestionAnswering
 
-    from qa.embed import bundled_model_path
+    from qa.index.embed import bundled_model_path
 
     tokenizer = AutoTokenizer.from_pretrained(bundled_model_path(), local_files_only=True)
     config = BertConfig(
@@ -39,7 +39,8 @@ def test_missing_model_folder_is_a_clear_error(tmp_path):
 
 def test_assistant_highlights_units_when_a_reader_model_is_set(tiny_settings, tiny_qa_model):
     from conftest import FakeEmbedder
-    from qa.pipeline import Assistant
+
+    from qa.answering.assistant import Assistant
 
     assistant = Assistant.load(tiny_settings.with_(reader_model_path=tiny_qa_model), embedder=FakeEmbedder())
     answer = assistant.ask("what are the side effects of zometa?")

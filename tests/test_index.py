@@ -3,11 +3,11 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import FakeEmbedder
+
+from qa.answering.assistant import Assistant
 from qa.errors import CorruptIndexError, IndexNotFoundError, StaleIndexError
-from qa.index import CURRENT, build_index, check_fresh, current_build, load_index
-from qa.pipeline import Assistant
+from qa.index.store import CURRENT, build_index, check_fresh, current_build, load_index
 
 
 def test_manifest_records_model_corpus_settings_and_versions(tiny_settings):
@@ -121,7 +121,7 @@ def test_large_indexes_switch_to_ivf(tiny_settings):
     assert manifest["faiss"] == "ivf"
     index = load_index(settings, FakeEmbedder())
     assert hasattr(index.dense, "nprobe")
-    from qa.retrieve import Retriever
+    from qa.answering.retrieve import Retriever
 
     retriever = Retriever(index, settings)
     assert index.dense.nprobe == 3
@@ -130,7 +130,7 @@ def test_large_indexes_switch_to_ivf(tiny_settings):
 
 
 def test_ivf_list_count_follows_the_data_size():
-    from qa.index import ivf_lists
+    from qa.index.store import ivf_lists
 
     assert ivf_lists(10) == 1
     assert ivf_lists(1_000_000) == 4000

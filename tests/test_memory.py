@@ -3,9 +3,10 @@ import json
 import numpy as np
 import pytest
 
+from qa.answering.features import UNIT_FEATURES, Reader
+from qa.answering.memory import Memory, load_memory
 from qa.errors import AnswerModelError
-from qa.features import UNIT_FEATURES, Reader
-from qa.memory import Memory, build_memory, load_memory
+from qa.training.trainset import build_memory
 
 REMEMBERED = UNIT_FEATURES.index("remembered")
 NEAREST = UNIT_FEATURES.index("nearest remembered")

@@ -1,4 +1,4 @@
-from qa.message import question_parts
+from qa.language.message import question_parts
 
 
 def test_a_story_then_a_question_gives_the_question():

@@ -2,9 +2,9 @@
 
 import pytest
 
-from qa.pipeline import clean_question
+from qa.answering.assistant import clean_question
+from qa.answering.safety import DISCLAIMER
 from qa.settings import MAX_QUESTION_CHARS
-from qa.safety import DISCLAIMER
 
 
 def _raw(assistant, citation):
@@ -46,7 +46,8 @@ def test_uncovered_drug_abstains_and_says_which_word(fake_assistant):
 
 def test_an_abstention_on_a_figure_says_the_sources_lack_it(tiny_settings):
     from conftest import FakeEmbedder
-    from qa.pipeline import Assistant
+
+    from qa.answering.assistant import Assistant
 
     strict = Assistant.load(tiny_settings.with_(abstain_below=0.99), embedder=FakeEmbedder())
     answer = strict.ask("how much does zometa cost?")
@@ -128,7 +129,8 @@ def test_abstentions_suggest_questions_the_sources_answer(fake_assistant):
 
 def test_urgent_advice_answers_an_urgent_question_nothing_else_fits(tiny_settings):
     from conftest import FakeEmbedder
-    from qa.pipeline import Assistant
+
+    from qa.answering.assistant import Assistant
 
     strict = Assistant.load(tiny_settings.with_(abstain_below=0.99), embedder=FakeEmbedder())
     answer = strict.ask("my legs feel weak and numb")

@@ -1,6 +1,6 @@
 import pytest
 
-from qa.retrieve import Retriever, reciprocal_rank_fusion
+from qa.answering.retrieve import reciprocal_rank_fusion
 
 
 def test_rrf_rewards_items_ranked_well_by_both():

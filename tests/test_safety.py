@@ -2,9 +2,9 @@ import re
 
 import pytest
 
-from qa.chunk import chunk_corpus
-from qa.corpus import load_corpus
-from qa.safety import answer_topics, find_advice, refers_back, urgent_topics
+from qa.answering.safety import answer_topics, find_advice, refers_back, urgent_topics
+from qa.ingest.chunk import chunk_corpus
+from qa.ingest.corpus import load_corpus
 
 
 def test_urgent_signs_in_plain_words():

@@ -4,12 +4,12 @@ one (corpus -> chunks -> citations -> JSON), and never invents one."""
 from pathlib import Path
 
 import pytest
-
 from conftest import FakeEmbedder
-from qa.chunk import chunk_corpus
-from qa.corpus import canonical_url, load_corpus
+
+from qa.answering.assistant import Assistant
 from qa.errors import CorpusError
-from qa.pipeline import Assistant
+from qa.ingest.chunk import chunk_corpus
+from qa.ingest.corpus import canonical_url, load_corpus
 from qa.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

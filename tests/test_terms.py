@@ -1,4 +1,11 @@
-from qa.terms import Vocabulary, analyse, asks_for_figure, content_words, defined_term, states_figure
+from qa.language.terms import (
+    Vocabulary,
+    analyse,
+    asks_for_figure,
+    content_words,
+    defined_term,
+    states_figure,
+)
 
 
 def test_analyse_drops_question_words_and_stems():
@@ -43,7 +50,7 @@ def test_the_term_a_definition_question_asks_about():
 
 
 def test_british_spellings_synonyms_and_bare_contractions_are_known_words():
-    from qa.terms import Vocabulary, american
+    from qa.language.terms import Vocabulary, american
 
     assert american("tumours") == "tumors" and american("anaemia") == "anemia" and american("oestrogen") == "estrogen"
     vocabulary = Vocabulary.from_texts(["Radiation therapy can shrink tumors and treat anemia."])

@@ -1,6 +1,6 @@
-from qa.train import TrainConfig, subset
-
 import pytest
+
+from qa.training.train import TrainConfig, subset
 
 
 def test_the_two_halves_split_the_questions_stably_whatever_their_order():

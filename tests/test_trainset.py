@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import load_corpus
-from qa.evaluate import norm
-from qa.trainset import TrainingDataError, gold_unit_ids, load_items
+from qa.ingest.corpus import load_corpus
+from qa.language.text import norm
+from qa.training.trainset import TrainingDataError, gold_unit_ids, load_items
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_FILE = ROOT / "train" / "questions.jsonl"
@@ -107,7 +107,7 @@ def test_a_bad_line_names_the_file_and_line(tmp_path):
 def test_no_training_question_is_close_to_an_eval_question(items):
     """Written from the corpus, never by rephrasing the eval set: base MiniLM
     puts every training question below cosine 0.85 of every eval question."""
-    from qa.embed import Embedder, bundled_model_path
+    from qa.index.embed import Embedder, bundled_model_path
 
     embedder = Embedder(bundled_model_path())
     evaluation = [json.loads(line)["question"] for line in EVAL_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]

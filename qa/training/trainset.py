@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
+from qa.answering.memory import Memory
 from qa.errors import TrainingDataError
-from qa.evaluate import norm
 from qa.files import write_jsonl
-from qa.index import Index
+from qa.index.store import Index
+from qa.language.text import norm
 
 REQUIRED = ("id", "question", "history", "answerable", "answers", "sources", "kind", "split", "urgent", "unanswerable_type")
 
@@ -79,3 +82,15 @@ def record_gold_units(sources: list[Path], out: Path, index: Index) -> dict:
         "unanswerable": sum(not i["answerable"] for i in items),
         "no gold unit": sum(i["answerable"] and not i["gold_units"] for i in items),
     }
+
+
+def build_memory(assistant, items: list[dict]) -> Memory:
+    """The memory of these questions as `assistant` reads them: vectors of the
+    resolved queries, the units that hold their gold spans."""
+    gold_units = GoldUnits(assistant.index)
+    texts = {uid: unit.text for uid, (_, unit) in assistant.index.units.items()}
+    queries = [assistant.prepare(item["question"], item["history"])[1] for item in items]
+    vectors = assistant.embedder.encode(queries)
+    units = tuple(tuple(texts[uid] for uid in gold_units(item["answers"])) if item["answerable"] else () for item in items)
+    answerable = np.array([bool(i["answerable"]) for i in items])
+    return Memory(np.asarray(vectors, dtype=np.float32), answerable, units, assistant.embedder.fingerprint)

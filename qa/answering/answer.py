@@ -18,10 +18,16 @@ from typing import Protocol
 
 import numpy as np
 
+from qa.answering.features import (
+    QUESTION_FEATURES,
+    UNIT_FEATURES,
+    Candidate,
+    Question,
+    figure_gap,
+)
 from qa.data import Chunk, Unit
 from qa.errors import AnswerModelError
-from qa.features import QUESTION_FEATURES, UNIT_FEATURES, Candidate, Question, figure_gap
-from qa.terms import analyse
+from qa.language.terms import analyse
 
 POLICY_FILE = "policy.json"
 ANSWER_FEATURES = (

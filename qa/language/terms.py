@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from functools import cache
 
 TYPO_ZIPF = 3.0  # a word rarer than this in English may be a typo; a commoner one is meant
-RARE_ZIPF = 3.3  # an unknown word rarer than this names something (a drug, a disease), not a plain word
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 # Function words plus the words people wrap questions in; none of them tells
@@ -243,7 +242,9 @@ class Vocabulary:
         if len(word) < 5 or word.isdigit():
             return None
         from rapidfuzz import process
-        from rapidfuzz.distance import OSA  # a swapped pair of letters counts as one edit
+        from rapidfuzz.distance import (
+            OSA,  # a swapped pair of letters counts as one edit
+        )
 
         limit = 1 if len(word) < 8 else 2
         matches = process.extract(word, self._sorted, scorer=OSA.distance, score_cutoff=limit, limit=10)

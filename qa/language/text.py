@@ -23,3 +23,8 @@ def normalise_text(text: str) -> str:
     text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
     text = unicodedata.normalize("NFKC", text)
     return "".join(c for c in text if unicodedata.category(c) != "Cf")
+
+
+def norm(text: str) -> str:
+    """Case and whitespace folded, for matching gold spans."""
+    return " ".join(text.lower().replace("’", "'").replace("“", '"').replace("”", '"').split())

@@ -26,9 +26,9 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.builds import CURRENT, check_folder, make_live, start_build
-from qa.chunk import chunk_corpus
-from qa.corpus import corpus_hash, load_corpus
+from qa.index.builds import CURRENT, check_folder, make_live, start_build
+from qa.ingest.chunk import chunk_corpus
+from qa.ingest.corpus import corpus_hash, load_corpus
 from qa.data import Chunk, Span, Unit
 from qa.errors import CorruptIndexError, IndexNotFoundError, ModelNotFoundError, StaleIndexError
 from qa.settings import Settings
@@ -53,7 +53,7 @@ MANIFEST_FIELDS = {
 def code_hash() -> str:
     """A hash of the code that turns documents into chunks and vectors: changing
     a cleaning, chunking or embedding rule makes the index stale, like a setting."""
-    from qa import chunk, clean, corpus
+    from qa.ingest import chunk, clean, corpus
 
     digest = hashlib.sha256()
     for path in (Path(corpus.__file__), Path(clean.__file__), Path(chunk.__file__), Path(__file__)):

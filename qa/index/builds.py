@@ -1,6 +1,6 @@
 """Build folders on disk: a temporary folder per build, made live by an atomic
 switch of CURRENT under a lock, and the cleanup of what earlier or dead builds
-left behind. qa/index.py decides what goes in a build; this module where.
+left behind. qa/index/store.py decides what goes in a build; this module where.
 
     index/CURRENT                  name of the live build folder
     index/build-<time>-<hash>/     a finished build

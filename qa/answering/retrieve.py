@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 
 from qa.data import Passage
-from qa.index import Index
+from qa.index.store import Index
+from qa.language.terms import analyse
 from qa.settings import Settings
-from qa.terms import analyse
 
 CANDIDATES = 20  # how deep each ranking goes before fusion
 

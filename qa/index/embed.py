@@ -41,8 +41,8 @@ def model_fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
-# What `qa train` writes beside the weights for the answer stage (qa.answer,
-# qa.calibration, qa.memory): refitting them leaves the vectors and the index as they are.
+# What `qa train` writes beside the weights for the answer stage (qa.answering.answer,
+# qa.answering.calibration, qa.answering.memory): refitting them leaves the vectors and the index as they are.
 ANSWER_STAGE_FILES = frozenset({"policy.json", "calibration.json", "training.json", "memory.npy", "memory.json"})
 
 

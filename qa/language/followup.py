@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from qa.terms import subject_words
+from qa.language.terms import subject_words
 
 _POINTS_BACK = re.compile(r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|him|her|his)\b", re.I)
 _POSSESSIVE = frozenset({"its", "their", "theirs", "his", "her"})

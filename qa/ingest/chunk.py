@@ -14,8 +14,8 @@ from functools import cache
 from pathlib import Path
 from typing import Callable
 
-from qa.clean import DROPPED, HEADING, ITEM, PARAGRAPH, Block, split_blocks
 from qa.data import Chunk, Document, Span, Unit
+from qa.ingest.clean import DROPPED, HEADING, ITEM, PARAGRAPH, Block, split_blocks
 
 SHORT_ITEM_WORDS = 20  # items this short are read as one list, not as sentences
 LABEL_WORDS = 4  # a sentence this short ("Bone pain.") is a label for the next one

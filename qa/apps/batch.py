@@ -21,7 +21,7 @@ from typing import Callable, TextIO
 
 from qa.errors import OutputError, QAError
 from qa.files import fsync_dir
-from qa.text import normalise_text
+from qa.language.text import normalise_text
 
 PROGRESS_EVERY_S = 5.0  # a progress line this often, terminal or not
 SYNC_EVERY_S = 2.0  # fsync the partial output this often (every line is flushed)

@@ -13,20 +13,31 @@ import re
 from functools import cached_property
 from pathlib import Path
 
-from qa.answer import AnswerModel, Pick, in_reading_order, load_answer_model
-from qa.calibration import Calibration, load_calibration
+from qa.answering.answer import AnswerModel, Pick, in_reading_order, load_answer_model
+from qa.answering.calibration import Calibration, load_calibration
+from qa.answering.features import Reader, describe
+from qa.answering.memory import Memory, load_memory
+from qa.answering.retrieve import Retriever
+from qa.answering.safety import (
+    DISCLAIMER,
+    Advice,
+    answer_topics,
+    find_advice,
+    urgent_topics,
+)
 from qa.data import Answer, AnswerUnit, Citation, Passage, Span
 from qa.errors import IndexNotFoundError, StaleIndexError
-from qa.features import Reader, describe
-from qa.followup import points_back, resolve, with_subject
-from qa.index import Index, build_index, load_index
-from qa.memory import Memory, load_memory
-from qa.message import question_parts
-from qa.retrieve import Retriever
-from qa.safety import DISCLAIMER, Advice, answer_topics, find_advice, urgent_topics
+from qa.index.store import Index, build_index, load_index
+from qa.language.followup import points_back, resolve, with_subject
+from qa.language.message import question_parts
+from qa.language.terms import (
+    Vocabulary,
+    asks_for_figure,
+    english_frequency,
+    states_figure,
+)
+from qa.language.text import normalise_text
 from qa.settings import MAX_QUESTION_CHARS, Settings
-from qa.terms import Vocabulary, asks_for_figure, english_frequency, states_figure
-from qa.text import normalise_text
 
 NOT_COVERED = (
     "The sources I have don't cover this question, so I can't answer it. "
@@ -56,14 +67,14 @@ class Assistant:
         self.calibration = load_calibration(folder) if calibration is None else calibration
         self.highlighter = None
         if settings.reader_model_path is not None:
-            from qa.highlight import Highlighter
+            from qa.answering.highlight import Highlighter
 
             self.highlighter = Highlighter(settings.reader_model_path)
 
     @classmethod
     def load(cls, settings: Settings | None = None, embedder=None, progress: bool = False) -> "Assistant":
         """Load the index, building it first if it is missing or stale."""
-        from qa.embed import Embedder
+        from qa.index.embed import Embedder
 
         settings = Settings.from_env() if settings is None else settings
         embedder = Embedder(settings.embedding_model()) if embedder is None else embedder

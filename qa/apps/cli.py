@@ -1,4 +1,4 @@
-"""The `qa` command: index, ask, chat (and eval, see qa.evaluate).
+"""The `qa` command: index, ask, chat, train, calibrate and eval.
 
 Library errors become one-line messages here, and only here.
 """
@@ -12,9 +12,8 @@ import textwrap
 from pathlib import Path
 
 from qa.errors import QAError
-from qa.files import write_jsonl  # noqa: F401  (qa.evaluate and the tests use it from here)
+from qa.language.text import normalise_text
 from qa.settings import DEFAULT_MODEL, Settings
-from qa.text import normalise_text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -94,15 +93,15 @@ def _settings(args) -> Settings:
 
 
 def _load(args):
-    from qa.pipeline import Assistant
+    from qa.answering.assistant import Assistant
 
     return Assistant.load(_settings(args), progress=True)
 
 
 def cmd_index(args) -> int:
-    from qa.embed import Embedder
     from qa.errors import CorruptIndexError, IndexNotFoundError, StaleIndexError
-    from qa.index import build_index, verify_index
+    from qa.index.embed import Embedder
+    from qa.index.store import build_index, verify_index
 
     settings = _settings(args)
     embedder = Embedder(settings.embedding_model())
@@ -138,7 +137,7 @@ def cmd_ask(args) -> int:
 
 
 def _ask_batch(args) -> int:
-    from qa.batch import run_batch
+    from qa.apps.batch import run_batch
 
     if args.out is None:
         print("error: --batch needs --out OUT.jsonl", file=sys.stderr)
@@ -151,20 +150,6 @@ def _ask_batch(args) -> int:
     return run_batch(args.batch, args.out, load, resume=args.resume)
 
 
-def read_jsonl(path: Path) -> list:
-    """Every line of a JSONL file (the eval question set); a bad line is an error naming it."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise QAError(f"cannot read {path}: {exc}") from exc
-    items = []
-    for n, line in enumerate(lines, start=1):
-        if line.strip():
-            try:
-                items.append(json.loads(line))
-            except (json.JSONDecodeError, RecursionError) as exc:
-                raise QAError(f"{path} line {n} is not valid JSON: fix that line") from exc
-    return items
 
 
 def format_answer(answer, width: int = 88) -> str:
@@ -211,19 +196,19 @@ def cmd_chat(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from qa.train import run_train
+    from qa.training.train import run_train
 
     return run_train(args, _settings(args))
 
 
 def cmd_calibrate(args) -> int:
-    from qa.calibration import run_calibrate
+    from qa.evaluation.run import run_calibrate
 
     return run_calibrate(args, _settings(args))
 
 
 def cmd_eval(args) -> int:
-    from qa.evaluate import run_eval
+    from qa.evaluation.run import run_eval
 
     return run_eval(args, _settings(args))
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 from qa.data import Answer, AnswerUnit, Citation
 from qa.errors import QAError
-from qa.settings import MAX_QUESTION_CHARS
 from qa.files import fsync_dir
-from qa.text import normalise_text
+from qa.language.text import normalise_text
+from qa.settings import MAX_QUESTION_CHARS
 
 HIGH_CONFIDENCE = 0.8
 MEDIUM_CONFIDENCE = 0.6

@@ -64,18 +64,6 @@ class Memory:
         (folder / QUESTIONS_FILE).write_text(text + "\n", encoding="utf-8")
 
 
-def build_memory(assistant, items: list[dict]) -> Memory:
-    """The memory of these questions as `assistant` reads them: vectors of the
-    resolved queries, the units that hold their gold spans."""
-    from qa.trainset import GoldUnits
-
-    gold_units = GoldUnits(assistant.index)
-    texts = {uid: unit.text for uid, (_, unit) in assistant.index.units.items()}
-    queries = [assistant.prepare(item["question"], item["history"])[1] for item in items]
-    vectors = assistant.embedder.encode(queries)
-    units = tuple(tuple(texts[uid] for uid in gold_units(item["answers"])) if item["answerable"] else () for item in items)
-    answerable = np.array([bool(i["answerable"]) for i in items])
-    return Memory(np.asarray(vectors, dtype=np.float32), answerable, units, assistant.embedder.fingerprint)
 
 
 def load_memory(folder: Path) -> Memory:

@@ -7,7 +7,14 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from qa.evaluate import HEADLINE, Result, by_group, calibration, metrics, table
+from qa.evaluation.measure import (
+    HEADLINE,
+    Result,
+    by_group,
+    calibration,
+    metrics,
+    table,
+)
 
 ABSTAIN_KEYS = ["abstention precision", "abstention recall", "false abstentions",
                 "abstain: off-topic", "abstain: uncovered-medical", "abstain: near-miss"]

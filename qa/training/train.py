@@ -28,12 +28,20 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answer import ANSWER_FEATURES, LearnedAnswerModel, Network, Pick, answer_features, select, sigmoid
-from qa.calibration import Calibration
-from qa.evaluate import contains_gold
-from qa.memory import Memory, build_memory
+from qa.answering.answer import (
+    ANSWER_FEATURES,
+    LearnedAnswerModel,
+    Network,
+    Pick,
+    answer_features,
+    select,
+    sigmoid,
+)
+from qa.answering.calibration import Calibration
+from qa.answering.memory import Memory
 from qa.settings import Settings
-from qa.trainset import GoldUnits, load_items
+from qa.training.gold import contains_gold
+from qa.training.trainset import GoldUnits, build_memory, load_items
 
 
 @dataclass(frozen=True)
@@ -74,9 +82,9 @@ def subset(items: list[dict], share: float, seed: int, part: int = 0) -> list[di
 def bare_assistant(settings: Settings, embedder, memory: Memory | None = None):
     """An assistant whose answer model reads cosine alone: for mining examples
     and computing features, before any answer model exists. No memory unless given."""
-    from qa.answer import cosine_only_model
-    from qa.index import build_index, load_index
-    from qa.pipeline import Assistant
+    from qa.answering.answer import cosine_only_model
+    from qa.answering.assistant import Assistant
+    from qa.index.store import build_index, load_index
 
     build_index(settings, embedder, progress=False)
     index = load_index(settings, embedder)
@@ -86,7 +94,7 @@ def bare_assistant(settings: Settings, embedder, memory: Memory | None = None):
 
 def remembering(assistant, items: list[dict]):
     """The same assistant with these questions as its memory."""
-    from qa.pipeline import Assistant
+    from qa.answering.assistant import Assistant
 
     memory = build_memory(assistant, items)
     return Assistant(assistant.index, assistant.embedder, assistant.settings, assistant.answer_model, assistant.calibration, memory)
@@ -160,7 +168,7 @@ def cached_fine_tune(base: Path, examples: list[tuple[str, ...]], cache: Path | 
     """A fold's fine-tuned copy, reused from `cache` when the base weights,
     examples and config are the same: refitting the answer model then takes
     minutes, not the half hour of fine-tuning (the folds are deterministic)."""
-    from qa.embed import model_fingerprint
+    from qa.index.embed import model_fingerprint
 
     key = hashlib.sha256(
         json.dumps({"base": model_fingerprint(base), "examples": examples, "config": asdict(config)}).encode()
@@ -194,7 +202,7 @@ def answer_rows(assistant, items: list[dict]):
 
 def write_memory(folder: Path, items: list[dict], settings: Settings) -> None:
     """Save the memory of every training question, read with the model in `folder`."""
-    from qa.embed import Embedder
+    from qa.index.embed import Embedder
 
     log(f"remembering {len(items)} training questions with {folder}")
     build_memory(bare_assistant(settings, Embedder(folder)), items).save(folder)
@@ -275,7 +283,7 @@ def choose_extra_unit_min(model: LearnedAnswerModel, rows, max_units: int = 3) -
 
 def run_train(args, settings: Settings) -> int:
     """Entry point of `qa train`."""
-    from qa.embed import Embedder, bundled_model_path
+    from qa.index.embed import Embedder, bundled_model_path
 
     config = TrainConfig(epochs=args.epochs, seed=args.seed, fraction=args.fraction)
     started = time.time()
@@ -343,39 +351,10 @@ def run_train(args, settings: Settings) -> int:
     return 0
 
 
-CARD = """# bonemets-minilm
-
-all-MiniLM-L6-v2 fine-tuned to find the sentence of the bone-metastasis
-sources that answers a patient's or caregiver's question, with the answer
-model (`policy.json`), its calibration (`calibration.json`) and the memory of
-its training questions (`memory.npy`, `memory.json`) fitted for it.
-Weights are float16 safetensors; `qa` loads them as float32 on the CPU.
-
-| | |
-|---|---|
-{rows}
-
-Reproduce with `make train` (fine-tuning and answer model, then `qa calibrate`
-on the dev split). The test split of `eval/questions.jsonl` is never read.
-"""
 
 
-def record_dev_metrics(folder: Path, figures: dict) -> None:
-    """Put the calibrated model's dev metrics in its card (training.json and README.md)."""
-    from qa.calibration import DEV_KEYS
-
-    path = folder / "training.json"
-    card = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-    card["dev metrics"] = {k: round(figures[k], 3) for k in DEV_KEYS if figures.get(k) is not None}
-    path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
-    rows = "\n".join(f"| {k} | {_cell(v)} |" for k, v in card.items())
-    (folder / "README.md").write_text(CARD.format(rows=rows), encoding="utf-8")
 
 
-def _cell(value) -> str:
-    if isinstance(value, dict):
-        return ", ".join(f"{k} {v}" for k, v in value.items())
-    return str(value)
 
 
 def log(message: str) -> None:

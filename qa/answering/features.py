@@ -13,10 +13,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from qa.answering.memory import Memory
 from qa.data import Chunk, Passage, Unit
-from qa.index import Index
-from qa.memory import Memory
-from qa.terms import RARE_ZIPF, Vocabulary, analyse, asks_for_figure, defined_term, states_figure, subject_words, words
+from qa.index.store import Index
+from qa.language.terms import (
+    Vocabulary,
+    analyse,
+    asks_for_figure,
+    defined_term,
+    states_figure,
+    subject_words,
+    words,
+)
+from qa.settings import RARE_ZIPF
 
 # A unit is read with the sentence before it: "These tests are painless" means
 # little alone. Its vector is its own plus this share of the previous unit's.

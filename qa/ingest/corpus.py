@@ -107,7 +107,7 @@ def _decode(path: Path, max_file_mb: float = MAX_FILE_MB) -> str:
 
 
 def _load_metadata(corpus_dir: Path) -> dict:
-    """Each file's DocumentMeta (qa/metadata.py), by file name."""
+    """Each file's DocumentMeta (qa/ingest/metadata.py), by file name."""
     path = corpus_dir / METADATA_FILE
     if not (_inside(path, corpus_dir) and path.is_file()):
         return {}
@@ -115,7 +115,9 @@ def _load_metadata(corpus_dir: Path) -> dict:
         data = tomllib.loads(_decode(path))
     except tomllib.TOMLDecodeError as exc:
         raise CorpusError(f"{path} is not valid TOML ({exc}): fix the line it names") from exc
-    from qa.metadata import parse_metadata  # pydantic: loaded only when a corpus is read
+    from qa.ingest.metadata import (
+        parse_metadata,  # pydantic: loaded only when a corpus is read
+    )
 
     return parse_metadata(data, path)
 

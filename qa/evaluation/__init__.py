@@ -1,0 +1,1 @@
+"""Measuring the assistant on a question set: metrics, ablations, the report."""

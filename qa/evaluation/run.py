@@ -1,0 +1,124 @@
+"""`qa eval` and `qa calibrate`: run the assistant over a question set, with
+ablations, into a printed table and a report; fit the calibration on dev and
+record the calibrated model's dev figures in its card.
+
+Question set format (JSONL): see eval/README.md.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from qa.answering.calibration import CALIBRATION_FILE, Calibration
+from qa.evaluation.measure import HEADLINE, Result, load_set, metrics, run_items, table
+from qa.files import write_jsonl
+from qa.settings import Settings
+from qa.training.calibrate import calibrate
+from qa.training.card import DEV_KEYS, record_dev_metrics
+
+
+def run_calibrate(args, settings) -> int:
+    """Entry point of `qa calibrate`: fit on the dev split, write beside the model."""
+    from qa.answering.assistant import Assistant
+
+    items = load_set(args.qset, "dev")
+    if not items:
+        raise ValueError(f"{args.qset} has no dev items to calibrate on")
+    folder = settings.answer_model()
+    placeholder = Calibration(1.0, 0.0, 0.0, "raw")
+    if not (folder / CALIBRATION_FILE).is_file():
+        placeholder.save(folder)  # the assistant needs one to load; replaced below
+    assistant = Assistant.load(settings.with_(abstain_below=0.0), progress=True)
+    fitted = calibrate(assistant, items)
+    fitted.save(folder)
+    print(f"wrote {folder / CALIBRATION_FILE}: confidence = sigmoid({fitted.a:.3f} * raw + {fitted.b:.3f}), "
+          f"abstain below {fitted.threshold:.2f} (fitted on {len(items)} dev questions)")
+
+    calibrated = Assistant(assistant.index, assistant.embedder, settings, assistant.answer_model, fitted, assistant.reader.memory)
+    figures = metrics(run_items(calibrated, items, progress=False))
+    record_dev_metrics(folder, figures)
+    print("dev: " + ", ".join(f"{k} {figures[k]:.3f}" for k in DEV_KEYS if figures.get(k) is not None))
+    return 0
+
+
+ABLATIONS = {
+    "bm25 only": {"retrieval": "bm25"},
+    "dense only": {"retrieval": "dense"},
+    "hybrid, no follow-up handling": {"followups": False},
+}
+
+
+TRAINED_PARTS_OFF = (
+    "no fine-tuning (base MiniLM)",
+    "no learned answer model (cosine only)",
+    "no question memory (as for added leaflets)",
+)
+
+
+def run_eval(args, settings: Settings) -> int:
+    """Entry point of `qa eval`."""
+    from qa.answering.assistant import Assistant
+
+    items = load_set(args.qset, args.split)
+    if not items:
+        print(f"error: no items in {args.qset} for split {args.split}", file=sys.stderr)
+        return 2
+    assistant = Assistant.load(settings, progress=True)
+    results = run_items(assistant, items)
+    overall = metrics(results)
+    print(table({"all": overall}, HEADLINE))
+    if args.predictions is not None:
+        write_jsonl(args.predictions, [{"id": r.item["id"], **r.answer, "correct": r.correct} for r in results])
+    if args.report is not None:
+        ablations = {} if args.no_ablations else run_ablations(assistant, items, load_set(args.qset, "dev"))
+        from qa.evaluation.report import write_report
+
+        path = write_report(args.report, args.qset, args.split, results, ablations, assistant)
+        print(f"report written to {path}", file=sys.stderr)
+    return 0
+
+
+def run_ablations(assistant, items: list[dict], dev: list[dict]) -> dict[str, list[Result]]:
+    """The same questions with each trained part, retrieval mode or follow-up
+    handling switched off; `dev` recalibrates a variant whose scores change."""
+    from qa.answering.assistant import Assistant
+
+    runs = {"full system": run_items(assistant, items, progress=False)}
+    for name in TRAINED_PARTS_OFF:
+        runs[name] = run_items(part_off(assistant, name, dev), items, progress=False)
+    for name, changes in ABLATIONS.items():
+        variant = Assistant(
+            assistant.index, assistant.embedder, assistant.settings.with_(**changes), assistant.answer_model,
+            assistant.calibration, assistant.reader.memory,
+        )
+        runs[name] = run_items(variant, items, progress=False)
+    return runs
+
+
+def part_off(assistant, name: str, dev: list[dict]):
+    """The assistant with one trained part replaced, calibrated afresh on dev."""
+    import tempfile
+
+    from qa.answering.answer import cosine_only_model
+    from qa.answering.assistant import Assistant
+    from qa.answering.memory import Memory
+    from qa.index.embed import Embedder, bundled_model_path
+    from qa.index.store import build_index, load_index
+
+    settings, embedder, index, model = assistant.settings, assistant.embedder, assistant.index, assistant.answer_model
+    memory = assistant.reader.memory
+    if name == "no fine-tuning (base MiniLM)":
+        # The remembered questions' vectors belong to the fine-tuned model: none here.
+        memory = Memory.empty()
+        embedder = Embedder(bundled_model_path())
+        settings = settings.with_(index_dir=Path(tempfile.mkdtemp(prefix="qa-ablation-")) / "index")
+        build_index(settings, embedder, progress=False)
+        index = load_index(settings, embedder)
+    elif name == "no question memory (as for added leaflets)":
+        memory = Memory.empty(index.unit_vectors.shape[1])
+    else:
+        # Ranked by cosine alone; a second or third unit when its cosine is 0.5 or more.
+        model = cosine_only_model(extra_unit_min=0.5)
+    variant = Assistant(index, embedder, settings, model, Calibration(1.0, 0.0, 0.0, "raw"), memory)
+    return Assistant(index, embedder, settings, model, calibrate(variant, dev), memory)

@@ -1,0 +1,2 @@
+"""Documents in: the corpus folder and its metadata, cleaned into structure,
+then cut into units and chunks with character offsets."""
