@@ -142,7 +142,7 @@ class Handlers:
             reply["options"] = [{"value": s} for s in answer.suggestions]
         # The answer as JSON, so a vote can be saved after a reload too.
         turns = turns + [{"index": len(chat), "question": text, "history": list(questions), "answer": answer.to_json()}]
-        if not self.assistant.problem_with(text):
+        if answer.usable:
             questions = questions + [text]
         return chat + [reply], questions, turns
 

@@ -225,7 +225,7 @@ def bench_breakdown(assistant, questions, repeats: int) -> dict:
     for _ in range(repeats):
         for question, history in questions:
             prepared, ms = timed(assistant.prepare, question, history)
-            query = prepared[-1]  # the search query: spelling fixed, resolved against the history
+            query = prepared.query  # the search query: spelling fixed, resolved against the history
             steps["prepare"].append(ms)
             vector, ms = timed(encode, query)
             steps["embed"].append(ms)
@@ -334,8 +334,11 @@ def bench_index_build(settings: Settings) -> dict:
 def run(args: argparse.Namespace, assistant=None) -> dict:
     """Run every part of the benchmark, write the report and plot; returns all the numbers."""
     started, cpu_at_start = time.perf_counter(), cpu_seconds()
-    settings = assistant.settings if assistant is not None else app_settings(args)
-    if assistant is None:
+    # Every timed question cold, as a new user's: the repeats must not find it cached.
+    settings = (assistant.settings if assistant is not None else app_settings(args)).with_(turn_cache=0)
+    if assistant is not None:
+        assistant = assistant.replace(settings=settings)
+    else:
         from qa.answering.assistant import Assistant
 
         log(f"loading the assistant (index {settings.index_dir})")

@@ -87,7 +87,7 @@ def synthetic_vectors(real: np.ndarray, n: int, seed: int, cache_dir: Path) -> n
 
 def scale_queries(assistant, questions, real: np.ndarray, count: int, seed: int) -> tuple[np.ndarray, int]:
     """Real query embeddings of the questions, topped up with perturbed real vectors; (queries, n real)."""
-    queries = list(dict.fromkeys(assistant.prepare(q, h)[-1] for q, h in questions))[:count]
+    queries = list(dict.fromkeys(assistant.prepare(q, h).query for q, h in questions))[:count]
     vectors = [assistant.embedder.encode_query(q) for q in queries]
     n_real = len(vectors)
     if n_real < count:

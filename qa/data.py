@@ -134,6 +134,9 @@ class Answer:
     message: str = ""  # plain-language note: why it abstained, or what was wrong
     resolved_question: str = ""  # the question after follow-up resolution
     suggestions: tuple[str, ...] = field(default=())
+    # False when the message itself could not be asked (empty, not words, not
+    # English, too long): `message` says why. Front ends need not check again.
+    usable: bool = True
 
     @property
     def text(self) -> str:

@@ -36,6 +36,9 @@ class Settings:
     top_k: int = 8
     rrf_k: int = 60
     max_units: int = 3
+    # Recent questions kept prepared, embedded and searched, so a follow-up reuses
+    # its previous turn's work (0: none, as the benchmark measures a cold question).
+    turn_cache: int = 256
     abstain_below: float | None = None  # None: the threshold `qa calibrate` fitted on dev
     # An abstention names subject words the sources never use that are rarer
     # than this in English (a drug, a disease): wording only, never the verdict.
@@ -53,6 +56,8 @@ class Settings:
             raise ValueError(f"max_units must be 1 to 3, got {self.max_units}")
         if self.abstain_below is not None and not 0.0 <= self.abstain_below <= 1.0:
             raise ValueError(f"abstain_below must be in [0, 1], got {self.abstain_below}")
+        if self.turn_cache < 0:
+            raise ValueError(f"turn_cache must be 0 or more questions, got {self.turn_cache}")
         for name in ("top_k", "rrf_k", "ivf_nprobe"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")

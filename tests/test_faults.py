@@ -776,9 +776,6 @@ class Blocking:
         self.release.wait(30)
         return self.assistant.ask(question, history)
 
-    def problem_with(self, text):
-        return self.assistant.problem_with(text)
-
 
 def test_a_full_house_answers_busy_in_the_chat_and_the_api(fake_assistant, tmp_path):
     import gradio as gr

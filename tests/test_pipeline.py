@@ -2,8 +2,8 @@
 
 import pytest
 
-from qa.answering.assistant import clean_question
 from qa.answering.safety import DISCLAIMER
+from qa.language.question import clean_question
 from qa.settings import MAX_QUESTION_CHARS
 
 

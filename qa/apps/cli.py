@@ -191,7 +191,7 @@ def cmd_chat(args) -> int:
             continue
         answer = assistant.ask(question, history)
         print(format_answer(answer) + "\n")
-        if not assistant.problem_with(question):
+        if answer.usable:
             history.append(question)
 
 

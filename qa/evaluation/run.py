@@ -35,7 +35,7 @@ def run_calibrate(args, settings) -> int:
     print(f"wrote {folder / CALIBRATION_FILE}: confidence = sigmoid({fitted.a:.3f} * raw + {fitted.b:.3f}), "
           f"abstain below {fitted.threshold:.2f} (fitted on {len(items)} dev questions)")
 
-    calibrated = Assistant(assistant.index, assistant.embedder, settings, assistant.answer_model, fitted, assistant.reader.memory)
+    calibrated = assistant.replace(settings=settings, calibration=fitted)
     figures = metrics(run_items(calibrated, items, progress=False))
     record_dev_metrics(folder, figures)
     print("dev: " + ", ".join(f"{k} {figures[k]:.3f}" for k in DEV_KEYS if figures.get(k) is not None))
@@ -82,16 +82,12 @@ def run_eval(args, settings: Settings) -> int:
 def run_ablations(assistant, items: list[dict], dev: list[dict]) -> dict[str, list[Result]]:
     """The same questions with each trained part, retrieval mode or follow-up
     handling switched off; `dev` recalibrates a variant whose scores change."""
-    from qa.answering.assistant import Assistant
 
     runs = {"full system": run_items(assistant, items, progress=False)}
     for name in TRAINED_PARTS_OFF:
         runs[name] = run_items(part_off(assistant, name, dev), items, progress=False)
     for name, changes in ABLATIONS.items():
-        variant = Assistant(
-            assistant.index, assistant.embedder, assistant.settings.with_(**changes), assistant.answer_model,
-            assistant.calibration, assistant.reader.memory,
-        )
+        variant = assistant.replace(settings=assistant.settings.with_(**changes))
         runs[name] = run_items(variant, items, progress=False)
     return runs
 
@@ -101,7 +97,6 @@ def part_off(assistant, name: str, dev: list[dict]):
     import tempfile
 
     from qa.answering.answer import cosine_only_model
-    from qa.answering.assistant import Assistant
     from qa.answering.memory import Memory
     from qa.index.embed import Embedder, bundled_model_path
     from qa.index.store import build_index, load_index
@@ -120,5 +115,7 @@ def part_off(assistant, name: str, dev: list[dict]):
     else:
         # Ranked by cosine alone; a second or third unit when its cosine is 0.5 or more.
         model = cosine_only_model(extra_unit_min=0.5)
-    variant = Assistant(index, embedder, settings, model, Calibration(1.0, 0.0, 0.0, "raw"), memory)
-    return Assistant(index, embedder, settings, model, calibrate(variant, dev), memory)
+    variant = assistant.replace(
+        index=index, embedder=embedder, settings=settings, answer_model=model, calibration=Calibration(1.0, 0.0, 0.0, "raw"), memory=memory,
+    )
+    return variant.replace(calibration=calibrate(variant, dev))

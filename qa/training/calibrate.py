@@ -45,12 +45,7 @@ def choose_threshold(confidence: np.ndarray, answerable: np.ndarray, refused_any
 def raw_outcomes(assistant, items: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(raw score, right, answerable, refused whatever the score) per item, the
     whole pipeline run with the threshold off."""
-    from qa.answering.assistant import Assistant
-
-    open_door = Assistant(
-        assistant.index, assistant.embedder, assistant.settings.with_(abstain_below=0.0),
-        assistant.answer_model, Calibration(1.0, 0.0, 0.0, "raw"), assistant.reader.memory,
-    )
+    open_door = assistant.replace(settings=assistant.settings.with_(abstain_below=0.0), calibration=Calibration(1.0, 0.0, 0.0, "raw"))
     rows = []
     for item in items:
         answer = open_door.ask(item["question"], item["history"])

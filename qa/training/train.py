@@ -89,15 +89,14 @@ def bare_assistant(settings: Settings, embedder, memory: Memory | None = None):
     build_index(settings, embedder, progress=False)
     index = load_index(settings, embedder)
     memory = Memory.empty(index.unit_vectors.shape[1]) if memory is None else memory
-    return Assistant(index, embedder, settings, cosine_only_model(), Calibration(1.0, 0.0, 0.0, "none"), memory)
+    return Assistant(
+        index, embedder, settings, answer_model=cosine_only_model(), calibration=Calibration(1.0, 0.0, 0.0, "none"), memory=memory,
+    )
 
 
 def remembering(assistant, items: list[dict]):
     """The same assistant with these questions as its memory."""
-    from qa.answering.assistant import Assistant
-
-    memory = build_memory(assistant, items)
-    return Assistant(assistant.index, assistant.embedder, assistant.settings, assistant.answer_model, assistant.calibration, memory)
+    return assistant.replace(memory=build_memory(assistant, items))
 
 
 def mine_examples(assistant, items: list[dict], rng: random.Random, negatives: int = 1) -> list[tuple[str, ...]]:
@@ -107,12 +106,12 @@ def mine_examples(assistant, items: list[dict], rng: random.Random, negatives: i
     items = [item for item in items if item["answerable"]]
     gold_units = GoldUnits(assistant.index)
     prepared = [assistant.prepare(item["question"], item["history"]) for item in items]
-    vectors = assistant.embedder.encode([query for _, query in prepared])
-    for item, (text, query), vector in zip(items, prepared, vectors):
+    vectors = assistant.embedder.encode([p.query for p in prepared])
+    for item, p, vector in zip(items, prepared, vectors):
         gold = set(gold_units(item["answers"]))
         if not gold:
             continue
-        _, candidates, _ = assistant.candidates(text, query, vector=vector)
+        _, candidates, _ = assistant.candidates(p.text, p.query, vector=vector)
         ranked = sorted(candidates, key=lambda c: -c.features[0])
         positive = next((c.unit.text for c in ranked if c.uid in gold), units[min(gold)].text)
         wrong = [c.unit.text for c in ranked[:10] if c.uid not in gold and not contains_gold(c.unit.text, item["answers"])]
@@ -120,7 +119,7 @@ def mine_examples(assistant, items: list[dict], rng: random.Random, negatives: i
             continue
         # Every example needs as many negatives: a short list repeats its units.
         chosen = rng.sample(wrong[: negatives + 3], min(negatives, len(wrong[: negatives + 3])))
-        examples.append((query, positive, *(chosen * negatives)[:negatives]))
+        examples.append((p.query, positive, *(chosen * negatives)[:negatives]))
     return examples
 
 
@@ -189,12 +188,12 @@ def cached_fine_tune(base: Path, examples: list[tuple[str, ...]], cache: Path | 
 def answer_rows(assistant, items: list[dict]):
     """Per question: (item, Question, candidates, gold unit ids)."""
     prepared = [assistant.prepare(item["question"], item["history"]) for item in items]
-    vectors = assistant.embedder.encode([query for _, query in prepared])  # batched: much faster than one by one
+    vectors = assistant.embedder.encode([p.query for p in prepared])  # batched: much faster than one by one
     gold_units = GoldUnits(assistant.index)
     rows = []
-    for item, (text, query), vector in zip(items, prepared, vectors):
-        avoid = assistant._previous_answer(item["history"]) if item["history"] else frozenset()
-        question, candidates, _ = assistant.candidates(text, query, avoid, vector)
+    for item, p, vector in zip(items, prepared, vectors):
+        avoid = assistant.previous_answer(p) if item["history"] else frozenset()
+        question, candidates, _ = assistant.candidates(p.text, p.query, avoid, vector)
         gold = set(gold_units(item["answers"])) if item["answerable"] else set()
         rows.append((item, question, candidates, gold))
     return rows

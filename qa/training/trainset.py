@@ -89,7 +89,7 @@ def build_memory(assistant, items: list[dict]) -> Memory:
     resolved queries, the units that hold their gold spans."""
     gold_units = GoldUnits(assistant.index)
     texts = {uid: unit.text for uid, (_, unit) in assistant.index.units.items()}
-    queries = [assistant.prepare(item["question"], item["history"])[1] for item in items]
+    queries = [assistant.prepare(item["question"], item["history"]).query for item in items]
     vectors = assistant.embedder.encode(queries)
     units = tuple(tuple(texts[uid] for uid in gold_units(item["answers"])) if item["answerable"] else () for item in items)
     answerable = np.array([bool(i["answerable"]) for i in items])

@@ -1,0 +1,36 @@
+"""Citations: each answer unit numbered by the passage it is quoted from.
+
+    >>> citations = []
+    >>> n = cite(citations, chunk, unit.span)   # 1, and citations holds it
+"""
+
+from __future__ import annotations
+
+from qa.data import Chunk, Citation, Span
+
+
+def cite(citations: list[Citation], chunk: Chunk, unit: Span | None = None) -> int:
+    """The citation number for a unit of a chunk: an earlier citation of the
+    same file that holds the unit is reused (overlapping chunks), else the
+    chunk is cited anew."""
+    for citation in citations:
+        if citation.file != chunk.file:
+            continue
+        if citation.span == chunk.span:
+            return citation.n
+        if unit is not None and citation.span.start <= unit.start and unit.end <= citation.span.end:
+            return citation.n
+    citation = Citation(
+        n=len(citations) + 1,
+        doc_id=chunk.article_id,
+        title=chunk.title,
+        publisher=chunk.publisher,
+        section=chunk.section,
+        quote=chunk.text,
+        span=Span(chunk.span.start, chunk.span.end),
+        file=chunk.file,
+        also_in=chunk.also_in,
+        url=chunk.url,
+    )
+    citations.append(citation)
+    return citation.n

@@ -1,0 +1,125 @@
+"""Each question prepared once per turn: cleaned, checked, spelling fixed,
+split into its question sentences and resolved against the conversation. Every
+later stage reads this prepared form; none cleans or spells again.
+
+    >>> preparer = Preparer(vocabulary)
+    >>> q = preparer.prepare("what are its side efects?", history=["what is zometa?"])
+    >>> q.spelled, q.query
+    ('what are its side effects?', 'what are its side effects? zometa')
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from qa.language.followup import resolve
+from qa.language.message import question_parts
+from qa.language.terms import Vocabulary, english_frequency
+from qa.language.text import normalise_text
+from qa.settings import MAX_QUESTION_CHARS
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One message on its own: cleaned, its spelling fixed, and why it can't be asked ('' when it can)."""
+
+    text: str
+    spelled: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A question as every stage reads it.
+
+    `text` is the message cleaned (what the user wrote, as text); `spelled` the
+    same with spelling fixed against the sources' words; `query` the spelled
+    question resolved against the conversation (what retrieval searches for);
+    `earlier` the usable earlier turns, spelled, oldest first; `parts` the
+    question sentences of a long message (one part: the whole message)."""
+
+    text: str
+    spelled: str
+    query: str
+    problem: str
+    earlier: tuple[str, ...] = ()
+    parts: tuple[str, ...] = ()
+
+    @property
+    def usable(self) -> bool:
+        return not self.problem
+
+    @property
+    def is_followup(self) -> bool:
+        """It leaned on the conversation: the earlier subject was added."""
+        return self.query != self.spelled
+
+
+def clean_question(text: str) -> str:
+    """Plain text of a question: tags removed, entities decoded, spaces folded."""
+    text = normalise_text(text)
+    text = re.sub(r"<(script|style)\b.*?</\1\s*>", " ", text, flags=re.I | re.S)
+    text = re.sub(r"<[^>]{0,200}>", " ", text)
+    text = html.unescape(text)
+    return " ".join(text.split())
+
+
+def problem_with(text: str, vocabulary: Vocabulary) -> str:
+    """A plain message when the (cleaned) question can't be asked as it is, else ''."""
+    if not text:
+        return "Please type a question about bone metastasis."
+    if len(text) > MAX_QUESTION_CHARS:
+        return f"That message is {len(text):,} characters long; please ask in under {MAX_QUESTION_CHARS:,}."
+    letters = [c for c in text if c.isalpha()]
+    if len(letters) < 2 or sum(not c.isprintable() for c in text) > 0.1 * len(text):
+        return "That doesn't look like a question. Please type your question in words."
+    if sum(c.isascii() for c in letters) < 0.7 * len(letters):
+        return "I can only answer questions in English, from English-language sources."
+    tokens = [w for w in re.findall(r"[^\W\d_]+", text.lower()) if len(w) > 2]
+    english = [w for w in tokens if english_frequency(w) >= 2.5 or vocabulary.knows(w)]
+    if len(tokens) >= 3 and len(english) < 0.5 * len(tokens):
+        return "I can only answer questions in English, from English-language sources."
+    return ""
+
+
+class Preparer:
+    """Prepares questions against one vocabulary (the sources' words)."""
+
+    def __init__(self, vocabulary: Vocabulary, followups: bool = True, max_parts: int = 3, cache_size: int = 256) -> None:
+        self.vocabulary = vocabulary
+        self.followups = followups
+        self.max_parts = max_parts
+        # Turns seen recently (a conversation's history, message parts) are
+        # prepared once, not again on every later turn. Bounded, so a server's
+        # memory does not grow with what people type.
+        self.turn = lru_cache(maxsize=cache_size)(self._turn)
+
+    def _turn(self, message: str) -> Turn:
+        text = clean_question(message)
+        return Turn(text, self.vocabulary.fix_spelling(text), problem_with(text, self.vocabulary))
+
+    def earlier(self, history) -> tuple[str, ...]:
+        """The usable earlier questions, spelling fixed, oldest first; junk left out."""
+        turns = [self.turn(h) for h in history if isinstance(h, str)]
+        return tuple(t.spelled for t in turns if t.text and not t.problem)
+
+    def prepare(self, message: str, history=()) -> Prepared:
+        """The prepared form of a message and the earlier questions of its conversation."""
+        if not isinstance(message, str):
+            raise ValueError(f"question must be a string, got {type(message).__name__}")
+        turn = self.turn(message)
+        earlier = self.earlier(history)
+        if turn.problem:
+            return Prepared(turn.text, turn.spelled, turn.spelled, turn.problem, earlier, (turn.text,))
+        query = resolve(turn.spelled, earlier) if self.followups else turn.spelled
+        return Prepared(turn.text, turn.spelled, query, "", earlier, tuple(question_parts(turn.text, self.max_parts)))
+
+    def part(self, part: str, earlier: tuple[str, ...]) -> Prepared:
+        """One question sentence of a long message, resolved against the conversation
+        and the parts before it (`earlier`, already spelled)."""
+        turn = self.turn(part)
+        query = resolve(turn.spelled, earlier) if self.followups else turn.spelled
+        return Prepared(turn.text, turn.spelled, query, turn.problem, earlier, (turn.text,))
