@@ -107,9 +107,42 @@ def tiny_corpus(tmp_path: Path) -> Path:
     return corpus
 
 
+# The unit tests' answer model, with weights anyone can read: units ranked by
+# their cosine in context (unit logit 10 * cosine - 5; a second unit from cosine
+# 0.6); the raw score is the best unit's logit, minus 10 when the question names
+# a rare word the sources never use ("keytruda"). Calibrated so that a best
+# cosine of 0.5 means confidence 0.5; below 0.25 (cosine under 0.39) it
+# abstains. Never the shipped weights, so a retrain cannot change a unit test.
+FAKE_CALIBRATION = {"a": 1.0, "b": 0.0, "threshold": 0.25, "fitted_on": "fake"}
+
+
+def fake_answer_model():
+    from qa.answering.answer import (
+        ANSWER_FEATURES,
+        LearnedAnswerModel,
+        Network,
+        cosine_only_model,
+    )
+
+    weights = {"best unit": 1.0, "rare unknown": -10.0}
+    answer = Network.linear(tuple(weights.get(name, 0.0) for name in ANSWER_FEATURES), 0.0)
+    cosine = cosine_only_model(extra_unit_min=1.0)
+    return LearnedAnswerModel(cosine.unit_weights, cosine.unit_bias, answer, cosine.extra_unit_min)
+
+
+def write_fake_answer_model(folder: Path) -> Path:
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    fake_answer_model().save(folder)
+    (folder / "calibration.json").write_text(json.dumps(FAKE_CALIBRATION), encoding="utf-8")
+    return folder
+
+
 @pytest.fixture
 def tiny_settings(tiny_corpus: Path, tmp_path: Path) -> Settings:
-    return Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index", chunk_chars=300)
+    answer_model = write_fake_answer_model(tmp_path / "fake-answer-model")
+    return Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index", chunk_chars=300, answer_model_path=answer_model)
 
 
 @pytest.fixture

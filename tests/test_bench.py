@@ -60,10 +60,15 @@ def test_report_has_every_section_and_the_plot(smoke):
     assert list((out / "cache").glob("synthetic-*-2000-*.npy")), "synthetic vectors are cached"
 
 
-def test_latencies_and_throughput_are_positive(smoke):
+def test_latencies_and_throughput_count_every_question_cold(smoke):
     results, _, _ = smoke
+    args, n = results["args"], results["n_questions"]
+    # Each timed question is a new user's: nothing prepared or searched is kept between repeats.
+    assert results["settings"].turn_cache == 0
     latency = results["latency"]["all"]
-    assert latency["n"] > 0 and 0 < latency["p50"] <= latency["p95"] <= latency["max"]
+    assert latency["n"] == n * args.repeats and 0 < latency["p50"] <= latency["p95"] <= latency["max"]
+    for row in results["throughput"]:
+        assert row["questions"] == n * args.repeats, row
     assert {(t["workers"], t["torch_threads"]) for t in results["throughput"]} >= {(1, t["torch_threads"]) for t in results["throughput"]}
     for row in results["throughput"]:
         assert row["qps"] > 0 and row["errors"] == 0, row["first_error"]

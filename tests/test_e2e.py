@@ -7,23 +7,24 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-# (question, history, a fact the answer must contain: regex, case-insensitive)
+# (question, history, a fact the answer must contain: regex, case-insensitive). The fact
+# never repeats the question's words, so an echo of the question cannot pass.
 ANSWERED = [
     ("what is xgeva?", [], r"denosumab"),
-    ("what are its side effects?", ["what is zometa?"], r"side effects|headache|tiredness|nausea"),
-    ("is bone mets cancer curable", [], r"incurable but treatable|treatable"),
+    ("what are its side effects?", ["what is zometa?"], r"headache|tiredness|nausea|fever"),
+    ("is bone mets cancer curable", [], r"treatable"),
     ("which cancers usually spread to the bones?", [], r"breast|prostate|lung"),
     ("and for breast cancer?", ["which bones do bone metastases usually affect?"], r"spine|ribs|pelvis"),
     ("what is vertebroplasty", [], r"cement"),
-    ("how do doctors find out if cancer spread to bone", [], r"bone scan|x-ray|ct|mri|pet"),
-    ("does bone metastasis pain get worse at night?", [], r"night"),
+    ("how do doctors find out if cancer spread to bone", [], r"scans|x-rays|mri"),
+    ("does bone metastasis pain get worse at night?", [], r"better with movement|bed rest"),
     ("how is it treated?", ["what is hypercalcemia?"], r"fluids|bisphosphonate|zoledronic|pamidronate"),
     ("what can i eat to keep my bones strong", [], r"calcium|vitamin d"),
-    ("how can I avoid falling at home?", [], r"shoes|rugs|grab bars|lit|handrails|walkers"),
-    ("what is osteonecrosis of the jaw from zometa?", [], r"jaw"),
-    ("whats radiation therapy do for bone mets", [], r"pain|radiation"),
-    ("how many radiation sessions will i need", [], r"sessions|treatments"),
-    ("metastisis in the spine what happens", [], r"spin"),
+    ("how can I avoid falling at home?", [], r"shoes|rugs|grab bars|handrails|walkers"),
+    ("what is osteonecrosis of the jaw from zometa?", [], r"bone death|dental|tooth"),
+    ("whats radiation therapy do for bone mets", [], r"relieve|x-rays|slow"),
+    ("how many radiation sessions will i need", [], r"five to 10|about 10|1 or 2"),
+    ("metastisis in the spine what happens", [], r"spinal cord|paraly|compress"),
     ("what is a dexa scan", [], r"bone density|x-rays"),
 ]
 ABSTAINED = [
@@ -105,7 +106,7 @@ def test_a_long_message_is_answered_on_its_question(assistant):
     )
     answer = assistant.ask(message)
     assert not answer.abstained, answer.message
-    assert re.search(r"pain", answer.text, re.I), answer.text
+    assert re.search(r"radiation|ablation|relief", answer.text, re.I), answer.text
     _check_verbatim(assistant, answer)
 
 
@@ -122,3 +123,11 @@ def test_a_two_part_message_gets_a_unit_for_each_part(assistant):
     assert not re.search(r"vertebroplasty", assistant.ask("What is Xgeva?").text, re.I)  # the second part adds it
     assert re.search(r"vertebroplasty", alone.text, re.I), alone.text
     assert len(answer.units) <= 3
+
+
+@pytest.mark.parametrize("question, history, fact", ANSWERED)
+def test_no_fact_repeats_its_question(question, history, fact):
+    import re as _re
+
+    asked = " ".join([question, *history]).lower()
+    assert not any(_re.search(alternative, asked, _re.I) for alternative in fact.split("|")), fact

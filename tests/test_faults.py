@@ -841,4 +841,5 @@ def test_live_burst_of_100_requests_gets_no_queue_error(live_fake):
         events = [http.post("gradio_api/call/chat", json={"data": [f"what is zometa? ({i})", []]}) for i in range(100)]
         assert all(e.status_code == 200 for e in events)
         replies = [http.get(f"gradio_api/call/chat/{e.json()['event_id']}").text for e in events]
-    assert all("event: complete" in r and "Zometa is a bisphosphonate" in r for r in replies)
+    bad = [r for r in replies if not ("event: complete" in r and "Zometa" in r and "don't cover" not in r)]
+    assert not bad, (len(bad), bad[:2])

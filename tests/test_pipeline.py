@@ -137,3 +137,53 @@ def test_urgent_advice_answers_an_urgent_question_nothing_else_fits(tiny_setting
     assert not answer.abstained and answer.units == ()
     assert answer.urgent is not None and "emergency room" in answer.text
     assert strict.ask("what is a bisphosphonate?").abstained  # not urgent: abstains as usual
+
+
+def test_unit_tests_never_read_the_shipped_answer_model(fake_assistant):
+    from qa.settings import DEFAULT_MODEL
+
+    assert fake_assistant.settings.answer_model() != DEFAULT_MODEL
+    assert fake_assistant.calibration.fitted_on == "fake"
+
+
+def test_a_followup_prepares_and_searches_each_turn_once(tiny_settings, monkeypatch):
+    from collections import Counter
+
+    from conftest import FakeEmbedder
+
+    import qa.language.question as question
+    from qa.answering.assistant import Assistant
+    from qa.language.terms import Vocabulary
+
+    assistant = Assistant.load(tiny_settings, embedder=FakeEmbedder())
+    calls: Counter = Counter()
+
+    def counted(name, function):
+        def wrapper(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(question, "clean_question", counted("clean", question.clean_question))
+    monkeypatch.setattr(Vocabulary, "fix_spelling", counted("spell", Vocabulary.fix_spelling))
+    monkeypatch.setattr(assistant.retriever, "search", counted("search", assistant.retriever.search))
+    monkeypatch.setattr(assistant.embedder, "encode_query", counted("embed", assistant.embedder.encode_query))
+
+    first = assistant.ask("what are its side effects?", ["what is zometa?"])
+    # Two turns, each once: the earlier question (read to know what was answered) and this one.
+    assert first.resolved_question.endswith("zometa") and dict(calls) == {"clean": 2, "spell": 2, "search": 2, "embed": 2}
+    calls.clear()
+    assistant.ask("and how is it given?", ["what is zometa?", "what are its side effects?"])
+    # The earlier turns were prepared and searched already: only the new one is.
+    assert dict(calls) == {"clean": 1, "spell": 1, "search": 1, "embed": 1}
+
+
+def test_replace_swaps_one_part_and_shares_the_rest(fake_assistant):
+    from qa.answering.calibration import Calibration
+
+    strict = fake_assistant.replace(calibration=Calibration(1.0, 0.0, 0.99, "strict"))
+    assert strict.index is fake_assistant.index and strict.answer_model is fake_assistant.answer_model
+    assert strict.ask("what is zometa?").abstained and not fake_assistant.ask("what is zometa?").abstained
+    with pytest.raises(TypeError, match="no part named"):
+        fake_assistant.replace(policy=None)
