@@ -151,3 +151,16 @@ def test_words_the_sources_lack_are_counted_in_the_resolved_query():
     followup = describe("why the rush", "why the rush spinal cord compression", vocabulary)
     assert alone.features[share] == 1.0
     assert 0.0 < followup.features[share] < 1.0
+
+
+def test_a_changed_reading_constant_refuses_the_trained_weights(tmp_path, monkeypatch):
+    # The weights were fitted on features read one way: read another way, they would mislead silently.
+    import qa.answering.answer as answer
+    from conftest import write_fake_answer_model
+    from qa.errors import AnswerModelError
+
+    folder = write_fake_answer_model(tmp_path / "model")
+    assert answer.load_answer_model(folder) is not None
+    monkeypatch.setattr(answer, "CONTEXT_WEIGHT", 0.4)
+    with pytest.raises(AnswerModelError, match="context_weight 0.4 here, 0.5 in the file"):
+        answer.load_answer_model(folder)

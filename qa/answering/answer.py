@@ -19,17 +19,23 @@ from typing import Protocol
 import numpy as np
 
 from qa.answering.features import (
+    CONTEXT_WEIGHT,
     QUESTION_FEATURES,
+    QUESTION_WORDS_CAP,
     UNIT_FEATURES,
+    UNIT_WORDS_CAP,
     Candidate,
     Question,
     figure_gap,
 )
+from qa.answering.retrieve import CANDIDATES
 from qa.data import Chunk, Unit
 from qa.errors import AnswerModelError
 from qa.language.terms import analyse
+from qa.settings import RARE_ZIPF
 
 POLICY_FILE = "policy.json"
+MARGIN_CAP = 5.0  # the best unit's lead over the second, capped
 ANSWER_FEATURES = (
     "best unit", "margin", "best cosine", "best passage cosine", "best shared terms", "figure gap", *QUESTION_FEATURES
 )
@@ -132,7 +138,7 @@ class LearnedAnswerModel:
 
     def save(self, folder: Path) -> None:
         data = {
-            "unit_features": list(UNIT_FEATURES), "answer_features": list(ANSWER_FEATURES),
+            "unit_features": list(UNIT_FEATURES), "answer_features": list(ANSWER_FEATURES), "reads": reading_constants(),
             "unit_weights": list(self.unit_weights), "unit_bias": self.unit_bias,
             "answer": self.answer.to_json(), "extra_unit_min": self.extra_unit_min,
         }
@@ -150,6 +156,10 @@ def load_answer_model(folder: Path) -> LearnedAnswerModel:
         raise AnswerModelError(f"{path} is unreadable or not JSON: retrain with `qa train`") from exc
     if data.get("unit_features") != list(UNIT_FEATURES) or data.get("answer_features") != list(ANSWER_FEATURES):
         raise AnswerModelError(f"{path} was trained on other features than this code computes: retrain with `qa train`")
+    if data.get("reads") != reading_constants():
+        changed = [f"{k} {v} here, {(data.get('reads') or {}).get(k)} in the file" for k, v in reading_constants().items()
+                   if (data.get("reads") or {}).get(k) != v]
+        raise AnswerModelError(f"{path} was trained reading its features otherwise ({'; '.join(changed)}): retrain with `qa train`")
     try:
         return LearnedAnswerModel(
             tuple(float(w) for w in data["unit_weights"]),
@@ -159,6 +169,15 @@ def load_answer_model(folder: Path) -> LearnedAnswerModel:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AnswerModelError(f"{path} is damaged ({exc}): retrain with `qa train`") from exc
+
+
+def reading_constants() -> dict:
+    """The constants that shape what the weights read: saved with them in
+    policy.json and checked at load, so changing one without retraining is refused."""
+    return {
+        "context_weight": CONTEXT_WEIGHT, "question_words_cap": QUESTION_WORDS_CAP, "unit_words_cap": UNIT_WORDS_CAP,
+        "rare_zipf": RARE_ZIPF, "margin_cap": MARGIN_CAP, "retrieval_candidates": CANDIDATES,
+    }
 
 
 def cosine_only_model(extra_unit_min: float = 1.0) -> LearnedAnswerModel:
@@ -175,11 +194,11 @@ def answer_features(question: Question, candidates: list[Candidate], logits: np.
         return (-10.0, 0.0, 0.0, 0.0, 0.0, figure_gap(question, []), *question.features)
     order = np.argsort(-logits, kind="stable")
     best = candidates[order[0]]
-    margin = float(logits[order[0]] - logits[order[1]]) if len(order) > 1 else 5.0
+    margin = float(logits[order[0]] - logits[order[1]]) if len(order) > 1 else MARGIN_CAP
     top = [candidates[i].unit for i in order[:3]]
     return (
         float(logits[order[0]]),
-        min(margin, 5.0),
+        min(margin, MARGIN_CAP),
         best.features[0],
         best.features[2],
         best.features[4],

@@ -30,6 +30,9 @@ from qa.settings import RARE_ZIPF
 # A unit is read with the sentence before it: "These tests are painless" means
 # little alone. Its vector is its own plus this share of the previous unit's.
 CONTEXT_WEIGHT = 0.5
+# Caps that scale features into [0, 1]; the trained weights were fitted on them.
+QUESTION_WORDS_CAP = 100
+UNIT_WORDS_CAP = 60
 _LEANS_BACK = re.compile(r"^(This|These|That|Those|It|They|Such|Both|All)\b")
 
 UNIT_FEATURES = (
@@ -82,7 +85,7 @@ def describe(text: str, query: str, vocabulary: Vocabulary, nearest: tuple[float
         max(0.0, min(1.0, (5.0 - rarest) / 5.0)),
         float(asks_for_figure(text)),
         float(not subject_words(query)),
-        min(len(words(text)), 100) / 100,
+        min(len(words(text)), QUESTION_WORDS_CAP) / QUESTION_WORDS_CAP,
         *nearest,
     )
     return Question(text, query, features, unknown)
@@ -163,7 +166,7 @@ class Reader:
                     float(term is not None and defines(unit.text, term)),
                     float(uid in avoid),
                     float(bool(_LEANS_BACK.match(unit.text))),
-                    min(len(unit.text.split()), 60) / 60,
+                    min(len(unit.text.split()), UNIT_WORDS_CAP) / UNIT_WORDS_CAP,
                 )
                 memory = (
                     float(sims[asked].max()) if asked is not None else 0.0,
