@@ -43,6 +43,7 @@ from qa.apps.server import (  # noqa: E402
     port_number,
 )
 from qa.errors import BusyError  # noqa: E402
+from qa.settings import Settings  # noqa: E402
 
 log = logging.getLogger("qa.app")
 # Runs in the browser as a question is sent: empty the box then, so nothing typed later is lost.
@@ -85,11 +86,14 @@ STATUS_BAR = (
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Serve the bone metastasis Q&A chat in the browser.")
-    parser.add_argument("--host", default=os.environ.get("QA_HOST", "127.0.0.1"),
+    try:
+        env = Settings.from_env()  # the defaults, and QA_HOST / QA_PORT / QA_FEEDBACK
+    except ValueError as exc:
+        parser.error(str(exc))
+    parser.add_argument("--host", default=env.host,
                         help="address to listen on (default 127.0.0.1, or $QA_HOST); 0.0.0.0 opens it to your network")
-    parser.add_argument("--port", type=port_number, default=os.environ.get("QA_PORT", "7860"),
-                        help="port (default 7860, or $QA_PORT)")
-    parser.add_argument("--feedback", type=Path, default=Path(os.environ.get("QA_FEEDBACK", "feedback/feedback.jsonl")),
+    parser.add_argument("--port", type=port_number, default=env.port, help="port (default 7860, or $QA_PORT)")
+    parser.add_argument("--feedback", type=Path, default=env.feedback_path,
                         help="where thumbs-up/down votes are appended as JSON lines (default feedback/feedback.jsonl, or $QA_FEEDBACK)")
     parser.add_argument("--corpus", type=Path, help="corpus folder (default: corpus/ or $QA_CORPUS)")
     parser.add_argument("--index", type=Path, help="index folder (default: index/ or $QA_INDEX)")
@@ -311,19 +315,20 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("qa").setLevel(logging.INFO)
     from qa.answering.assistant import Assistant
     from qa.errors import QAError
-    from qa.settings import Settings
 
     try:
         check_address(args.host, args.port)
-        settings = Settings.from_env(corpus_dir=args.corpus, index_dir=args.index)
+        settings = Settings.from_env(
+            corpus_dir=args.corpus, index_dir=args.index, host=args.host, port=args.port, feedback_path=args.feedback,
+        )
         print(f"Loading the assistant (index folder {settings.index_dir}/, built first if missing or out of date)...", flush=True)
         assistant = Assistant.load(settings, progress=True)
     except (QAError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    demo = build_app(assistant, args.feedback)
+    demo = build_app(assistant, settings.feedback_path)
     try:
-        launch(demo, args.host, args.port, block=False)
+        launch(demo, settings.host, settings.port, block=False)
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port} ({exc}): check --host and --port", file=sys.stderr)
         return 2

@@ -10,6 +10,7 @@ from pathlib import Path
 # An unknown word rarer than this in English (zipf) names something (a drug, a
 # disease), not a plain word: qa.language.terms reads it too.
 RARE_ZIPF = 3.3
+MAX_FILE_MB = 20.0  # the largest corpus file accepted: chunking runs at about 1 MB/s (eval/bench.md)
 MAX_QUESTION_CHARS = 2000  # longer messages are refused (the chat cuts them with a note)
 
 # Settings that shape the index; the rest only shape answers.
@@ -45,7 +46,12 @@ class Settings:
     rare_term_zipf: float = RARE_ZIPF
     followups: bool = True
     ivf_nprobe: int = 32  # lists an IVF search visits: recall@10 0.97 at 1M chunks (eval/bench.md)
-    max_file_mb: float = 20.0  # a corpus file above this is refused: chunking runs at about 1 MB/s
+    max_file_mb: float = MAX_FILE_MB  # a corpus file above this is refused
+
+    # The browser chat (app.py): where it listens and where votes are appended.
+    host: str = "127.0.0.1"  # this machine only; 0.0.0.0 opens it to the network
+    port: int = 7860
+    feedback_path: Path = Path("feedback/feedback.jsonl")
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -67,6 +73,8 @@ class Settings:
             raise ValueError(f"chunk_chars must be at least 50, got {self.chunk_chars}")
         if self.chunk_overlap < 0:
             raise ValueError(f"chunk_overlap must be 0 or more units, got {self.chunk_overlap}")
+        if not 1 <= self.port <= 65535:
+            raise ValueError(f"port must be from 1 to 65535, got {self.port}")
         if not 0 < self.max_file_mb < float("inf"):
             raise ValueError(f"max_file_mb must be a positive number of megabytes, got {self.max_file_mb}")
 
@@ -93,15 +101,24 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
-        """Defaults, then QA_CORPUS / QA_INDEX / QA_MODEL / QA_ANSWER_MODEL / QA_READER_MODEL / QA_MAX_FILE_MB, then overrides."""
+        """Defaults, then QA_CORPUS / QA_INDEX / QA_MODEL / QA_ANSWER_MODEL / QA_READER_MODEL /
+        QA_MAX_FILE_MB / QA_HOST / QA_PORT / QA_FEEDBACK, then overrides (None: not given)."""
         env = {
             "corpus_dir": os.environ.get("QA_CORPUS"),
             "index_dir": os.environ.get("QA_INDEX"),
             "model_path": os.environ.get("QA_MODEL"),
             "answer_model_path": os.environ.get("QA_ANSWER_MODEL"),
             "reader_model_path": os.environ.get("QA_READER_MODEL"),
+            "feedback_path": os.environ.get("QA_FEEDBACK"),
         }
         values: dict = {k: Path(v) for k, v in env.items() if v}
+        if "QA_HOST" in os.environ:
+            values["host"] = os.environ["QA_HOST"]  # an empty one is refused with a clear message when listening
+        port = os.environ.get("QA_PORT")
+        if port:
+            if not port.strip().isdigit() or not 1 <= int(port) <= 65535:
+                raise ValueError(f"QA_PORT must be a port number from 1 to 65535, got {port!r}")
+            values["port"] = int(port)
         max_mb = os.environ.get("QA_MAX_FILE_MB")
         if max_mb:
             try:

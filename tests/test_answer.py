@@ -155,8 +155,9 @@ def test_words_the_sources_lack_are_counted_in_the_resolved_query():
 
 def test_a_changed_reading_constant_refuses_the_trained_weights(tmp_path, monkeypatch):
     # The weights were fitted on features read one way: read another way, they would mislead silently.
-    import qa.answering.answer as answer
     from conftest import write_fake_answer_model
+
+    import qa.answering.answer as answer
     from qa.errors import AnswerModelError
 
     folder = write_fake_answer_model(tmp_path / "model")

@@ -136,3 +136,21 @@ def test_import_qa_is_light(module):
     code = f"import sys, {module}; heavy = [m for m in ('torch', 'transformers', 'faiss', 'sentence_transformers', 'gradio') if m in sys.modules]; print(heavy)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]", f"import {module} loads {out}"
+
+
+# The command line's main() is the one entry point inside the package (app.py is the other).
+ENTRY_POINTS = {"qa.apps.cli"}
+
+
+def test_no_environment_writes_or_process_wide_torch_switches_outside_entry_points():
+    found = []
+    for path in ROOT.rglob("*.py"):
+        if module_name(path) in ENTRY_POINTS:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            text = ast.unparse(node) if isinstance(node, (ast.Assign, ast.Call)) else ""
+            if isinstance(node, ast.Assign) and any("os.environ" in ast.unparse(t) for t in node.targets):
+                found.append(f"{module_name(path)}: {text}")
+            if isinstance(node, ast.Call) and any(s in text for s in ("os.environ.setdefault", "os.environ.update", "os.putenv", "set_grad_enabled(False)")):
+                found.append(f"{module_name(path)}: {text}")
+    assert not found, "\n".join(found)

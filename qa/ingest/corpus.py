@@ -14,10 +14,10 @@ from pathlib import Path
 
 from qa.data import Article, Document, Span
 from qa.errors import CorpusError
+from qa.settings import MAX_FILE_MB
 
 SUFFIXES = (".txt", ".md", ".html", ".htm")
 METADATA_FILE = "metadata.toml"
-MAX_FILE_MB = 20.0  # Settings.max_file_mb; chunking runs at about 1 MB/s (eval/bench.md)
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 
 TYPO_ZIPF = 3.0  # a word rarer than this in English may be a typo; a commoner one is meant
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -192,7 +192,7 @@ def defined_term(question: str) -> str | None:
     return term if 1 <= len(term.split()) <= 3 and subject_words(term) else None
 
 
-@cache
+@lru_cache(maxsize=65536)  # words people type: bounded, so a server's memory stays flat
 def _zipf(word: str) -> float:
     from wordfreq import zipf_frequency
 
