@@ -42,17 +42,30 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
         raise OutputError(f"cannot write {path} ({exc.strerror}): choose another file name") from exc
 
 
-def read_jsonl(path: Path) -> list:
-    """Every line of a JSONL file (the eval question set); a bad line is an error naming it."""
+# One schema per record kind. A question (eval/questions.jsonl, the training
+# sets): see eval/README.md and train/README.md.
+QUESTION_FIELDS = ("id", "question", "history", "answerable", "answers", "sources", "kind", "split", "urgent", "unanswerable_type")
+
+
+def read_jsonl(path: Path, required: tuple[str, ...] = (), error: type[QAError] = QAError) -> list[dict]:
+    """Every record of a JSONL file, each an object holding the `required` keys;
+    a missing file or a bad line is an `error` naming the file and the line."""
+    if not path.is_file():
+        raise error(f"no file at {path}: give a JSONL file (one JSON object per line)")
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        raise QAError(f"cannot read {path}: {exc}") from exc
+        raise error(f"cannot read {path}: {exc}") from exc
     items = []
     for n, line in enumerate(lines, start=1):
-        if line.strip():
-            try:
-                items.append(json.loads(line))
-            except (json.JSONDecodeError, RecursionError) as exc:
-                raise QAError(f"{path} line {n} is not valid JSON: fix that line") from exc
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise error(f"{path} line {n} is not valid JSON: fix or remove that line") from exc
+        missing = [key for key in required if not isinstance(item, dict) or key not in item]
+        if not isinstance(item, dict) or missing:
+            raise error(f"{path} line {n} lacks {', '.join(missing) or 'a JSON object'}: see eval/README.md for the format")
+        items.append(item)
     return items

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.files import read_jsonl
+from qa.files import QUESTION_FIELDS, read_jsonl
 from qa.training.gold import Result, contains_gold, judge
 
 KINDS = ("single", "followup", "unanswerable")
@@ -34,11 +34,7 @@ BUCKETS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
 
 
 def load_set(path: Path, split: str) -> list[dict]:
-    items = read_jsonl(path)
-    for n, item in enumerate(items, start=1):
-        missing = {"id", "question", "history", "answerable", "answers", "kind", "split"} - set(item)
-        if missing:
-            raise ValueError(f"{path} line {n} lacks {', '.join(sorted(missing))}")
+    items = read_jsonl(path, QUESTION_FIELDS)
     return [i for i in items if split == "all" or i["split"] == split]
 
 

@@ -7,37 +7,24 @@ file), in the eval format, with the answer units each gold span lands in.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
 from qa.answering.memory import Memory
 from qa.errors import TrainingDataError
-from qa.files import write_jsonl
+from qa.files import QUESTION_FIELDS, read_jsonl, write_jsonl
 from qa.index.store import Index
 from qa.language.text import norm
 
-REQUIRED = ("id", "question", "history", "answerable", "answers", "sources", "kind", "split", "urgent", "unanswerable_type")
+REQUIRED = QUESTION_FIELDS
 
 
 def load_items(path: Path) -> list[dict]:
     """Every item of a question file in the eval format; the file and line name any fault."""
     if not path.is_file():
         raise TrainingDataError(f"no question file at {path}: write one in the format of eval/README.md")
-    items = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TrainingDataError(f"{path} line {n} is not valid JSON ({exc.msg}): fix or remove it") from exc
-        missing = [key for key in REQUIRED if not isinstance(item, dict) or key not in item]
-        if missing:
-            raise TrainingDataError(f"{path} line {n} lacks {', '.join(missing)}: see eval/README.md for the format")
-        items.append(item)
-    return items
+    return read_jsonl(path, REQUIRED, TrainingDataError)
 
 
 class GoldUnits:
