@@ -25,19 +25,19 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent
-# The qa package, and this folder's modules where bench.py is loaded by file path rather than run (the tests).
-sys.path[:0] = [p for p in (str(ROOT), str(HERE)) if p not in sys.path]
-
 # This file: the CLI and the application-level benchmarks. Dense search on synthetic
 # corpora is in bench_scale.py, the Markdown report and plot in bench_report.py.
-from bench_common import cpu_seconds, interference, log, summary, timed  # noqa: E402
-from bench_report import fmt_ms, machine_info, plot_scale, render  # noqa: E402
-from bench_scale import bench_scale, best_setting, recommend, recommendation_text  # noqa: E402
+# Run as a script (`python eval/bench.py`), Python puts this folder on the path;
+# the qa package is installed (`pip install -e .`), so no path is patched here.
+from bench_common import cpu_seconds, interference, log, summary, timed
+from bench_report import fmt_ms, machine_info, plot_scale, render
+from bench_scale import bench_scale, best_setting, recommend, recommendation_text
 
-from qa.answering.retrieve import CANDIDATES  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from qa.answering.retrieve import CANDIDATES
+from qa.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 
 FULL = dict(sizes="10000,100000,1000000", max_questions=0, repeats=3, cold_runs=3, build=True, queries=200, latency_queries=100, chunk_mb=1.0)
 SMOKE = dict(sizes="2000", max_questions=8, repeats=1, cold_runs=0, build=False, queries=50, latency_queries=50, chunk_mb=0.0)

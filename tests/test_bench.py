@@ -27,7 +27,10 @@ SECTIONS = [
 
 
 def load_bench():
-    """eval/bench.py as a module (eval/ is not a package)."""
+    """eval/bench.py as a module (eval/ is not a package): its folder on the path, as
+    when it runs as a script, for its sibling modules."""
+    if str(BENCH.parent) not in sys.path:
+        sys.path.insert(0, str(BENCH.parent))
     spec = importlib.util.spec_from_file_location("qa_bench", BENCH)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -36,7 +39,7 @@ def load_bench():
 
 
 def load_scale():
-    """eval/bench_scale.py, the synthetic-corpus part, which loading bench.py puts on sys.path."""
+    """eval/bench_scale.py, the synthetic-corpus part."""
     load_bench()
     return importlib.import_module("bench_scale")
 

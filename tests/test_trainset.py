@@ -115,3 +115,53 @@ def test_no_training_question_is_close_to_an_eval_question(items):
     closest = (train @ embedder.encode(evaluation).T).max(axis=1)
     too_close = [(items[n]["id"], round(float(closest[n]), 3)) for n in range(len(items)) if closest[n] >= MAX_COSINE_TO_EVAL]
     assert not too_close, too_close
+
+
+LEAFLETS = Path(__file__).resolve().parents[1] / "train" / "leaflets"
+TRIAGE = Path(__file__).resolve().parents[1] / "train" / "triage"
+TRIAGE_FIELDS = ("id", "message", "history", "label", "topic", "writer", "split", "pattern")
+
+
+def _leaflet_items() -> list[dict]:
+    return [item for path in sorted(LEAFLETS.glob("*.jsonl")) for item in load_items(path)]
+
+
+def _triage_items() -> list[dict]:
+    from qa.files import read_jsonl
+
+    return [item for path in sorted(TRIAGE.glob("*.jsonl")) for item in read_jsonl(path, TRIAGE_FIELDS)]
+
+
+def test_every_leaflet_span_is_verbatim_in_its_leaflet():
+    items = _leaflet_items()
+    assert len(list(LEAFLETS.glob("*.md"))) >= 20 and len(items) >= 800
+    for item in items:
+        if item["answerable"]:
+            (source,) = item["sources"]
+            text = (LEAFLETS / f"{source}.md").read_text(encoding="utf-8")
+            assert item["answers"] and all(span in text for span in item["answers"]), item["id"]
+        else:
+            assert item["answers"] == [] and item["unanswerable_type"] in ("near-miss", "uncovered-medical", "off-topic")
+
+
+def test_triage_labels_are_consistent_and_each_split_has_its_own_writer():
+    items = _triage_items()
+    assert len({i["id"] for i in items}) == len(items)
+    for item in items:
+        assert item["label"] in ("urgent", "topic", "none") and (item["topic"] is None) == (item["label"] == "none"), item["id"]
+        assert item["topic"] in (None, "cord", "calcium", "fracture") and isinstance(item["history"], list), item["id"]
+    writers = {split: {i["writer"] for i in items if i["split"] == split} for split in ("train", "dev", "heldout")}
+    assert not writers["heldout"] & (writers["train"] | writers["dev"]) and not writers["dev"] & writers["train"]
+    assert sum(i["split"] == "train" for i in items) >= 1500
+
+
+@pytest.mark.slow
+def test_no_leaflet_question_or_triage_message_is_close_to_an_eval_question():
+    from qa.index.embed import Embedder, bundled_model_path
+
+    embedder = Embedder(bundled_model_path())
+    evaluation = [json.loads(line)["question"] for line in EVAL_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    written = [(i["id"], i["question"]) for i in _leaflet_items()] + [(i["id"], i["message"]) for i in _triage_items()]
+    closest = (embedder.encode([text for _, text in written]) @ embedder.encode(evaluation).T).max(axis=1)
+    too_close = [(written[n][0], round(float(closest[n]), 3)) for n in range(len(written)) if closest[n] >= MAX_COSINE_TO_EVAL]
+    assert not too_close, too_close

@@ -20,7 +20,7 @@ ABSTAIN_KEYS = ["abstention precision", "abstention recall", "false abstentions"
                 "abstain: off-topic", "abstain: uncovered-medical", "abstain: near-miss"]
 ABLATION_KEYS = ["hit@1", "hit@5", "mrr@10", "answer accuracy", "follow-up accuracy", "false abstentions",
                  "abstention recall", "abstain: uncovered-medical", "ECE"]
-LEARNING_CURVE = Path("eval/learning_curve.json")  # written by eval/learning_curve.py (make learning-curve)
+LEARNING_CURVE = "learning_curve.json"  # in the report folder, written by eval/learning_curve.py (make learning-curve)
 
 
 def write_report(folder: Path, qset: Path, split: str, results: list[Result], ablations: dict, assistant) -> Path:
@@ -86,9 +86,10 @@ def _learning_curve(folder: Path) -> list[str]:
     """The learning-curve table and plot, from the last `make learning-curve`."""
     import json
 
-    if not LEARNING_CURVE.is_file():
+    curve = folder / LEARNING_CURVE
+    if not curve.is_file():
         return ["## Learning curve", "", "Not measured yet: run `make learning-curve`.", ""]
-    points = json.loads(LEARNING_CURVE.read_text(encoding="utf-8"))["points"]
+    points = json.loads(curve.read_text(encoding="utf-8"))["points"]
     keys = ["answer accuracy", "hit@5", "follow-up accuracy", "false abstentions", "abstention recall"]
     rows = {f"{p['fraction']:.0%} ({p['questions']} questions), {split}": p[split] for p in points for split in ("dev", "test")}
     _plot_learning_curve(folder / "learning_curve.png", points)
