@@ -187,3 +187,18 @@ def test_replace_swaps_one_part_and_shares_the_rest(fake_assistant):
     assert strict.ask("what is zometa?").abstained and not fake_assistant.ask("what is zometa?").abstained
     with pytest.raises(TypeError, match="no part named"):
         fake_assistant.replace(policy=None)
+
+
+def test_without_a_turn_cache_a_question_is_still_embedded_once(tiny_settings, monkeypatch):
+    # The benchmark runs with turn_cache=0: a cold question must cost one embedding, not two.
+    from collections import Counter
+
+    from conftest import FakeEmbedder
+    from qa.answering.assistant import Assistant
+
+    assistant = Assistant.load(tiny_settings.with_(turn_cache=0), embedder=FakeEmbedder())
+    calls: Counter = Counter()
+    encode = assistant.embedder.encode_query
+    monkeypatch.setattr(assistant.embedder, "encode_query", lambda text: calls.update(["embed"]) or encode(text))
+    assistant.ask("what is zometa?")
+    assert calls["embed"] == 1

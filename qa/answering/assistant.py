@@ -153,14 +153,17 @@ class Assistant:
         vector.setflags(write=False)  # shared through the cache
         return vector
 
-    def _retrieve(self, query: str, k: int) -> tuple[Passage, ...]:
-        return tuple(self.retriever.search(query, self.embed(query), k))
+    def _retrieve(self, query: str, k: int) -> tuple[np.ndarray, tuple[Passage, ...]]:
+        """(query vector, passages): the vector comes with them, so a query is embedded once."""
+        vector = self.embed(query)
+        return vector, tuple(self.retriever.search(query, vector, k))
 
     def candidates(self, text: str, query: str, avoid: frozenset[int] = frozenset(), vector=None):
         """(question, candidate units, query vector) for a prepared query; `vector`
         when the caller embedded the query already (training embeds in batches)."""
         if vector is None:
-            vector, passages = self.embed(query), list(self.retrieve(query, self.settings.top_k))
+            vector, found = self.retrieve(query, self.settings.top_k)
+            passages = list(found)
         else:
             passages = self.retriever.search(query, vector, self.settings.top_k)
         sims = self.reader.memory.similarities(vector)  # once: both the question and its units read them
@@ -186,7 +189,7 @@ class Assistant:
 
     def search(self, question: str, history=(), k: int | None = None) -> list[Passage]:
         """The passages retrieval finds for a question (what `ask` reads from)."""
-        return list(self.retrieve(self.prepare(question, history).query, self.settings.top_k if k is None else k))
+        return list(self.retrieve(self.prepare(question, history).query, self.settings.top_k if k is None else k)[1])
 
     def ask(self, question: str, history: list[str] | tuple[str, ...] = ()) -> Answer:
         """Answer one question; `history` holds the user's earlier questions, oldest first."""
