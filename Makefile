@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run chat test index eval bench train calibrate learning-curve clean
+.PHONY: run chat test index eval bench train triage calibrate learning-curve clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,11 @@ bench: $(STAMP)
 train: $(STAMP)
 	$(PY) -m qa train
 	$(PY) -m qa calibrate
+	$(PY) -m qa train-triage
+
+# Refit only the urgent-sign triage (a minute or two).
+triage: $(STAMP)
+	$(PY) -m qa train-triage
 
 calibrate: $(STAMP)
 	$(PY) -m qa calibrate

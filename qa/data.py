@@ -137,6 +137,10 @@ class Answer:
     # False when the message itself could not be asked (empty, not words, not
     # English, too long): `message` says why. Front ends need not check again.
     usable: bool = True
+    # The sources' advice on when to get help, as a calm note below the answer:
+    # the message touches an urgent topic (a definition, a past event) but
+    # describes no sign happening now. `urgent` is the red box for that.
+    help_note: AnswerUnit | None = None
 
     @property
     def text(self) -> str:
@@ -149,9 +153,11 @@ class Answer:
 
     def to_json(self) -> dict:
         """The batch/`--json` record (see README for the fields)."""
-        urgent = None
+        urgent = help_note = None
         if self.urgent is not None:
             urgent = f"{' '.join(self.urgent.text.split())} [{self.urgent.citation}]"
+        if self.help_note is not None:
+            help_note = f"{' '.join(self.help_note.text.split())} [{self.help_note.citation}]"
         return {
             "question": self.question,
             "resolved_question": self.resolved_question,
@@ -160,6 +166,7 @@ class Answer:
             "abstained": self.abstained,
             "confidence": round(self.confidence, 4),
             "urgent": urgent,
+            "when_to_get_help": help_note,
             "citations": [
                 {
                     "n": c.n,

@@ -130,11 +130,30 @@ def fake_answer_model():
     return LearnedAnswerModel(cosine.unit_weights, cosine.unit_bias, answer, cosine.extra_unit_min)
 
 
+def fake_triage(dimension: int = 64):
+    """A triage model with readable weights: the old urgent-sign rules' flags for
+    the message (three of its inputs) make 'urgent now' for their topic; nothing
+    else counts. The same file format and checks as a trained one."""
+    from qa.answering.triage import CLASSES, TOPICS, TriageModel, WordPatterns, reading
+
+    words = WordPatterns()
+    inputs = 2 * dimension + len(words.features("", ""))
+    rules_at = 2 * dimension + 2 * len(TOPICS)  # after the vectors and the sign counts
+    weights = [[0.0] * len(CLASSES) for _ in range(inputs)]
+    for k, topic in enumerate(TOPICS):
+        weights[rules_at + k][CLASSES.index(f"urgent:{topic}")] = 20.0
+    bias = [0.0] + [-10.0] * (len(CLASSES) - 1)
+    layers = ((tuple(map(tuple, weights)), tuple(bias)),)
+    return TriageModel((0.0,) * inputs, (1.0,) * inputs, layers, (0.5, 0.5, 0.5), 0.5, FakeEmbedder.fingerprint,
+                       reading(words, dimension), words)
+
+
 def write_fake_answer_model(folder: Path) -> Path:
     import json
 
     folder.mkdir(parents=True, exist_ok=True)
     fake_answer_model().save(folder)
+    fake_triage().save(folder, {"fake": True})
     (folder / "calibration.json").write_text(json.dumps(FAKE_CALIBRATION), encoding="utf-8")
     return folder
 

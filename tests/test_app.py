@@ -41,13 +41,14 @@ CONVERSATIONS = [
     ],
     [
         ("will it snow in denver this weekend?", None, None),
-        ("what is hypercalcemia?", r"^URGENT: [\s\S]*hypercalcemia", None),
+        # A definition: the calm note, never the red box.
+        ("what is hypercalcemia?", r"hypercalcemia[\s\S]*When to get help: ", r"^URGENT"),
         ("how is it treated?", r"hypercalcemia|calcium", r"spinal cord"),  # "it" is this client's subject
         ("what can i eat to keep my bones strong", r"bone|calcium", None),
         ("which cancers usually spread to the bones?", r"breast|prostate|lung", None),
     ],
     [
-        ("what is spinal cord compression?", r"^URGENT: [\s\S]*spinal cord", None),
+        ("what is spinal cord compression?", r"spinal cord[\s\S]*When to get help: ", r"^URGENT"),
         ("how is it treated?", r"spinal cord|paraly", r"hypercalcemia"),  # and this one's
         ("what's the best recipe for lasagna?", None, None),
         ("my husband has back pain and suddenly his legs are weak and numb", r"^URGENT: ", None),

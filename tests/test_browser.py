@@ -141,6 +141,15 @@ def test_urgent_notice_is_first_and_labelled(open_chat):
     page.screenshot(path=SHOTS / "desktop-urgent.png")
 
 
+@pytest.mark.parametrize("message", ["what is hypercalcaemia?", "I had cord compression last year and I'm walking fine now, can I exercise?"])
+def test_a_definition_or_past_event_gets_a_calm_note_never_the_red_box(open_chat, message):
+    page = open_chat()
+    answer = ask(page, message)
+    expect(answer.locator(".qa-help")).to_contain_text("When to get help")
+    assert answer.locator(".qa-urgent").count() == 0 and answer.locator("[role=alert]").count() == 0
+    assert answer.locator(".qa-help p").last.evaluate(CONTRAST_JS) >= 4.5
+
+
 def test_off_topic_abstains_and_offers_suggestions(open_chat):
     page = open_chat()
     answer = ask(page, "how do I renew my passport?")
@@ -465,6 +474,8 @@ def test_no_serious_accessibility_violations_in_any_state(open_chat, scheme, siz
     states["urgent"] = axe_violations(page)
     answer.locator("details.qa-source summary").first.click()
     states["source open"] = axe_violations(page)
+    ask(page, "what is hypercalcaemia?")
+    states["when to get help"] = axe_violations(page)
     ask(page, "how do I renew my passport?")
     states["abstention"] = axe_violations(page)
     assert {state: found for state, found in states.items() if found} == {}

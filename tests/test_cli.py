@@ -10,6 +10,7 @@ from qa.apps.cli import main
 @pytest.fixture
 def cli(tiny_settings, monkeypatch):
     monkeypatch.setattr(qa.index.embed, "Embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setenv("QA_ANSWER_MODEL", str(tiny_settings.answer_model_path))  # the fakes, never the shipped weights
     base = ["--corpus", str(tiny_settings.corpus_dir), "--index", str(tiny_settings.index_dir)]
 
     def run(command, *args):

@@ -131,3 +131,32 @@ def test_no_fact_repeats_its_question(question, history, fact):
 
     asked = " ".join([question, *history]).lower()
     assert not any(_re.search(alternative, asked, _re.I) for alternative in fact.split("|")), fact
+
+
+# Urgent signs in people's own words, and messages that only touch the topic
+# (written for this test, not taken from train/triage/).
+SIGNS_NOW = [
+    ("since this morning my legs feel like lead and I nearly fell on the stairs, I have cancer in my spine", []),
+    ("my mum has bone mets and today she is so thirsty and muddled, and she keeps being sick", []),
+    ("I heard a crack in my upper arm lifting the kettle and now I can't move it. I have myeloma", []),
+    ("and now he says he can't feel his feet", ["my husband has prostate cancer in his spine"]),
+]
+TOPIC_ONLY = [
+    "what is hypercalcaemia?",
+    "what does 'spinal cord compression' mean on my letter?",
+    "I had cord compression last year and I'm walking fine now, can I exercise?",
+    "how do doctors treat high calcium?",
+]
+
+
+@pytest.mark.parametrize("message, history", SIGNS_NOW)
+def test_a_sign_happening_now_in_plain_words_brings_the_red_box(assistant, message, history):
+    answer = assistant.ask(message, history)
+    assert answer.urgent is not None, answer.text
+    _check_verbatim(assistant, answer)
+
+
+@pytest.mark.parametrize("message", TOPIC_ONLY)
+def test_a_definition_or_past_event_gets_the_calm_note_not_the_red_box(assistant, message):
+    answer = assistant.ask(message)
+    assert answer.urgent is None, answer.urgent

@@ -46,6 +46,7 @@ GOOD = '{"id": "%s", "question": "what is zometa?"}\n'
 def cli(tiny_settings, monkeypatch):
     """`qa` with the fake embedder; `loads` counts how often the assistant was loaded."""
     monkeypatch.setattr(qa.index.embed, "Embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setenv("QA_ANSWER_MODEL", str(tiny_settings.answer_model_path))  # the fakes, never the shipped weights
     base = ["--corpus", str(tiny_settings.corpus_dir), "--index", str(tiny_settings.index_dir)]
     loads = []
     real_load = Assistant.load
@@ -274,7 +275,8 @@ def test_resume_after_kill_9_of_a_real_batch_run(tiny_settings, tmp_path):
     """)
     args = ["ask", "--corpus", str(tiny_settings.corpus_dir), "--index", str(tiny_settings.index_dir),
             "--batch", str(batch_file), "--out", str(out)]
-    child = subprocess.Popen([sys.executable, "-c", script, *args], cwd=ROOT, stderr=subprocess.PIPE)
+    env = dict(os.environ, QA_ANSWER_MODEL=str(tiny_settings.answer_model_path))  # the fakes, never the shipped weights
+    child = subprocess.Popen([sys.executable, "-c", script, *args], cwd=ROOT, stderr=subprocess.PIPE, env=env)
     partial = batch.partial_path(out)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and (not partial.exists() or partial.read_text().count("\n") < 5):
@@ -283,7 +285,7 @@ def test_resume_after_kill_9_of_a_real_batch_run(tiny_settings, tmp_path):
     child.wait()
     kept = batch.answered_records(partial)
     assert 5 <= len(kept) < 60 and not out.exists()
-    done = subprocess.run([sys.executable, "-c", script, *args, "--resume"], cwd=ROOT, capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-c", script, *args, "--resume"], cwd=ROOT, capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert sorted(r["id"] for r in records(out)) == sorted(f"q{i}" for i in range(60))
 

@@ -177,6 +177,10 @@ def test_a_followup_prepares_and_searches_each_turn_once(tiny_settings, monkeypa
     assistant.ask("and how is it given?", ["what is zometa?", "what are its side effects?"])
     # The earlier turns were prepared and searched already: only the new one is.
     assert dict(calls) == {"clean": 1, "spell": 1, "search": 1, "embed": 1}
+    calls.clear()
+    assistant.forget()  # as the benchmark does: a new user's question, nothing kept
+    assistant.ask("what are its side effects?", ["what is zometa?"])
+    assert dict(calls) == {"clean": 2, "spell": 2, "search": 2, "embed": 2}
 
 
 def test_replace_swaps_one_part_and_shares_the_rest(fake_assistant):
@@ -194,6 +198,7 @@ def test_without_a_turn_cache_a_question_is_still_embedded_once(tiny_settings, m
     from collections import Counter
 
     from conftest import FakeEmbedder
+
     from qa.answering.assistant import Assistant
 
     assistant = Assistant.load(tiny_settings.with_(turn_cache=0), embedder=FakeEmbedder())

@@ -22,7 +22,11 @@ def test_metadata_url_reaches_chunks_citations_and_json(tiny_corpus, tmp_path):
     docs = {d.id: d for d in load_corpus(tiny_corpus)}
     assert docs["basics"].articles[0].url == URL and docs["copy"].articles[0].url is None
     assert {c.url for c in chunk_corpus(list(docs.values()), 300, 1) if c.doc_id == "basics"} == {URL}
-    assistant = Assistant.load(Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index"), embedder=FakeEmbedder())
+    from conftest import write_fake_answer_model
+
+    fakes = write_fake_answer_model(tmp_path / "fake-answer-model")
+    settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index", answer_model_path=fakes)
+    assistant = Assistant.load(settings, embedder=FakeEmbedder())
     answer = assistant.ask("what is a bisphosphonate?")
     assert answer.citations and {c.url for c in answer.citations} == {URL}
     assert answer.to_json()["citations"][0]["url"] == URL

@@ -168,7 +168,7 @@
     const lines = [];
     const urgent = $(".qa-urgent", answer);
     if (urgent) lines.push(urgent.innerText.trim(), "");
-    for (const part of $$(".qa-note, .qa-units, .qa-abstain, .qa-error, .qa-confidence", answer)) lines.push(part.innerText.trim());
+    for (const part of $$(".qa-note, .qa-units, .qa-abstain, .qa-error, .qa-confidence, .qa-help", answer)) lines.push(part.innerText.trim());
     const sources = $$("details.qa-source", answer);
     if (sources.length) lines.push("", "Sources:");
     for (const source of sources) {

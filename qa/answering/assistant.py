@@ -24,12 +24,14 @@ from qa.answering.features import Question, Reader, describe
 from qa.answering.memory import Memory, load_memory
 from qa.answering.policy import merge_parts, why_not
 from qa.answering.retrieve import Retriever
-from qa.answering.safety import (
-    DISCLAIMER,
-    Advice,
-    answer_topics,
-    find_advice,
-    urgent_topics,
+from qa.answering.safety import DISCLAIMER, Advice, answer_topics, find_advice
+from qa.answering.triage import (
+    ADVICE_TOPIC,
+    TOPICS,
+    RuleTriage,
+    Triage,
+    TriageInput,
+    load_triage,
 )
 from qa.data import Answer, AnswerUnit, Citation, Passage
 from qa.errors import IndexNotFoundError, StaleIndexError
@@ -52,6 +54,7 @@ class Assistant:
         answer_model: AnswerModel,
         calibration: Calibration,
         memory: Memory,
+        triage=None,
         highlighter=None,
     ) -> None:
         self.index = index
@@ -60,6 +63,8 @@ class Assistant:
         self.answer_model = answer_model
         self.calibration = calibration
         self.highlighter = highlighter
+        # The trained triage step (qa.answering.triage); the rules alone stand in without one.
+        self.triage = RuleTriage() if triage is None else triage
         self.retriever = Retriever(index, settings)
         self.reader = Reader(index, memory)
         # Recent queries' vectors and passages, and recent turns' first reading:
@@ -70,9 +75,10 @@ class Assistant:
         self._first_reading = lru_cache(maxsize=size)(self._read_alone)
 
     @classmethod
-    def load(cls, settings: Settings | None = None, embedder=None, progress: bool = False) -> "Assistant":
+    def load(cls, settings: Settings | None = None, embedder=None, progress: bool = False, triage: bool = True) -> "Assistant":
         """Load the index (building it first if it is missing or stale) and the
-        answer model, calibration and memory beside the model; then warm up."""
+        answer model, calibration, memory and triage beside the model; then warm
+        up. `triage=False` uses the urgent-sign rules instead (to train triage)."""
         from qa.index.embed import Embedder
 
         settings = Settings.from_env() if settings is None else settings
@@ -91,6 +97,7 @@ class Assistant:
         assistant = cls(
             index, embedder, settings, answer_model=load_answer_model(folder), calibration=load_calibration(folder),
             memory=load_memory(folder), highlighter=highlighter,
+            triage=load_triage(folder, index.unit_vectors.shape[1]) if triage else None,
         )
         assistant.warm_up()
         return assistant
@@ -101,6 +108,7 @@ class Assistant:
         current = {
             "index": self.index, "embedder": self.embedder, "settings": self.settings, "answer_model": self.answer_model,
             "calibration": self.calibration, "memory": self.reader.memory, "highlighter": self.highlighter,
+            "triage": self.triage,
         }
         unknown = set(parts) - set(current)
         if unknown:
@@ -108,6 +116,12 @@ class Assistant:
         current.update(parts)
         index, embedder, settings = current.pop("index"), current.pop("embedder"), current.pop("settings")
         return Assistant(index, embedder, settings, **current)
+
+    def forget(self) -> None:
+        """Drop every kept turn: the next question is answered as a new user's
+        would be (the benchmark times questions this way)."""
+        for cache in (self.embed, self.retrieve, self._first_reading, self.preparer.turn):
+            cache.cache_clear()
 
     def warm_up(self) -> None:
         """Do the one-off work (model, BM25, word lists) before the first user waits."""
@@ -187,6 +201,12 @@ class Assistant:
             return frozenset()
         return self._first_reading(resolve(earlier[-1], earlier[:-1]), earlier[-1])
 
+    def assess(self, prepared: Prepared, vector: np.ndarray) -> Triage:
+        """Urgent signs happening now, and urgent topics only touched, in this turn."""
+        earlier = prepared.earlier
+        before = self.embed(resolve(earlier[-1], earlier[:-1])) if earlier else None
+        return self.triage.assess(TriageInput(prepared.text, " ".join(earlier), vector, before))
+
     def search(self, question: str, history=(), k: int | None = None) -> list[Passage]:
         """The passages retrieval finds for a question (what `ask` reads from)."""
         return list(self.retrieve(self.prepare(question, history).query, self.settings.top_k if k is None else k)[1])
@@ -197,21 +217,26 @@ class Assistant:
         if not prepared.usable:
             return self._abstain(question, prepared.text, prepared.problem, confidence=0.0, usable=False)
         text = prepared.text
-        urgent = urgent_topics(text)
         resolved, picks, confidence, vector = self._read_message(prepared)
+        triage = self.assess(prepared, vector)
+        urgent = [ADVICE_TOPIC[t] for t in triage.urgent]
+        touched = [ADVICE_TOPIC[t] for t in triage.topics]
         if len(prepared.parts) > 1:
             picks, confidence = self._each_part(prepared, picks, confidence)
         if not picks or confidence < self.threshold:
-            if any(topic in self.advice for topic in urgent) and not asks_for_figure(text):
-                # An urgent sign in the user's own words: the sources' urgent-care
-                # advice answers it, even when no other passage fits well. A
-                # figure they lack ("what percent walk again after...") is still
-                # refused, with the advice shown beside the refusal.
-                return self._answer(question, resolved, [], confidence, urgent)
+            # Triage is more sure than not of an urgent sign: the sources' urgent-care
+            # advice answers it, even when no other passage fits well. Below that
+            # (its thresholds are set for recall, so they are low) the advice is
+            # still shown, above the refusal. A figure the sources lack ("what
+            # percent walk again after...") is refused, with the advice beside it.
+            sure = [ADVICE_TOPIC[t] for t, chance in zip(TOPICS, triage.chance) if t in triage.urgent and chance >= 0.5]
+            if any(topic in self.advice for topic in sure) and not asks_for_figure(text):
+                return self._answer(question, resolved, [], confidence, urgent, [])
             message = why_not(self._describe(text), picks, self.settings.rare_term_zipf)
-            return self._abstain(question, resolved, message, confidence, urgent, self.suggest(vector))
-        topics = urgent + [t for t in answer_topics([p.unit.text for p in picks]) if t not in urgent]
-        return self._answer(question, resolved, picks, confidence, topics)
+            return self._abstain(question, resolved, message, confidence, urgent, self.suggest(vector), touched=touched)
+        # An answer about an urgent topic brings the advice as a calm note, not the red box.
+        touched += [t for t in answer_topics([p.unit.text for p in picks]) if t not in touched]
+        return self._answer(question, resolved, picks, confidence, urgent, [t for t in touched if t not in urgent])
 
     def _describe(self, text: str) -> Question:
         return describe(text, text, self.vocabulary)
@@ -257,9 +282,11 @@ class Assistant:
         topics: list[str] = (),
         suggestions: tuple[str, ...] = (),
         usable: bool = True,
+        touched: list[str] = (),
     ) -> Answer:
         citations: list[Citation] = []
         urgent = self._urgent(topics, citations)
+        help_note = None if urgent is not None else self._urgent(touched, citations)
         return Answer(
             question=question,
             units=(),
@@ -272,9 +299,12 @@ class Assistant:
             resolved_question=resolved,
             suggestions=suggestions,
             usable=usable,
+            help_note=help_note,
         )
 
-    def _answer(self, question: str, resolved: str, picks: list[Pick], confidence: float, topics: list[str]) -> Answer:
+    def _answer(
+        self, question: str, resolved: str, picks: list[Pick], confidence: float, topics: list[str], touched: list[str],
+    ) -> Answer:
         citations: list[Citation] = []
         urgent = self._urgent(topics, citations)
         units = []
@@ -286,6 +316,11 @@ class Assistant:
             if self.highlighter is not None:
                 highlight = self.highlighter.highlight(resolved, pick.unit.text)
             units.append(AnswerUnit(pick.unit.text, n, round(pick.score, 4), highlight))
+        help_note = None
+        if urgent is None and touched:
+            advice = self._urgent(touched, [])
+            if advice is not None and not any(" ".join(u.text.split()) == " ".join(advice.text.split()) for u in units):
+                help_note = self._urgent(touched, citations)  # cited after the answer's own sources
         return Answer(
             question=question,
             units=tuple(units),
@@ -295,6 +330,7 @@ class Assistant:
             disclaimer=DISCLAIMER,
             urgent=urgent,
             resolved_question=resolved,
+            help_note=help_note,
         )
 
     def _urgent(self, topics: list[str], citations: list[Citation]) -> AnswerUnit | None:

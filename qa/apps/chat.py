@@ -157,6 +157,16 @@ def urgent_html(unit: AnswerUnit) -> str:
     )
 
 
+def help_html(unit: AnswerUnit) -> str:
+    """The sources' advice on when to get help, as a calm note: the message touched
+    an urgent topic but described no sign happening now."""
+    return (
+        '<div class="qa-help"><p class="qa-help-title"><strong>When to get help</strong>'
+        " — if you notice these signs:</p>"
+        f"<p>{unit_html(unit)}</p></div>"
+    )
+
+
 def abstain_html(answer: Answer, list_suggestions: bool = True) -> str:
     """Why there is no answer, and where to go instead (the suggestions, if listed here)."""
     html = f'<div class="qa-abstain"><p>{escape(answer.message)}</p>'
@@ -193,6 +203,8 @@ def render_answer(answer: Answer, note: str = "", list_suggestions: bool = True)
         units = " ".join(unit_html(u) for u in body_units(answer))
         parts.append(f'<p class="qa-units">{units}</p>')
         parts.append(f'<p class="qa-confidence">{confidence_words(answer.confidence).capitalize()}</p>')
+    if answer.help_note is not None:
+        parts.append(help_html(answer.help_note))
     if answer.citations:
         sources = "".join(source_html(c, answer) for c in answer.citations)
         parts.append(f'<div class="qa-sources"><p class="qa-sources-title">Sources</p>{sources}</div>')
@@ -219,6 +231,8 @@ def to_plain(answer: Answer, note: str = "") -> str:
         lines += ["", "Questions the sources do answer:"] + [f"- {s}" for s in answer.suggestions]
     elif not answer.abstained:
         lines.append(f"({confidence_words(answer.confidence)})")
+    if answer.help_note is not None:
+        lines += ["", f"When to get help: {flat(answer.help_note.text)} [{answer.help_note.citation}]"]
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:

@@ -89,6 +89,11 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("calibrate", parents=[common], help="fit the confidence and abstention threshold on the dev split")
     p.add_argument("--set", dest="qset", type=Path, default=Path("eval/questions.jsonl"), help="question set (JSONL)")
     p.set_defaults(run=cmd_calibrate)
+
+    p = sub.add_parser("train-triage", parents=[common], help="fit the urgent-sign triage on train/triage/ (thresholds on its dev split)")
+    p.add_argument("--data", type=Path, default=Path("train/triage"), help="folder of triage messages (JSONL)")
+    p.add_argument("--seed", type=int, default=13)
+    p.set_defaults(run=cmd_train_triage)
     return parser
 
 
@@ -203,6 +208,12 @@ def cmd_train(args) -> int:
     from qa.training.train import run_train
 
     return run_train(args, _settings(args))
+
+
+def cmd_train_triage(args) -> int:
+    from qa.training.triage import run_train_triage
+
+    return run_train_triage(args, _settings(args))
 
 
 def cmd_calibrate(args) -> int:

@@ -23,7 +23,7 @@ ABLATION_KEYS = ["hit@1", "hit@5", "mrr@10", "answer accuracy", "follow-up accur
 LEARNING_CURVE = "learning_curve.json"  # in the report folder, written by eval/learning_curve.py (make learning-curve)
 
 
-def write_report(folder: Path, qset: Path, split: str, results: list[Result], ablations: dict, assistant) -> Path:
+def write_report(folder: Path, qset: Path, split: str, results: list[Result], ablations: dict, assistant, triage: dict | None = None) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     overall = metrics(results)
     kinds, docs = by_group(results)
@@ -67,6 +67,16 @@ def write_report(folder: Path, qset: Path, split: str, results: list[Result], ab
                 lines += [f"### {split}", "", table(rows, ABLATION_KEYS), ""]
         lines += ["![hit@k per retrieval mode](hit_at_k.png)", ""]
         _plot_hit_at_k(folder / "hit_at_k.png", ablations)
+    if triage:
+        from qa.evaluation.triage import KEYS as TRIAGE_KEYS
+
+        lines += ["## Triage: urgent signs in patients' own words", "",
+                  "Messages from `train/triage/` written by writers the triage never trained on: the dev split (its "
+                  "thresholds were set there) and the held-out split (never used for training, thresholds or choices). "
+                  "Recall: the red Urgent box appears when a sign is happening now; false alarms: it appears when "
+                  "nothing is (definitions, past events, fears, other questions); help note: the calm \"When to get "
+                  "help\" note on messages that only touch the topic. The rules alone are the regular expressions the "
+                  "triage replaced, in the same pipeline.", "", table(triage, TRIAGE_KEYS), ""]
     lines += _learning_curve(folder)
     rows = calibration(results)
     ece = {s: metrics([r for r in results if r.item["split"] == s]).get("ECE") for s in ("dev", "test")}

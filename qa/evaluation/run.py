@@ -73,8 +73,12 @@ def run_eval(args, settings: Settings) -> int:
     if args.report is not None:
         ablations = {} if args.no_ablations else run_ablations(assistant, items, load_set(args.qset, "dev"))
         from qa.evaluation.report import write_report
+        from qa.evaluation.triage import triage_rows
+        from qa.training.triage import load_messages
 
-        path = write_report(args.report, args.qset, args.split, results, ablations, assistant)
+        messages = load_messages() if Path("train/triage").is_dir() else []
+        triage = triage_rows(assistant, messages) if messages else None
+        path = write_report(args.report, args.qset, args.split, results, ablations, assistant, triage)
         print(f"report written to {path}", file=sys.stderr)
     return 0
 

@@ -43,7 +43,7 @@ def model_fingerprint(path: Path) -> str:
 
 # What `qa train` writes beside the weights for the answer stage (qa.answering.answer,
 # qa.answering.calibration, qa.answering.memory): refitting them leaves the vectors and the index as they are.
-ANSWER_STAGE_FILES = frozenset({"policy.json", "calibration.json", "training.json", "memory.npy", "memory.json"})
+ANSWER_STAGE_FILES = frozenset({"policy.json", "calibration.json", "training.json", "memory.npy", "memory.json", "triage.json"})
 
 
 def _skipped(relative: Path) -> bool:

@@ -1,0 +1,194 @@
+"""Triage: is an urgent sign happening now (spinal cord compression, high
+calcium, a possible fracture), or does the message only touch the topic?
+
+    >>> triage = load_triage(Path("models/bonemets-minilm"))
+    >>> triage.assess(features)      # Triage(urgent=('cord',), topics=())
+
+A small network (trained by `qa train-triage`, qa.training.triage) reads the
+question's vector (the one retrieval already computed), the vector of the
+turn before it, and word-pattern features (data/triage_words.json, and the
+old urgent-sign rules); none of the word patterns decides alone. The
+thresholds for *urgent now* were set on the dev split for recall first.
+Everything it reads is saved with its weights and checked at load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from qa.answering.safety import urgent_topics
+from qa.errors import AnswerModelError
+
+TRIAGE_FILE = "triage.json"
+WORDS_FILE = Path(__file__).with_name("data") / "triage_words.json"
+TOPICS = ("cord", "calcium", "fracture")
+# The names the sources' advice is found under (qa.answering.safety).
+ADVICE_TOPIC = {"cord": "spinal cord compression", "calcium": "high calcium", "fracture": "fracture"}
+CLASSES = ("none", *(f"topic:{t}" for t in TOPICS), *(f"urgent:{t}" for t in TOPICS))
+CUES = ("now", "past", "asks_about", "worry", "negated")
+MESSAGE_WORDS_CAP = 100
+SIGNS_CAP = 4
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class TriageInput:
+    """What triage reads of a turn: the message (cleaned), the earlier turns
+    (spelled, joined), the question's vector and the earlier turn's (None: no earlier turn)."""
+
+    message: str
+    earlier: str
+    vector: np.ndarray
+    earlier_vector: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Triage:
+    """Topics with an urgent sign happening now, and topics touched without one."""
+
+    urgent: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    chance: tuple[float, ...] = (0.0, 0.0, 0.0)  # P(urgent now) per topic, TOPICS order
+
+
+class WordPatterns:
+    """The word-pattern features, compiled once from the data file."""
+
+    def __init__(self, path: Path = WORDS_FILE) -> None:
+        text = path.read_text(encoding="utf-8")
+        data = json.loads(text)
+        self.digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        self.signs = {t: [re.compile(p, re.I) for p in data["signs"][t]] for t in TOPICS}
+        self.cues = {k: re.compile(data[k], re.I) for k in CUES}
+
+    def features(self, message: str, earlier: str) -> list[float]:
+        found = []
+        for topic in TOPICS:
+            for text in (message, earlier):
+                found.append(min(sum(bool(p.search(text)) for p in self.signs[topic]), SIGNS_CAP) / SIGNS_CAP)
+        # The rules that used to decide alone are now two features among the rest.
+        for rules in (urgent_topics(message), urgent_topics(earlier)):
+            found += [float(ADVICE_TOPIC[topic] in rules) for topic in TOPICS]
+        found += [float(bool(self.cues[k].search(message))) for k in CUES]
+        found.append(float(bool(self.cues["now"].search(earlier))))
+        found.append(min(len(message.split()), MESSAGE_WORDS_CAP) / MESSAGE_WORDS_CAP)
+        return found
+
+
+def reading(words: WordPatterns, dimension: int) -> dict:
+    """What the weights read, saved with them and checked at load."""
+    return {
+        "format": FORMAT, "vector dimension": dimension, "words sha256": words.digest, "classes": list(CLASSES),
+        "message words cap": MESSAGE_WORDS_CAP, "signs cap": SIGNS_CAP,
+        "inputs": "question vector, earlier turn's vector (zeros if none), word patterns of the message and the earlier turns",
+    }
+
+
+def feature_row(words: WordPatterns, turn: TriageInput) -> np.ndarray:
+    """One message's features: its vector, the earlier turn's vector (zeros if none), the word patterns."""
+    vector = np.asarray(turn.vector, dtype=float)
+    before = np.zeros_like(vector) if turn.earlier_vector is None else np.asarray(turn.earlier_vector, dtype=float)
+    return np.concatenate([vector, before, words.features(turn.message, turn.earlier)])
+
+
+class RuleTriage:
+    """The urgent-sign rules alone (qa.answering.safety): the stand-in where no
+    trained triage is loaded (training the other parts, unit tests). Every sign
+    the rules see in the message is taken as happening now."""
+
+    def assess(self, turn: TriageInput) -> Triage:
+        rules = urgent_topics(turn.message)
+        urgent = tuple(t for t in TOPICS if ADVICE_TOPIC[t] in rules)
+        return Triage(urgent, (), tuple(1.0 if t in urgent else 0.0 for t in TOPICS))
+
+
+@dataclass(frozen=True)
+class TriageModel:
+    """Standardised inputs -> hidden layers (relu) -> softmax over CLASSES."""
+
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    layers: tuple[tuple[tuple[tuple[float, ...], ...], tuple[float, ...]], ...]  # (weights [in][out], bias [out])
+    urgent_min: tuple[float, ...]  # per topic: P(urgent now) at or above this shows the urgent advice
+    topic_min: float  # P(urgent) + P(topic only) at or above this shows the calm note
+    model: str  # fingerprint of the embedding model whose vectors it reads
+    reads: dict
+    words: WordPatterns = field(compare=False, repr=False, default=None)
+
+    @cached_property
+    def _arrays(self):
+        return (np.array(self.mean), np.array(self.scale), [(np.array(w), np.array(b)) for w, b in self.layers])
+
+    def probabilities(self, x: np.ndarray) -> np.ndarray:
+        mean, scale, layers = self._arrays
+        h = (np.atleast_2d(x) - mean) / scale
+        for i, (w, b) in enumerate(layers):
+            h = h @ w + b
+            if i < len(layers) - 1:
+                h = np.maximum(h, 0.0)
+        h = h - h.max(axis=1, keepdims=True)
+        e = np.exp(h)
+        return e / e.sum(axis=1, keepdims=True)
+
+    def assess(self, turn: TriageInput) -> Triage:
+        return self.triage_of(feature_row(self.words, turn))
+
+    def triage_of(self, x: np.ndarray) -> Triage:
+        """The decision for one row of features."""
+        p = self.probabilities(x)[0]
+        chance = tuple(float(p[CLASSES.index(f"urgent:{t}")]) for t in TOPICS)
+        urgent = tuple(t for t, c, m in zip(TOPICS, chance, self.urgent_min) if c >= m)
+        about = tuple(
+            t for t, c in zip(TOPICS, chance)
+            if t not in urgent and c + float(p[CLASSES.index(f"topic:{t}")]) >= self.topic_min
+        )
+        return Triage(urgent, about, chance)
+
+    def to_json(self) -> dict:
+        return {
+            "reads": self.reads, "model": self.model, "mean": list(self.mean), "scale": list(self.scale),
+            "layers": [{"weights": [list(r) for r in w], "bias": list(b)} for w, b in self.layers],
+            "urgent_min": dict(zip(TOPICS, self.urgent_min)), "topic_min": self.topic_min,
+        }
+
+    def save(self, folder: Path, fitted: dict) -> None:
+        text = json.dumps({**self.to_json(), "fitted": fitted}, indent=1)
+        (folder / TRIAGE_FILE).write_text(text + "\n", encoding="utf-8")
+
+
+def load_triage(folder: Path, dimension: int, words: WordPatterns | None = None) -> TriageModel:
+    """The triage model beside the answer model; refused when it reads otherwise than this code."""
+    words = WordPatterns() if words is None else words
+    path = folder / TRIAGE_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise AnswerModelError(f"no triage model at {path}: train one with `qa train-triage`") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AnswerModelError(f"{path} is unreadable or not JSON: retrain with `qa train-triage`") from exc
+    expected = reading(words, dimension)
+    if not isinstance(data, dict) or data.get("reads") != expected:
+        raise AnswerModelError(f"{path} was trained on other features than this code reads (word patterns, classes or vector size): retrain with `qa train-triage`")
+    try:
+        layers = tuple(
+            (tuple(tuple(float(v) for v in row) for row in layer["weights"]), tuple(float(v) for v in layer["bias"]))
+            for layer in data["layers"]
+        )
+        model = TriageModel(
+            tuple(float(v) for v in data["mean"]), tuple(float(v) for v in data["scale"]), layers,
+            tuple(float(data["urgent_min"][t]) for t in TOPICS), float(data["topic_min"]), str(data["model"]), expected, words,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise AnswerModelError(f"{path} is damaged ({exc}): retrain with `qa train-triage`") from exc
+    numbers = [*model.mean, *model.scale, *model.urgent_min, model.topic_min, *(v for w, b in layers for r in w for v in (*r,)), *(v for _, b in layers for v in b)]
+    if not all(math.isfinite(v) for v in numbers) or any(s == 0 for s in model.scale):
+        raise AnswerModelError(f"{path} holds numbers that are not finite (or a zero scale): retrain with `qa train-triage`")
+    return model

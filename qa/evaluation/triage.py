@@ -1,0 +1,43 @@
+"""The triage table of `make eval`: on messages in patients' words
+(train/triage/), how often the red Urgent box appears when an urgent sign is
+happening now (recall, per topic), and when nothing is (false alarms), for the
+trained triage and for the urgent-sign rules it replaced.
+
+    >>> rows = triage_rows(assistant, messages)     # {"held-out (w5), trained triage": {...}, ...}
+"""
+
+from __future__ import annotations
+
+from qa.answering.triage import TOPICS, RuleTriage
+
+KEYS = ["n", *(f"recall {t}" for t in TOPICS), "false alarms", "help note on topic-only"]
+
+
+def _rate(values) -> float | None:
+    values = list(values)
+    return sum(values) / len(values) if values else None
+
+
+def measure(assistant, messages: list[dict]) -> dict:
+    """What a person sees for each message: the red box, the calm note."""
+    answers = [assistant.ask(m["message"], m["history"]) for m in messages]
+    row: dict = {"n": len(messages)}
+    for topic in TOPICS:
+        row[f"recall {topic}"] = _rate(a.urgent is not None for a, m in zip(answers, messages) if m["label"] == "urgent" and m["topic"] == topic)
+    row["false alarms"] = _rate(a.urgent is not None for a, m in zip(answers, messages) if m["label"] != "urgent")
+    row["help note on topic-only"] = _rate(a.help_note is not None for a, m in zip(answers, messages) if m["label"] == "topic")
+    return row
+
+
+def triage_rows(assistant, messages: list[dict]) -> dict[str, dict]:
+    """Per split of the messages (dev, held-out), the trained triage and the rules alone."""
+    rules = assistant.replace(triage=RuleTriage())
+    rows = {}
+    for split, name in (("heldout", "held-out"), ("dev", "dev")):
+        chosen = [m for m in messages if m["split"] == split]
+        if not chosen:
+            continue
+        writers = ", ".join(sorted({m["writer"] for m in chosen}))
+        rows[f"{name} ({writers}), trained triage"] = measure(assistant, chosen)
+        rows[f"{name} ({writers}), the urgent-sign rules alone"] = measure(rules, chosen)
+    return rows

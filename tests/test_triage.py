@@ -1,0 +1,92 @@
+"""Triage (qa/answering/triage.py): urgent signs happening now bring the red box,
+a topic only touched brings the calm note; the saved model is refused when it
+reads otherwise than the code."""
+
+import json
+
+import numpy as np
+import pytest
+from conftest import FakeEmbedder, fake_triage, write_fake_answer_model
+
+from qa.answering.triage import (
+    TOPICS,
+    WORDS_FILE,
+    Triage,
+    TriageInput,
+    WordPatterns,
+    load_triage,
+)
+from qa.apps.chat import render_answer, to_plain
+from qa.errors import AnswerModelError
+
+
+class Fixed:
+    """A triage step that always says the same thing."""
+
+    def __init__(self, triage: Triage) -> None:
+        self.triage = triage
+
+    def assess(self, turn: TriageInput) -> Triage:
+        return self.triage
+
+
+def test_a_sign_happening_now_brings_the_red_box(fake_assistant):
+    answer = fake_assistant.replace(triage=Fixed(Triage(("cord",), (), (0.9, 0.0, 0.0)))).ask("what is zometa?")
+    assert answer.urgent is not None and answer.help_note is None
+    assert "role=\"alert\"" in render_answer(answer) and to_plain(answer).startswith("URGENT:")
+
+
+def test_a_topic_only_touched_brings_the_calm_note_below_the_answer(fake_assistant):
+    answer = fake_assistant.replace(triage=Fixed(Triage((), ("cord",), (0.01, 0.0, 0.0)))).ask("what is zometa?")
+    assert answer.urgent is None and answer.help_note is not None
+    html = render_answer(answer)
+    assert 'class="qa-help"' in html and "qa-urgent" not in html and 'role="alert"' not in html
+    assert html.index("qa-units") < html.index("qa-help") < html.index("qa-sources")
+    assert "When to get help:" in to_plain(answer) and answer.to_json()["when_to_get_help"]
+
+
+def test_an_unsure_sign_on_an_unanswered_question_shows_the_advice_above_the_refusal(fake_assistant):
+    unsure = fake_assistant.replace(triage=Fixed(Triage(("cord",), (), (0.2, 0.0, 0.0))))
+    answer = unsure.ask("how do I renew my passport?")
+    assert answer.abstained and answer.urgent is not None
+    sure = fake_assistant.replace(triage=Fixed(Triage(("cord",), (), (0.9, 0.0, 0.0)))).ask("how do I renew my passport?")
+    assert not sure.abstained and sure.urgent is not None  # the advice is the answer
+
+
+def test_triage_reads_the_earlier_turn(fake_assistant):
+    seen = []
+
+    class Recording(Fixed):
+        def assess(self, turn):
+            seen.append(turn)
+            return Triage()
+
+    fake_assistant.replace(triage=Recording(Triage())).ask("what should I do?", ["my legs went numb today"])
+    (turn,) = seen
+    assert "numb" in turn.earlier and turn.earlier_vector is not None and turn.vector is not None
+
+
+def test_the_saved_triage_is_refused_when_it_reads_otherwise(tmp_path):
+    folder = write_fake_answer_model(tmp_path / "m")
+    assert load_triage(folder, 64).urgent_min == (0.5, 0.5, 0.5)
+    with pytest.raises(AnswerModelError, match="other features"):
+        load_triage(folder, 384)  # another embedding model's vectors
+    words = tmp_path / "words.json"
+    data = json.loads(WORDS_FILE.read_text(encoding="utf-8"))
+    data["now"] += "|tonite"
+    words.write_text(json.dumps(data))
+    with pytest.raises(AnswerModelError, match="other features"):
+        load_triage(folder, 64, WordPatterns(words))
+    saved = json.loads((folder / "triage.json").read_text())
+    saved["layers"][0]["bias"][0] = float("nan")
+    (folder / "triage.json").write_text(json.dumps(saved))  # Python writes NaN, as a damaged file might hold
+    with pytest.raises(AnswerModelError, match="not finite"):
+        load_triage(folder, 64)
+
+
+def test_the_fake_triage_follows_the_rules_in_the_message_only():
+    model = fake_triage()
+    vector = np.zeros(FakeEmbedder.dimension)
+    assert model.assess(TriageInput("my legs are weak and numb", "", vector)).urgent == ("cord",)
+    assert model.assess(TriageInput("what is zometa?", "my legs are weak and numb", vector, vector)).urgent == ()
+    assert set(TOPICS) == {"cord", "calcium", "fracture"}
