@@ -170,6 +170,7 @@ def bench_latency(assistant, questions, repeats: int) -> dict:
     times = {"all": [], "single": [], "follow-up": [], "all, torch threads 1": []}
     for _ in range(repeats):
         for question, history in questions:
+            assistant.forget()  # each timed question cold, as a new user's: the repeats find nothing kept
             _, ms = timed(assistant.ask, question, history)
             times["all"].append(ms)
             times["follow-up" if history else "single"].append(ms)
@@ -177,6 +178,7 @@ def bench_latency(assistant, questions, repeats: int) -> dict:
         with torch_threads(1):
             for _ in range(repeats):
                 for question, history in questions:
+                    assistant.forget()
                     times["all, torch threads 1"].append(timed(assistant.ask, question, history)[1])
     return {group: summary(ms) for group, ms in times.items() if ms}
 
@@ -195,6 +197,7 @@ def bench_throughput(assistant, questions, repeats: int) -> list[dict]:
 
                 def ask(pair):
                     try:
+                        assistant.forget()  # between other workers' questions too: none finds its own kept
                         assistant.ask(*pair)
                     except Exception as exc:  # noqa: BLE001 - counted and reported, not hidden
                         errors.append(f"{type(exc).__name__}: {exc}")
@@ -224,6 +227,7 @@ def bench_breakdown(assistant, questions, repeats: int) -> dict:
     retriever, encode = assistant.retriever, assistant.embedder.encode_query
     for _ in range(repeats):
         for question, history in questions:
+            assistant.forget()
             prepared, ms = timed(assistant.prepare, question, history)
             query = prepared.query  # the search query: spelling fixed, resolved against the history
             steps["prepare"].append(ms)
@@ -236,6 +240,7 @@ def bench_breakdown(assistant, questions, repeats: int) -> dict:
             passages, ms = timed(retriever.search, query, vector, assistant.settings.top_k)
             steps["search"].append(ms)
             steps["answer"].append(timed(read_answer, assistant, query, passages, vector)[1])
+            assistant.forget()
             steps["ask"].append(timed(assistant.ask, question, history)[1])
     medians = {k: statistics.median(v) for k, v in steps.items()}
     medians["fusion"] = max(0.0, medians["search"] - medians["faiss"] - medians["bm25"])
@@ -334,11 +339,8 @@ def bench_index_build(settings: Settings) -> dict:
 def run(args: argparse.Namespace, assistant=None) -> dict:
     """Run every part of the benchmark, write the report and plot; returns all the numbers."""
     started, cpu_at_start = time.perf_counter(), cpu_seconds()
-    # Every timed question cold, as a new user's: the repeats must not find it cached.
-    settings = (assistant.settings if assistant is not None else app_settings(args)).with_(turn_cache=0)
-    if assistant is not None:
-        assistant = assistant.replace(settings=settings)
-    else:
+    settings = assistant.settings if assistant is not None else app_settings(args)
+    if assistant is None:
         from qa.answering.assistant import Assistant
 
         log(f"loading the assistant (index {settings.index_dir})")

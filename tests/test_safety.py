@@ -68,3 +68,44 @@ def test_what_counts_as_pointing_back():
     assert refers_back("If you notice symptoms like these, call your doctor right away.")
     assert not refers_back("Call your doctor right away if you have these symptoms:\n  • Back pain")
     assert not refers_back("Alert your doctor immediately if you have sudden, severe bone pain.")
+
+
+LEAFLET = """Living with secondary bone cancer
+
+High calcium (hypercalcaemia)
+
+Cancer in the bones can raise the calcium in your blood. This is called hypercalcaemia.
+
+If you feel very thirsty, muddled or are being sick, ring your 24-hour oncology line straight away.
+
+Pressure on the spinal cord
+
+Back pain with tingling in your legs can mean pressure on the spinal cord (MSCC). Go to A&E or call 999 if your legs become weak.
+"""
+
+
+def test_british_advice_in_an_added_leaflet_is_found_by_topic(tiny_corpus):
+    (tiny_corpus / "leaflet.txt").write_text(LEAFLET, encoding="utf-8")
+    docs = load_corpus(tiny_corpus)
+    from qa.answering.safety import advice_in_each_file
+
+    by_file = advice_in_each_file(chunk_corpus(docs, 300, 1))
+    assert "24-hour oncology line straight away" in by_file["high calcium"]["leaflet.txt"].unit.text
+    assert "A&E" in by_file["spinal cord compression"]["leaflet.txt"].unit.text
+    assert "call your doctor right away" in by_file["high calcium"]["basics.txt"].unit.text  # each document its own
+    assert answer_topics(["This is called hypercalcaemia."]) == ["high calcium"]
+    assert answer_topics(["It can mean pressure on the spinal cord (MSCC)."]) == ["spinal cord compression"]
+
+
+def test_an_answer_quoting_a_leaflet_brings_that_leaflets_advice(tiny_settings):
+    from conftest import FakeEmbedder
+
+    from qa.answering.assistant import Assistant
+
+    (tiny_settings.corpus_dir / "leaflet.txt").write_text(LEAFLET, encoding="utf-8")
+    assistant = Assistant.load(tiny_settings, embedder=FakeEmbedder())
+    answer = assistant.ask("what is hypercalcaemia and what raises the calcium in the blood")
+    assert not answer.abstained and any(c.file == "leaflet.txt" for c in answer.citations), answer.text
+    shown = answer.urgent or answer.help_note
+    assert shown is not None and "24-hour oncology line" in shown.text
+    assert answer.citations[shown.citation - 1].file == "leaflet.txt"

@@ -24,7 +24,13 @@ from qa.answering.features import Question, Reader, describe
 from qa.answering.memory import Memory, load_memory
 from qa.answering.policy import merge_parts, why_not
 from qa.answering.retrieve import Retriever
-from qa.answering.safety import DISCLAIMER, Advice, answer_topics, find_advice
+from qa.answering.safety import (
+    DISCLAIMER,
+    Advice,
+    advice_in_each_file,
+    answer_topics,
+    find_advice,
+)
 from qa.answering.triage import (
     ADVICE_TOPIC,
     TOPICS,
@@ -144,6 +150,10 @@ class Assistant:
     @cached_property
     def advice(self) -> dict[str, Advice]:
         return find_advice(self.index.chunks)
+
+    @cached_property
+    def advice_by_file(self) -> dict[str, dict[str, Advice]]:
+        return advice_in_each_file(self.index.chunks)
 
     @cached_property
     def suggestions(self) -> tuple[list[str], object]:
@@ -306,7 +316,8 @@ class Assistant:
         self, question: str, resolved: str, picks: list[Pick], confidence: float, topics: list[str], touched: list[str],
     ) -> Answer:
         citations: list[Citation] = []
-        urgent = self._urgent(topics, citations)
+        quoted = [p.chunk.file for p in picks]
+        urgent = self._urgent(topics, citations, quoted)
         units = []
         for pick in picks:
             if urgent is not None and pick.unit.text == urgent.text:
@@ -318,9 +329,9 @@ class Assistant:
             units.append(AnswerUnit(pick.unit.text, n, round(pick.score, 4), highlight))
         help_note = None
         if urgent is None and touched:
-            advice = self._urgent(touched, [])
+            advice = self._urgent(touched, [], quoted)
             if advice is not None and not any(" ".join(u.text.split()) == " ".join(advice.text.split()) for u in units):
-                help_note = self._urgent(touched, citations)  # cited after the answer's own sources
+                help_note = self._urgent(touched, citations, quoted)  # cited after the answer's own sources
         return Answer(
             question=question,
             units=tuple(units),
@@ -333,10 +344,13 @@ class Assistant:
             help_note=help_note,
         )
 
-    def _urgent(self, topics: list[str], citations: list[Citation]) -> AnswerUnit | None:
-        """The sources' advice for the first urgent topic that has some."""
+    def _urgent(self, topics: list[str], citations: list[Citation], quoted: list[str] = ()) -> AnswerUnit | None:
+        """The sources' advice for the first urgent topic that has some: from a
+        document the answer quotes when that document gives advice on the topic
+        (a clinic's own leaflet), else the corpus's best."""
         for topic in topics:
-            advice = self.advice.get(topic)
+            own = self.advice_by_file.get(topic, {})
+            advice = next((own[file] for file in quoted if file in own), self.advice.get(topic))
             if advice is not None:
                 n = cite(citations, advice.chunk)
                 return AnswerUnit(text=advice.unit.text, citation=n, score=1.0)

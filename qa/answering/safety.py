@@ -39,15 +39,24 @@ _QUESTION_SIGNS = {
         re.I,
     ),
 }
-# The same signs as the sources name them, for spotting answers about them.
+# The same signs as the sources name them, for spotting answers about them and
+# the advice that goes with them, in British and American spelling alike.
 _SOURCE_SIGNS = {
-    "spinal cord compression": re.compile(r"spinal cord compression|press(es|ing)? (on|against) the spinal cord", re.I),
-    "high calcium": re.compile(r"hypercalcemia|high (levels of )?calcium|calcium levels? (in your blood )?get too high", re.I),
-    "fracture": re.compile(r"sign of (a )?fracture|sudden,? severe (bone )?pain", re.I),
+    "spinal cord compression": re.compile(
+        r"spinal cord compression|\bMSCC\b|press(es|ing|ure)? (on|against) the (spinal )?cord", re.I
+    ),
+    "high calcium": re.compile(
+        r"hypercalc(a)?emia|high (levels of )?(blood )?calcium|raised calcium|calcium levels? (in your blood )?get too high", re.I
+    ),
+    "fracture": re.compile(r"sign of (a )?(fracture|broken bone)|sudden,? severe (bone )?pain|broken bone", re.I),
 }
+# Advice to get help now: "call your doctor right away", "go to the emergency
+# room", and the British "ring your 24-hour line", "go to A&E", "call 999".
 _ADVICE = re.compile(
-    r"emergency room|\b(call|alert|tell|let)\b.{0,40}\b(doctor|nurse|medical team|care team)\b.{0,60}\b(right away|immediately|at once)\b|"
-    r"\b(right away|immediately)\b.{0,60}\b(doctor|emergency)\b",
+    r"emergency room|\bA&E\b|accident and emergency|\b999\b|\b911\b|"
+    r"\b(call|alert|tell|let|ring|phone|contact)\b.{0,40}\b(doctor|nurse|medical team|care team|oncology team|"
+    r"24-hour|24 hour|hospital|helpline)\b.{0,60}\b(right away|immediately|at once|straight away|urgently|now)\b|"
+    r"\b(right away|immediately|straight away|urgently)\b.{0,60}\b(doctor|emergency|hospital|24-hour|24 hour)\b",
     re.I | re.S,
 )
 
@@ -83,7 +92,23 @@ class Advice:
 
 
 def find_advice(chunks: list[Chunk]) -> dict[str, Advice]:
-    """For each urgent topic, the corpus unit that best tells what to do now.
+    """For each urgent topic, the corpus unit that best tells what to do now."""
+    best: dict[str, tuple[int, Advice]] = {}
+    for topic, found in _advice_by_file(chunks).items():
+        for strength, advice in found.values():
+            if topic not in best or strength > best[topic][0]:
+                best[topic] = (strength, advice)
+    return {topic: advice for topic, (_, advice) in best.items()}
+
+
+def advice_in_each_file(chunks: list[Chunk]) -> dict[str, dict[str, Advice]]:
+    """For each urgent topic, the best advice of each document that gives some,
+    by file: an answer quoting a clinic's own leaflet can bring that leaflet's advice."""
+    return {topic: {file: advice for file, (_, advice) in found.items()} for topic, found in _advice_by_file(chunks).items()}
+
+
+def _advice_by_file(chunks: list[Chunk]) -> dict[str, dict[str, tuple[int, Advice]]]:
+    """For each urgent topic and file, (strength, advice) of the unit that best tells what to do now.
 
     A unit qualifies when it says to call a doctor / go to the emergency room;
     it belongs to the topic its own words, its section or its chunk name most.
@@ -95,7 +120,7 @@ def find_advice(chunks: list[Chunk]) -> dict[str, Advice]:
         for unit in chunk.units:
             ordered.setdefault(chunk.file, {})[unit.span.start] = unit
     position = {file: sorted(units) for file, units in ordered.items()}
-    best: dict[str, tuple[int, Advice]] = {}
+    best: dict[str, dict[str, tuple[int, Advice]]] = {}
     for chunk in chunks:
         for unit in chunk.units:
             if unit.is_question and not unit.text.rstrip().endswith(":"):
@@ -115,9 +140,13 @@ def find_advice(chunks: list[Chunk]) -> dict[str, Advice]:
                     + 2 * len(pattern.findall(before))
                     + len(signs.findall(before))
                 )
-                if strength and (topic not in best or strength > best[topic][0]):
-                    best[topic] = (strength, Advice(topic, unit, chunk))
-    return {topic: _with_signs(advice, chunks) for topic, (_, advice) in best.items()}
+                found = best.setdefault(topic, {})
+                if strength and (chunk.file not in found or strength > found[chunk.file][0]):
+                    found[chunk.file] = (strength, Advice(topic, unit, chunk))
+    return {
+        topic: {file: (strength, _with_signs(advice, chunks)) for file, (strength, advice) in found.items()}
+        for topic, found in best.items() if found
+    }
 
 
 def refers_back(text: str) -> bool:
