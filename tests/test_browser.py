@@ -148,6 +148,8 @@ def test_a_definition_or_past_event_gets_a_calm_note_never_the_red_box(open_chat
     expect(answer.locator(".qa-help")).to_contain_text("When to get help")
     assert answer.locator(".qa-urgent").count() == 0 and answer.locator("[role=alert]").count() == 0
     assert answer.locator(".qa-help p").last.evaluate(CONTRAST_JS) >= 4.5
+    show_top_of(page, answer)
+    page.screenshot(path=SHOTS / f"desktop-help-note-{len(message)}.png")
 
 
 def test_off_topic_abstains_and_offers_suggestions(open_chat):
