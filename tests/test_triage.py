@@ -90,3 +90,31 @@ def test_the_fake_triage_follows_the_rules_in_the_message_only():
     assert model.assess(TriageInput("my legs are weak and numb", "", vector)).urgent == ("cord",)
     assert model.assess(TriageInput("what is zometa?", "my legs are weak and numb", vector, vector)).urgent == ()
     assert set(TOPICS) == {"cord", "calcium", "fracture"}
+
+
+def test_fitting_sets_each_topics_threshold_for_recall_first():
+    from qa.answering.triage import CLASSES
+    from qa.training.triage import URGENT_RECALL, fit_triage
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(len(CLASSES)), 40)
+    x = rng.normal(size=(len(y), 12)) + np.eye(len(CLASSES), 12)[y] * 1.5  # overlapping classes
+    layers, urgent_min, mean, scale, dev = fit_triage(x[::2], y[::2], x[1::2], y[1::2], seed=1)
+    for k, topic in enumerate(TOPICS):
+        c = CLASSES.index(f"urgent:{topic}")
+        assert (dev[y[1::2] == c, c] >= urgent_min[k]).mean() >= URGENT_RECALL - 0.05
+    assert len(layers) == 2 and np.all(scale == 1.0)
+
+
+def test_only_unanswerable_questions_naming_no_sign_become_messages_with_none(tmp_path):
+    from qa.training.triage import other_questions
+
+    path = tmp_path / "q.jsonl"
+    rows = [
+        {"id": "a", "question": "cheapest flights to hawaii?", "history": [], "answerable": False},
+        {"id": "b", "question": "my legs went numb today, what dose of tramadol?", "history": [], "answerable": False},
+        {"id": "c", "question": "what is zometa?", "history": [], "answerable": True},
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert [m["id"] for m in other_questions(path)] == ["a"]
+    assert other_questions(path)[0]["label"] == "none" and other_questions(path)[0]["split"] == "train"
