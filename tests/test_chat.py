@@ -236,3 +236,12 @@ def test_feedback_from_an_answer_kept_in_the_browser(fake_assistant, tmp_path):
     one, two = [json.loads(line) for line in path.read_text().splitlines()]
     one.pop("time"), two.pop("time")
     assert one == two and one["answer"] == answer.text
+
+
+def test_a_long_story_keeps_its_questions_at_the_end():
+    story = "My dad was diagnosed with prostate cancer four years ago and had hormone treatment. " * 30
+    message = story + "Now the scan shows it is in his spine. What is bone metastasis? And how is it treated?"
+    assert len(message) > MAX_QUESTION_CHARS
+    text, note = prepare_message(message)
+    assert len(text) <= MAX_QUESTION_CHARS and text.startswith("My dad was diagnosed")
+    assert text.endswith("What is bone metastasis? And how is it treated?") and "its questions at the end" in note

@@ -19,6 +19,7 @@ from pathlib import Path
 from qa.data import Answer, AnswerUnit, Citation
 from qa.errors import QAError
 from qa.files import fsync_dir
+from qa.language.message import shorten
 from qa.language.text import normalise_text
 from qa.settings import MAX_QUESTION_CHARS
 
@@ -40,14 +41,18 @@ def prepare_message(text: str | None) -> tuple[str, str]:
     text = normalise_text(text).strip() if isinstance(text, str) else ""
     if len(text) <= MAX_QUESTION_CHARS:
         return text, ""
-    cut = text[: MAX_QUESTION_CHARS + 1]
-    space = max(cut.rfind(" "), cut.rfind("\n"), cut.rfind("\t"))
-    # Cut at the last space so no word is broken; one endless "word" is cut at the limit.
-    kept = (cut[:space] if space > 0 else cut[:MAX_QUESTION_CHARS]).rstrip()
-    note = (
-        f"Your message was {len(text):,} characters long, so only the first "
-        f"{MAX_QUESTION_CHARS:,} were used, ending at the last whole word."
-    )
+    # People tell their story first: the questions at the end are what to answer.
+    kept, moved = shorten(text, MAX_QUESTION_CHARS)
+    if moved:
+        note = (
+            f"Your message was {len(text):,} characters long, so its start and its questions at the end "
+            f"were used ({len(kept):,} characters); the middle of the story was left out."
+        )
+    else:
+        note = (
+            f"Your message was {len(text):,} characters long, so only the first "
+            f"{MAX_QUESTION_CHARS:,} were used, ending at the last whole word."
+        )
     return kept, note
 
 

@@ -40,3 +40,27 @@ def question_parts(text: str, max_parts: int = 3) -> list[str]:
         return [text]
     asked = [_LEADING_AND.sub("", s) for s in found if is_question(s)]
     return asked[:max_parts] if asked else [text]
+
+
+def cut_at_word(text: str, limit: int) -> str:
+    """The start of `text`, at most `limit` characters, ending at a whole word
+    (one endless "word" is cut at the limit)."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit + 1]
+    space = max(cut.rfind(" "), cut.rfind("\n"), cut.rfind("\t"))
+    return (cut[:space] if space > 0 else cut[:limit]).rstrip()
+
+
+def shorten(text: str, limit: int) -> tuple[str, bool]:
+    """A message cut to `limit` characters that never loses its questions: when
+    the questions it asks (the last three) lie past the cut, as much of its start
+    as fits, then those questions. (shortened text, whether questions were moved up)."""
+    plain = cut_at_word(text, limit)
+    if len(text) <= limit:
+        return text, False
+    lost = [s for s in sentences(text[len(plain):]) if is_question(s)][-3:]
+    tail = " ".join(lost)
+    if not lost or len(tail) > limit // 2:
+        return plain, False
+    return f"{cut_at_word(text, limit - len(tail) - 1)} {tail}", True
