@@ -165,3 +165,12 @@ def test_a_changed_reading_constant_refuses_the_trained_weights(tmp_path, monkey
     monkeypatch.setattr(answer, "CONTEXT_WEIGHT", 0.4)
     with pytest.raises(AnswerModelError, match="context_weight 0.4 here, 0.5 in the file"):
         answer.load_answer_model(folder)
+
+
+def test_a_lead_in_without_its_list_is_never_an_answer_unit(fake_assistant):
+    from dataclasses import replace
+
+    candidates = _candidates(fake_assistant, [0.95, 0.9])
+    lead_in = replace(candidates[0], unit=replace(candidates[0].unit, text="Often given by IV, they include:"))
+    picks, _ = _model(extra_unit_min=0.0).choose(QUESTION, [lead_in, candidates[1]], max_units=3)
+    assert [p.uid for p in picks] == [candidates[1].uid]

@@ -210,6 +210,8 @@ def answer_features(question: Question, candidates: list[Candidate], logits: np.
 def select(ranked: list[Pick], extra_unit_min: float, max_units: int) -> list[Pick]:
     """The best unit, the one before it when it leans back on it, then other
     likely units that say something new, up to max_units."""
+    # A lead-in whose list is not with it ("...they include:") says nothing alone.
+    ranked = [pick for pick in ranked if not pick.unit.text.rstrip().endswith(":")]
     if not ranked:
         return []
     top = ranked[0]
