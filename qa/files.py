@@ -6,7 +6,7 @@ import json
 import os
 from pathlib import Path
 
-from qa.errors import OutputError, QAError
+from qa.errors import AnswerModelError, OutputError, QAError
 
 
 def fsync_dir(folder: Path) -> None:
@@ -69,3 +69,17 @@ def read_jsonl(path: Path, required: tuple[str, ...] = (), error: type[QAError] 
             raise error(f"{path} line {n} lacks {', '.join(missing) or 'a JSON object'}: see eval/README.md for the format")
         items.append(item)
     return items
+
+
+def read_model_json(path: Path, what: str, command: str) -> dict:
+    """A JSON file of a trained part (`what`, made by `command`); missing, unreadable
+    or not a JSON object, it is refused with the command that makes it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise AnswerModelError(f"no {what} at {path}: train one with `{command}`") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise AnswerModelError(f"{path} is unreadable or not JSON: retrain with `{command}`") from exc
+    if not isinstance(data, dict):
+        raise AnswerModelError(f"{path} is not a JSON object: retrain with `{command}`")
+    return data

@@ -31,6 +31,7 @@ from qa.answering.features import (
 from qa.answering.retrieve import CANDIDATES
 from qa.data import Chunk, Unit
 from qa.errors import AnswerModelError
+from qa.files import read_model_json
 from qa.language.terms import analyse
 from qa.settings import RARE_ZIPF
 
@@ -148,12 +149,7 @@ class LearnedAnswerModel:
 def load_answer_model(folder: Path) -> LearnedAnswerModel:
     """The answer model trained with the embedding model in `folder`."""
     path = folder / POLICY_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise AnswerModelError(f"no answer model at {path}: train one with `qa train` (make train)") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AnswerModelError(f"{path} is unreadable or not JSON: retrain with `qa train`") from exc
+    data = read_model_json(path, "answer model", "qa train")
     if data.get("unit_features") != list(UNIT_FEATURES) or data.get("answer_features") != list(ANSWER_FEATURES):
         raise AnswerModelError(f"{path} was trained on other features than this code computes: retrain with `qa train`")
     if data.get("reads") != reading_constants():

@@ -26,6 +26,7 @@ import numpy as np
 
 from qa.answering.safety import urgent_topics
 from qa.errors import AnswerModelError
+from qa.files import read_model_json
 
 TRIAGE_FILE = "triage.json"
 WORDS_FILE = Path(__file__).with_name("data") / "triage_words.json"
@@ -168,14 +169,9 @@ def load_triage(folder: Path, dimension: int, words: WordPatterns | None = None)
     """The triage model beside the answer model; refused when it reads otherwise than this code."""
     words = WordPatterns() if words is None else words
     path = folder / TRIAGE_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise AnswerModelError(f"no triage model at {path}: train one with `qa train-triage`") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise AnswerModelError(f"{path} is unreadable or not JSON: retrain with `qa train-triage`") from exc
+    data = read_model_json(path, "triage model", "qa train-triage")
     expected = reading(words, dimension)
-    if not isinstance(data, dict) or data.get("reads") != expected:
+    if data.get("reads") != expected:
         raise AnswerModelError(f"{path} was trained on other features than this code reads (word patterns, classes or vector size): retrain with `qa train-triage`")
     try:
         layers = tuple(
