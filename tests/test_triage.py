@@ -118,3 +118,10 @@ def test_only_unanswerable_questions_naming_no_sign_become_messages_with_none(tm
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert [m["id"] for m in other_questions(path)] == ["a"]
     assert other_questions(path)[0]["label"] == "none" and other_questions(path)[0]["split"] == "train"
+
+
+def test_an_answer_unit_inside_the_urgent_advice_is_not_shown_twice(fake_assistant):
+    urgent = fake_assistant.replace(triage=Fixed(Triage(("calcium",), (), (0.9, 0.9, 0.0))))
+    answer = urgent.ask("does high calcium in the blood cause extreme thirst and confusion?")
+    assert answer.urgent is not None and "extreme thirst" in answer.urgent.text  # the advice with the signs it means
+    assert not any(u.text in answer.urgent.text for u in answer.units), [u.text for u in answer.units]

@@ -320,8 +320,8 @@ class Assistant:
         urgent = self._urgent(topics, citations, quoted)
         units = []
         for pick in picks:
-            if urgent is not None and pick.unit.text == urgent.text:
-                continue  # already shown first, as the urgent notice
+            if urgent is not None and _within(pick.unit.text, urgent.text):
+                continue  # already shown first, in the urgent notice
             n = cite(citations, pick.chunk, pick.unit.span)
             highlight = None
             if self.highlighter is not None:
@@ -330,7 +330,7 @@ class Assistant:
         help_note = None
         if urgent is None and touched:
             advice = self._urgent(touched, [], quoted)
-            if advice is not None and not any(" ".join(u.text.split()) == " ".join(advice.text.split()) for u in units):
+            if advice is not None and not any(_within(u.text, advice.text) or _within(advice.text, u.text) for u in units):
                 help_note = self._urgent(touched, citations, quoted)  # cited after the answer's own sources
         return Answer(
             question=question,
@@ -355,3 +355,8 @@ class Assistant:
                 n = cite(citations, advice.chunk)
                 return AnswerUnit(text=advice.unit.text, citation=n, score=1.0)
         return None
+
+
+def _within(part: str, whole: str) -> bool:
+    """The text of one unit is part of another's (the advice widened with its signs holds them)."""
+    return " ".join(part.split()) in " ".join(whole.split())

@@ -189,7 +189,7 @@ def body_units(answer: Answer) -> list[AnswerUnit]:
     if answer.urgent is None:
         return list(answer.units)
     urgent = " ".join(answer.urgent.text.split())
-    rest = [u for u in answer.units if " ".join(u.text.split()) != urgent]
+    rest = [u for u in answer.units if " ".join(u.text.split()) not in urgent]
     return rest or list(answer.units)
 
 
