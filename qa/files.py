@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 from pathlib import Path
 
@@ -83,3 +84,10 @@ def read_model_json(path: Path, what: str, command: str) -> dict:
     if not isinstance(data, dict):
         raise AnswerModelError(f"{path} is not a JSON object: retrain with `{command}`")
     return data
+
+
+def require_finite(numbers, path: Path, command: str) -> None:
+    """Every fitted number of a trained part is a finite number: one NaN would
+    otherwise pass every comparison and answer anything at full confidence."""
+    if not all(math.isfinite(float(v)) for v in numbers):
+        raise AnswerModelError(f"{path} holds numbers that are not finite (NaN or infinity): retrain with `{command}`")

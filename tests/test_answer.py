@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 
+import qa.answering.answer as answer_module
 from qa.answering.answer import (
     ANSWER_FEATURES,
     LearnedAnswerModel,
@@ -174,3 +175,39 @@ def test_a_lead_in_without_its_list_is_never_an_answer_unit(fake_assistant):
     lead_in = replace(candidates[0], unit=replace(candidates[0].unit, text="Often given by IV, they include:"))
     picks, _ = _model(extra_unit_min=0.0).choose(QUESTION, [lead_in, candidates[1]], max_units=3)
     assert [p.uid for p in picks] == [candidates[1].uid]
+
+
+@pytest.mark.parametrize("damage", ["calibration a", "calibration threshold", "policy weight", "policy bias", "answer network", "memory row"])
+def test_a_nan_anywhere_in_the_fitted_numbers_refuses_the_model(tmp_path, damage):
+    # One NaN passes every comparison: unchecked, it answered anything at confidence 1.0.
+    import json
+
+    import numpy as np
+    from conftest import write_fake_answer_model
+
+    from qa.answering.calibration import load_calibration
+    from qa.answering.memory import Memory, load_memory
+    from qa.errors import AnswerModelError
+
+    folder = write_fake_answer_model(tmp_path / "model")
+    Memory(np.ones((2, 4), dtype=np.float32), np.array([True, False]), (("a",), ()), "fp").save(folder)
+    policy, calibration = json.loads((folder / "policy.json").read_text()), json.loads((folder / "calibration.json").read_text())
+    if damage == "calibration a":
+        calibration["a"] = float("nan")
+    elif damage == "calibration threshold":
+        calibration["threshold"] = float("inf")
+    elif damage == "policy weight":
+        policy["unit_weights"][0] = float("nan")
+    elif damage == "policy bias":
+        policy["unit_bias"] = float("-inf")
+    elif damage == "answer network":
+        policy["answer"]["layers"][0]["bias"][0] = float("nan")
+    else:
+        vectors = np.load(folder / "memory.npy")
+        vectors[1, 2] = np.nan
+        np.save(folder / "memory.npy", vectors)
+    (folder / "policy.json").write_text(json.dumps(policy))
+    (folder / "calibration.json").write_text(json.dumps(calibration))
+    loader = {"calibration": load_calibration, "memory": load_memory}.get(damage.split()[0], answer_module.load_answer_model)
+    with pytest.raises(AnswerModelError, match="not finite"):
+        loader(folder)

@@ -31,7 +31,7 @@ from qa.answering.features import (
 from qa.answering.retrieve import CANDIDATES
 from qa.data import Chunk, Unit
 from qa.errors import AnswerModelError
-from qa.files import read_model_json
+from qa.files import read_model_json, require_finite
 from qa.language.terms import analyse
 from qa.settings import RARE_ZIPF
 
@@ -157,7 +157,7 @@ def load_answer_model(folder: Path) -> LearnedAnswerModel:
                    if (data.get("reads") or {}).get(k) != v]
         raise AnswerModelError(f"{path} was trained reading its features otherwise ({'; '.join(changed)}): retrain with `qa train`")
     try:
-        return LearnedAnswerModel(
+        model = LearnedAnswerModel(
             tuple(float(w) for w in data["unit_weights"]),
             float(data["unit_bias"]),
             Network.from_json(data["answer"]),
@@ -165,6 +165,11 @@ def load_answer_model(folder: Path) -> LearnedAnswerModel:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AnswerModelError(f"{path} is damaged ({exc}): retrain with `qa train`") from exc
+    net = model.answer
+    numbers = [*model.unit_weights, model.unit_bias, model.extra_unit_min, *net.mean, *net.scale]
+    numbers += [v for weights, bias in net.layers for row in weights for v in (*row,)] + [v for _, bias in net.layers for v in bias]
+    require_finite(numbers, path, "qa train")
+    return model
 
 
 def reading_constants() -> dict:

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from qa.errors import AnswerModelError
+from qa.files import require_finite
 
 CALIBRATION_FILE = "calibration.json"
 
@@ -44,6 +45,7 @@ def load_calibration(folder: Path) -> Calibration:
         raise AnswerModelError(f"no calibration at {path}: fit one with `qa calibrate`") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise AnswerModelError(f"{path} is damaged ({exc}): refit it with `qa calibrate`") from exc
+    require_finite((calibration.a, calibration.b, calibration.threshold), path, "qa calibrate")
     if not 0.0 <= calibration.threshold <= 1.0:
         raise AnswerModelError(f"{path}: threshold must be in [0, 1]: refit it with `qa calibrate`")
     return calibration

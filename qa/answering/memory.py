@@ -73,6 +73,8 @@ def load_memory(folder: Path) -> Memory:
         return Memory.empty()
     try:
         vectors = np.load(vectors_path, allow_pickle=False).astype(np.float32)
+        if not np.isfinite(vectors).all():
+            raise ValueError("a remembered question's vector is not finite numbers")
         data = json.loads(questions_path.read_text(encoding="utf-8"))
         records = data["questions"]
         return Memory(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -26,7 +25,7 @@ import numpy as np
 
 from qa.answering.safety import urgent_topics
 from qa.errors import AnswerModelError
-from qa.files import read_model_json
+from qa.files import read_model_json, require_finite
 
 TRIAGE_FILE = "triage.json"
 WORDS_FILE = Path(__file__).with_name("data") / "triage_words.json"
@@ -185,6 +184,7 @@ def load_triage(folder: Path, dimension: int, words: WordPatterns | None = None)
     except (KeyError, TypeError, ValueError) as exc:
         raise AnswerModelError(f"{path} is damaged ({exc}): retrain with `qa train-triage`") from exc
     numbers = [*model.mean, *model.scale, *model.urgent_min, model.topic_min, *(v for w, b in layers for r in w for v in (*r,)), *(v for _, b in layers for v in b)]
-    if not all(math.isfinite(v) for v in numbers) or any(s == 0 for s in model.scale):
-        raise AnswerModelError(f"{path} holds numbers that are not finite (or a zero scale): retrain with `qa train-triage`")
+    require_finite(numbers, path, "qa train-triage")
+    if any(s == 0 for s in model.scale):
+        raise AnswerModelError(f"{path} has a zero scale: retrain with `qa train-triage`")
     return model
