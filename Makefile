@@ -44,8 +44,8 @@ bench: $(STAMP)
 # train/questions.jsonl, then calibrates it on the dev split. `make run` never does this.
 train: $(STAMP)
 	$(PY) -m qa train
-	$(PY) -m qa calibrate
 	$(PY) -m qa train-triage
+	$(PY) -m qa calibrate
 
 # Refit only the urgent-sign triage (a minute or two).
 triage: $(STAMP)

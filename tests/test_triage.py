@@ -125,3 +125,10 @@ def test_an_answer_unit_inside_the_urgent_advice_is_not_shown_twice(fake_assista
     answer = urgent.ask("does high calcium in the blood cause extreme thirst and confusion?")
     assert answer.urgent is not None and "extreme thirst" in answer.urgent.text  # the advice with the signs it means
     assert not any(u.text in answer.urgent.text for u in answer.units), [u.text for u in answer.units]
+
+
+def test_a_triage_trained_on_another_embedding_model_is_refused(tmp_path):
+    folder = write_fake_answer_model(tmp_path / "m")
+    assert load_triage(folder, 64, fingerprint=FakeEmbedder.fingerprint) is not None
+    with pytest.raises(AnswerModelError, match="another embedding model"):
+        load_triage(folder, 64, fingerprint="a retrained model")

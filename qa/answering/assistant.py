@@ -103,7 +103,7 @@ class Assistant:
         assistant = cls(
             index, embedder, settings, answer_model=load_answer_model(folder), calibration=load_calibration(folder),
             memory=load_memory(folder), highlighter=highlighter,
-            triage=load_triage(folder, index.unit_vectors.shape[1]) if triage else None,
+            triage=load_triage(folder, index.unit_vectors.shape[1], fingerprint=embedder.fingerprint) if triage else None,
         )
         assistant.warm_up()
         return assistant

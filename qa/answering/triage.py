@@ -164,8 +164,9 @@ class TriageModel:
         (folder / TRIAGE_FILE).write_text(text + "\n", encoding="utf-8")
 
 
-def load_triage(folder: Path, dimension: int, words: WordPatterns | None = None) -> TriageModel:
-    """The triage model beside the answer model; refused when it reads otherwise than this code."""
+def load_triage(folder: Path, dimension: int, words: WordPatterns | None = None, fingerprint: str | None = None) -> TriageModel:
+    """The triage model beside the answer model; refused when it reads otherwise
+    than this code, or (given the embedding model's `fingerprint`) another model's vectors."""
     words = WordPatterns() if words is None else words
     path = folder / TRIAGE_FILE
     data = read_model_json(path, "triage model", "qa train-triage")
@@ -187,4 +188,6 @@ def load_triage(folder: Path, dimension: int, words: WordPatterns | None = None)
     require_finite(numbers, path, "qa train-triage")
     if any(s == 0 for s in model.scale):
         raise AnswerModelError(f"{path} has a zero scale: retrain with `qa train-triage`")
+    if fingerprint is not None and model.model != fingerprint:
+        raise AnswerModelError(f"{path} was trained on another embedding model's vectors: retrain with `qa train-triage`")
     return model

@@ -15,6 +15,7 @@ writer) and on the training messages scored out of fold. The held-out split
 
 from __future__ import annotations
 
+import tempfile
 import time
 from pathlib import Path
 
@@ -120,7 +121,8 @@ def figures(model: TriageModel, x: np.ndarray, y: np.ndarray) -> dict:
 
 
 def run_train_triage(args, settings: Settings) -> int:
-    from qa.answering.assistant import Assistant
+    from qa.index.embed import Embedder
+    from qa.training.train import bare_assistant
 
     started = time.time()
     items = load_messages(args.data)
@@ -128,7 +130,14 @@ def run_train_triage(args, settings: Settings) -> int:
     dev = [i for i in items if i["split"] == "dev"]
     if not train or not dev:
         raise ValueError(f"{args.data} needs messages of the train and dev splits")
-    assistant = Assistant.load(settings, progress=True, triage=False)
+    # Triage reads prepared questions and their vectors only: an assistant with the
+    # embedding model and no trained answer stage (it runs before `qa calibrate`).
+    with tempfile.TemporaryDirectory(prefix="qa-triage-") as work:
+        assistant = bare_assistant(settings.with_(index_dir=Path(work) / "index"), Embedder(settings.embedding_model()))
+        return _fit_and_save(args, settings, assistant, train, dev, started)
+
+
+def _fit_and_save(args, settings: Settings, assistant, train: list[dict], dev: list[dict], started: float) -> int:
     words = WordPatterns()
     x_train, x_dev = features(assistant, words, train), features(assistant, words, dev)
     y_train, y_dev = np.array([label_of(i) for i in train]), np.array([label_of(i) for i in dev])
