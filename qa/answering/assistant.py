@@ -29,7 +29,7 @@ from qa.answering.safety import (
     Advice,
     advice_in_each_file,
     answer_topics,
-    find_advice,
+    best_advice,
 )
 from qa.answering.triage import (
     ADVICE_TOPIC,
@@ -149,7 +149,7 @@ class Assistant:
 
     @cached_property
     def advice(self) -> dict[str, Advice]:
-        return find_advice(self.index.chunks)
+        return best_advice(self.advice_by_file)
 
     @cached_property
     def advice_by_file(self) -> dict[str, dict[str, Advice]]:
@@ -329,9 +329,9 @@ class Assistant:
             units.append(AnswerUnit(pick.unit.text, n, round(pick.score, 4), highlight))
         help_note = None
         if urgent is None and touched:
-            advice = self._urgent(touched, [], quoted)
-            if advice is not None and not any(_within(u.text, advice.text) or _within(advice.text, u.text) for u in units):
-                help_note = self._urgent(touched, citations, quoted)  # cited after the answer's own sources
+            advice = self._advice_for(touched, quoted)
+            if advice is not None and not any(_within(u.text, advice.unit.text) or _within(advice.unit.text, u.text) for u in units):
+                help_note = self._cited(advice, citations)  # cited after the answer's own sources
         return Answer(
             question=question,
             units=tuple(units),
@@ -345,6 +345,11 @@ class Assistant:
         )
 
     def _urgent(self, topics: list[str], citations: list[Citation], quoted: list[str] = ()) -> AnswerUnit | None:
+        """The advice for the first urgent topic that has some, cited."""
+        advice = self._advice_for(topics, quoted)
+        return None if advice is None else self._cited(advice, citations)
+
+    def _advice_for(self, topics: list[str], quoted: list[str] = ()) -> Advice | None:
         """The sources' advice for the first urgent topic that has some: from a
         document the answer quotes when that document gives advice on the topic
         (a clinic's own leaflet), else the corpus's best."""
@@ -352,9 +357,12 @@ class Assistant:
             own = self.advice_by_file.get(topic, {})
             advice = next((own[file] for file in quoted if file in own), self.advice.get(topic))
             if advice is not None:
-                n = cite(citations, advice.chunk)
-                return AnswerUnit(text=advice.unit.text, citation=n, score=1.0)
+                return advice
         return None
+
+    @staticmethod
+    def _cited(advice: Advice, citations: list[Citation]) -> AnswerUnit:
+        return AnswerUnit(text=advice.unit.text, citation=cite(citations, advice.chunk), score=1.0)
 
 
 def _within(part: str, whole: str) -> bool:

@@ -93,18 +93,22 @@ class Advice:
 
 def find_advice(chunks: list[Chunk]) -> dict[str, Advice]:
     """For each urgent topic, the corpus unit that best tells what to do now."""
-    best: dict[str, tuple[int, Advice]] = {}
-    for topic, found in _advice_by_file(chunks).items():
-        for strength, advice in found.values():
-            if topic not in best or strength > best[topic][0]:
-                best[topic] = (strength, advice)
-    return {topic: advice for topic, (_, advice) in best.items()}
+    return best_advice(advice_in_each_file(chunks))
+
+
+def best_advice(by_file: dict[str, dict[str, Advice]]) -> dict[str, Advice]:
+    """The strongest advice of each topic, from `advice_in_each_file`."""
+    return {topic: next(iter(found.values())) for topic, found in by_file.items()}
 
 
 def advice_in_each_file(chunks: list[Chunk]) -> dict[str, dict[str, Advice]]:
     """For each urgent topic, the best advice of each document that gives some,
-    by file: an answer quoting a clinic's own leaflet can bring that leaflet's advice."""
-    return {topic: {file: advice for file, (_, advice) in found.items()} for topic, found in _advice_by_file(chunks).items()}
+    by file, strongest first: an answer quoting a clinic's own leaflet can bring
+    that leaflet's advice."""
+    return {
+        topic: {file: advice for file, (_, advice) in sorted(found.items(), key=lambda item: -item[1][0])}
+        for topic, found in _advice_by_file(chunks).items()
+    }
 
 
 def _advice_by_file(chunks: list[Chunk]) -> dict[str, dict[str, tuple[int, Advice]]]:
