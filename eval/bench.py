@@ -212,12 +212,14 @@ def bench_throughput(assistant, questions, repeats: int) -> list[dict]:
 
 
 def read_answer(assistant, query: str, passages, vector):
-    """The answer stage alone: features of the candidates, then the answer model's choice."""
+    """The answer stage alone: features of the candidates, the answer model's
+    ranking, the cross-encoder reader on the best few."""
+    from qa.answering.compose import read_units
     from qa.answering.features import describe
 
     question = describe(query, query, assistant.vocabulary)
     candidates = assistant.reader.candidates(query, passages, vector)
-    return assistant.answer_model.choose(question, candidates, assistant.settings.max_units)
+    return read_units(assistant.answer_model, assistant.unit_reader, question, candidates, assistant.settings)
 
 
 def bench_breakdown(assistant, questions, repeats: int) -> dict:

@@ -141,6 +141,13 @@ class Answer:
     # the message touches an urgent topic (a definition, a past event) but
     # describes no sign happening now. `urgent` is the red box for that.
     help_note: AnswerUnit | None = None
+    # Parts of a message asking several things that the sources do not answer
+    # (the user's own words): said plainly, never left out silently.
+    unanswered: tuple[str, ...] = ()
+
+    @property
+    def unanswered_lines(self) -> tuple[str, ...]:
+        return tuple(f"The sources don't answer this part of your message: “{part}”" for part in self.unanswered)
 
     @property
     def text(self) -> str:
@@ -184,6 +191,7 @@ class Answer:
                 for c in self.citations
             ],
             "message": self.message,
+            "unanswered_parts": list(self.unanswered),
             "suggestions": list(self.suggestions),
             "disclaimer": self.disclaimer,
         }

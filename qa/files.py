@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import json
 import math
 import os
@@ -91,3 +93,12 @@ def require_finite(numbers, path: Path, command: str) -> None:
     otherwise pass every comparison and answer anything at full confidence."""
     if not all(math.isfinite(float(v)) for v in numbers):
         raise AnswerModelError(f"{path} holds numbers that are not finite (NaN or infinity): retrain with `{command}`")
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file's bytes, read in blocks (model weights are tens of MB)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

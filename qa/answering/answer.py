@@ -135,7 +135,7 @@ class LearnedAnswerModel:
         order = sorted(range(len(candidates)), key=lambda i: (-logits[i], candidates[i].chunk.id, candidates[i].unit.span.start))
         ranked = [Pick(candidates[i].unit, candidates[i].chunk, sigmoid(logits[i]), candidates[i].uid) for i in order]
         raw = self.answer_logit(question, candidates, logits)
-        return in_reading_order(select(ranked, self.extra_unit_min, max_units)), raw
+        return best_first(select(ranked, self.extra_unit_min, max_units)), raw
 
     def save(self, folder: Path) -> None:
         data = {
@@ -216,11 +216,7 @@ def select(ranked: list[Pick], extra_unit_min: float, max_units: int) -> list[Pi
     if not ranked:
         return []
     top = ranked[0]
-    picked = [top]
-    previous = _previous_unit(top)
-    if previous is not None and top.unit.text.split(" ", 1)[0] in _LEAD_WORDS:
-        # "These symptoms may be due to..." needs the sentence it points back to.
-        picked.append(Pick(previous, top.chunk, top.score, -1))
+    picked = [top, *leaning_on(top)]
     for pick in ranked[1:]:
         if len(picked) >= max_units or pick.score < extra_unit_min:
             break
@@ -228,6 +224,26 @@ def select(ranked: list[Pick], extra_unit_min: float, max_units: int) -> list[Pi
             continue
         picked.append(pick)
     return picked[:max_units]
+
+
+def leaning_on(top: Pick) -> list[Pick]:
+    """The sentence a unit points back to, when it does: "These symptoms may be
+    due to..." needs the sentence before it (uid -1: not a candidate of its own)."""
+    previous = _previous_unit(top)
+    if previous is not None and top.unit.text.split(" ", 1)[0] in LEAD_WORDS:
+        return [Pick(previous, top.chunk, top.score, -1)]
+    return []
+
+
+def best_first(picks: list[Pick]) -> list[Pick]:
+    """The best unit first (after the sentence it leans back on, which `select`
+    adds second), then the others in reading order: what is read first answers."""
+    if not picks:
+        return []
+    top, rest = picks[0], picks[1:]
+    lead = [p for p in rest if p.uid == -1 and p.chunk.file == top.chunk.file and p.unit.span.end <= top.unit.span.start]
+    others = [p for p in rest if p not in lead]
+    return lead + [top] + sorted(others, key=lambda p: (p.chunk.file != top.chunk.file, p.chunk.file, p.unit.span.start))
 
 
 def in_reading_order(picks: list[Pick]) -> list[Pick]:
@@ -238,7 +254,11 @@ def in_reading_order(picks: list[Pick]) -> list[Pick]:
     return sorted(picks, key=lambda p: (first[p.chunk.file], p.unit.span.start))
 
 
-_LEAD_WORDS = frozenset({"This", "These", "That", "Those", "It", "They", "Such", "Both", "All"})
+# A unit opening so points back at the sentence before ("These symptoms may be
+# due to..."): that sentence comes with it. Not "It" or "They": those mostly
+# name the subject the question already gives ("It is often worse at night"),
+# and the sentence before would be read first instead of the answer.
+LEAD_WORDS = frozenset({"This", "These", "That", "Those", "Such", "Both"})
 
 
 def sigmoid(x: float) -> float:

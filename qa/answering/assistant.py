@@ -1,5 +1,5 @@
 """The assistant wires the stages: prepare (qa.language.question) -> retrieve
--> read (features, answer model) -> policy (confidence, abstention, urgent
+-> read (features, answer model, the cross-encoder reader: qa.answering.compose) -> policy (confidence, abstention, urgent
 advice) -> cited answer.
 
     >>> assistant = Assistant.load()
@@ -12,6 +12,7 @@ Training and evaluation swap a part with `replace(answer_model=...)`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property, lru_cache
 from pathlib import Path
 
@@ -20,9 +21,11 @@ import numpy as np
 from qa.answering.answer import AnswerModel, Pick, load_answer_model
 from qa.answering.calibration import Calibration, load_calibration
 from qa.answering.citations import cite
+from qa.answering.compose import read_units
 from qa.answering.features import Question, Reader, describe
 from qa.answering.memory import Memory, load_memory
 from qa.answering.policy import merge_parts, why_not
+from qa.answering.reader import UnitReader, load_reader
 from qa.answering.retrieve import Retriever
 from qa.answering.safety import (
     DISCLAIMER,
@@ -30,6 +33,7 @@ from qa.answering.safety import (
     advice_in_each_file,
     answer_topics,
     best_advice,
+    sends_to_emergency,
 )
 from qa.answering.triage import (
     ADVICE_TOPIC,
@@ -40,7 +44,7 @@ from qa.answering.triage import (
     load_triage,
 )
 from qa.data import Answer, AnswerUnit, Citation, Passage
-from qa.errors import IndexNotFoundError, StaleIndexError
+from qa.errors import AnswerModelError, IndexNotFoundError, StaleIndexError
 from qa.index.store import Index, build_index, load_index
 from qa.language.followup import points_back, resolve, with_subject
 from qa.language.question import Prepared, Preparer
@@ -62,6 +66,7 @@ class Assistant:
         memory: Memory,
         triage=None,
         highlighter=None,
+        reader: UnitReader | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -69,6 +74,8 @@ class Assistant:
         self.answer_model = answer_model
         self.calibration = calibration
         self.highlighter = highlighter
+        # The cross-encoder that reads the question with the best candidates; None: the answer model alone.
+        self.unit_reader = reader
         # The trained triage step (qa.answering.triage); the rules alone stand in without one.
         self.triage = RuleTriage() if triage is None else triage
         self.retriever = Retriever(index, settings)
@@ -81,10 +88,14 @@ class Assistant:
         self._first_reading = lru_cache(maxsize=size)(self._read_alone)
 
     @classmethod
-    def load(cls, settings: Settings | None = None, embedder=None, progress: bool = False, triage: bool = True) -> "Assistant":
+    def load(
+        cls, settings: Settings | None = None, embedder=None, progress: bool = False, triage: bool = True, calibrated: bool = True,
+    ) -> "Assistant":
         """Load the index (building it first if it is missing or stale) and the
-        answer model, calibration, memory and triage beside the model; then warm
-        up. `triage=False` uses the urgent-sign rules instead (to train triage)."""
+        answer model, calibration, memory and triage beside the model, and the
+        reader; then warm up. `triage=False` uses the urgent-sign rules instead
+        (to train triage); `calibrated=False` accepts a calibration fitted with
+        another reader (to refit it)."""
         from qa.index.embed import Embedder
 
         settings = Settings.from_env() if settings is None else settings
@@ -96,13 +107,21 @@ class Assistant:
             index = load_index(settings, embedder)
         folder = settings.answer_model()
         highlighter = None
-        if settings.reader_model_path is not None:
+        if settings.highlight_model_path is not None:
             from qa.answering.highlight import Highlighter
 
-            highlighter = Highlighter(settings.reader_model_path)
+            highlighter = Highlighter(settings.highlight_model_path)
+        calibration = load_calibration(folder)
+        reader = None
+        if settings.reader_folder() is not None:
+            reader = load_reader(settings.reader_folder())
+            if calibrated and calibration.reader_sha256 != reader.weights_sha256:
+                raise AnswerModelError(
+                    f"{folder / 'calibration.json'} was fitted with another reader than {settings.reader_folder()}: refit it with `qa calibrate`"
+                )
         assistant = cls(
-            index, embedder, settings, answer_model=load_answer_model(folder), calibration=load_calibration(folder),
-            memory=load_memory(folder), highlighter=highlighter,
+            index, embedder, settings, answer_model=load_answer_model(folder), calibration=calibration,
+            memory=load_memory(folder), highlighter=highlighter, reader=reader,
             triage=load_triage(folder, index.unit_vectors.shape[1], fingerprint=embedder.fingerprint) if triage else None,
         )
         assistant.warm_up()
@@ -114,7 +133,7 @@ class Assistant:
         current = {
             "index": self.index, "embedder": self.embedder, "settings": self.settings, "answer_model": self.answer_model,
             "calibration": self.calibration, "memory": self.reader.memory, "highlighter": self.highlighter,
-            "triage": self.triage,
+            "triage": self.triage, "reader": self.unit_reader,
         }
         unknown = set(parts) - set(current)
         if unknown:
@@ -197,8 +216,8 @@ class Assistant:
     def read(self, query: str, text: str, avoid: frozenset[int] = frozenset()) -> tuple[list[Pick], float, np.ndarray]:
         """(answer picks, confidence, query vector) for a prepared query."""
         question, candidates, vector = self.candidates(text, query, avoid)
-        picks, raw = self.answer_model.choose(question, candidates, self.settings.max_units)
-        return picks, self.calibration.probability(raw), vector
+        reading = read_units(self.answer_model, self.unit_reader, question, candidates, self.settings)
+        return reading.picks, self.calibration.probability(reading.raw, reading.best), vector
 
     def _read_alone(self, query: str, text: str) -> frozenset[int]:
         picks, _, _ = self.read(query, text)
@@ -231,8 +250,9 @@ class Assistant:
         triage = self.assess(prepared, vector)
         urgent = [ADVICE_TOPIC[t] for t in triage.urgent]
         touched = [ADVICE_TOPIC[t] for t in triage.topics]
+        unanswered: tuple[str, ...] = ()
         if len(prepared.parts) > 1:
-            picks, confidence = self._each_part(prepared, picks, confidence)
+            picks, confidence, unanswered = self._each_part(prepared, picks, confidence)
         if not picks or confidence < self.threshold:
             # Triage is more sure than not of an urgent sign: the sources' urgent-care
             # advice answers it, even when no other passage fits well. Below that
@@ -246,7 +266,8 @@ class Assistant:
             return self._abstain(question, resolved, message, confidence, urgent, self.suggest(vector), touched=touched)
         # An answer about an urgent topic brings the advice as a calm note, not the red box.
         touched += [t for t in answer_topics([p.unit.text for p in picks]) if t not in touched]
-        return self._answer(question, resolved, picks, confidence, urgent, [t for t in touched if t not in urgent])
+        answer = self._answer(question, resolved, picks, confidence, urgent, [t for t in touched if t not in urgent])
+        return replace(answer, unanswered=unanswered) if unanswered else answer
 
     def _describe(self, text: str) -> Question:
         return describe(text, text, self.vocabulary)
@@ -267,21 +288,25 @@ class Assistant:
                     return (leaning, *retry)
         return resolved, picks, confidence, vector
 
-    def _each_part(self, prepared: Prepared, picks: list[Pick], confidence: float) -> tuple[list[Pick], float]:
+    def _each_part(self, prepared: Prepared, picks: list[Pick], confidence: float) -> tuple[list[Pick], float, tuple[str, ...]]:
         """A message asking two or three things gets the best unit for each part
-        the sources answer, beside the best units for the message as a whole."""
-        earlier, best, confident = prepared.earlier, [], []
+        the sources answer, beside the best units for the message as a whole,
+        and the parts they do not answer (said plainly in the reply)."""
+        earlier, best, confident, unanswered = prepared.earlier, [], [], []
         for part in prepared.parts:
             part_prepared = self.preparer.part(part, earlier)
             part_picks, part_confidence, _ = self.read(part_prepared.query, part)
             if part_prepared.text and not part_prepared.problem:
                 earlier = (*earlier, part_prepared.spelled)  # a later part may lean on this one
             if part_picks and part_confidence >= self.threshold:
-                best.append(max(part_picks, key=lambda p: p.score))
+                # Best first when a reader chose them; else the most likely.
+                best.append(part_picks[0] if self.unit_reader is not None else max(part_picks, key=lambda p: p.score))
                 confident.append(part_confidence)
+            elif part_prepared.usable:
+                unanswered.append(" ".join(part.split()))
         if not best:
-            return picks, confidence
-        return merge_parts(best, picks, self.settings.max_units), max(confidence, min(confident))
+            return picks, confidence, ()
+        return merge_parts(best, picks, self.settings.max_units), max(confidence, min(confident)), tuple(unanswered)
 
     def _abstain(
         self,
@@ -345,19 +370,24 @@ class Assistant:
         )
 
     def _urgent(self, topics: list[str], citations: list[Citation], quoted: list[str] = ()) -> AnswerUnit | None:
-        """The advice for the first urgent topic that has some, cited."""
-        advice = self._advice_for(topics, quoted)
+        """The advice for the first urgent topic that has some, cited: for a sign
+        happening now, advice that sends to emergency care wherever a source gives it."""
+        advice = self._advice_for(topics, quoted, now=True)
         return None if advice is None else self._cited(advice, citations)
 
-    def _advice_for(self, topics: list[str], quoted: list[str] = ()) -> Advice | None:
+    def _advice_for(self, topics: list[str], quoted: list[str] = (), now: bool = False) -> Advice | None:
         """The sources' advice for the first urgent topic that has some: from a
         document the answer quotes when that document gives advice on the topic
-        (a clinic's own leaflet), else the corpus's best."""
+        (a clinic's own leaflet), else the corpus's best. `now`: advice that
+        sends to emergency care first ("tell a doctor right away" is not enough
+        for legs going weak today), the quoted document's before others'."""
         for topic in topics:
             own = self.advice_by_file.get(topic, {})
-            advice = next((own[file] for file in quoted if file in own), self.advice.get(topic))
-            if advice is not None:
-                return advice
+            ranked = [own[file] for file in quoted if file in own] + list(own.values())
+            if now:
+                ranked = [a for a in ranked if sends_to_emergency(a)] + ranked
+            if ranked:
+                return ranked[0]
         return None
 
     @staticmethod

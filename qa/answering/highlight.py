@@ -28,7 +28,7 @@ class Highlighter:
         from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
         if not (self.model_path / "config.json").is_file():
-            raise ModelNotFoundError(f"no model in {self.model_path}: point reader_model_path at a local QA model folder")
+            raise ModelNotFoundError(f"no model in {self.model_path}: point highlight_model_path at a local QA model folder")
         self._tokenizer = AutoTokenizer.from_pretrained(self.model_path, local_files_only=True)
         self._model = AutoModelForQuestionAnswering.from_pretrained(self.model_path, local_files_only=True).eval()
 

@@ -7,7 +7,7 @@ message, and the words of an abstention.
 
 from __future__ import annotations
 
-from qa.answering.answer import Pick, in_reading_order
+from qa.answering.answer import Pick
 from qa.answering.features import Question
 from qa.language.terms import states_figure
 
@@ -18,13 +18,13 @@ NOT_COVERED = (
 
 
 def merge_parts(best: list[Pick], picks: list[Pick], max_units: int) -> list[Pick]:
-    """The best unit of each part the sources answer first, then the best units
-    for the message as a whole, no unit twice, in reading order."""
-    chosen: dict[int, Pick] = {}
-    for pick in best + sorted(picks, key=lambda p: -p.score):
-        if len(chosen) < max_units and not any(same_text(pick, other) for other in chosen.values()):
-            chosen[pick.uid] = pick
-    return in_reading_order(list(chosen.values()))
+    """The best unit of each part the sources answer, in the order asked, then
+    the units for the message as a whole (best first), no unit twice."""
+    chosen: list[Pick] = []
+    for pick in best + picks:
+        if len(chosen) < max_units and not any(same_text(pick, other) for other in chosen):
+            chosen.append(pick)
+    return chosen
 
 
 def same_text(a: Pick, b: Pick) -> bool:

@@ -91,6 +91,14 @@ class Advice:
     chunk: Chunk
 
 
+# Advice that sends someone to emergency care now, for a sign happening now.
+_EMERGENCY = re.compile(r"emergency|\bA&E\b|\b999\b|\b911\b|\b112\b|ambulance", re.I)
+
+
+def sends_to_emergency(advice: Advice) -> bool:
+    return bool(_EMERGENCY.search(advice.unit.text))
+
+
 def find_advice(chunks: list[Chunk]) -> dict[str, Advice]:
     """For each urgent topic, the corpus unit that best tells what to do now."""
     return best_advice(advice_in_each_file(chunks))

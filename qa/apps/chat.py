@@ -207,6 +207,7 @@ def render_answer(answer: Answer, note: str = "", list_suggestions: bool = True)
     else:
         units = " ".join(unit_html(u) for u in body_units(answer))
         parts.append(f'<p class="qa-units">{units}</p>')
+        parts += [f'<p class="qa-unanswered">{escape(line)}</p>' for line in answer.unanswered_lines]
         parts.append(f'<p class="qa-confidence">{confidence_words(answer.confidence).capitalize()}</p>')
     if answer.help_note is not None:
         parts.append(help_html(answer.help_note))
@@ -235,6 +236,7 @@ def to_plain(answer: Answer, note: str = "") -> str:
     if answer.abstained and answer.suggestions:
         lines += ["", "Questions the sources do answer:"] + [f"- {s}" for s in answer.suggestions]
     elif not answer.abstained:
+        lines += list(answer.unanswered_lines)
         lines.append(f"({confidence_words(answer.confidence)})")
     if answer.help_note is not None:
         lines += ["", f"When to get help: {flat(answer.help_note.text)} [{answer.help_note.citation}]"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from qa.errors import QAError
 from qa.language.text import normalise_text
-from qa.settings import DEFAULT_MODEL, Settings
+from qa.settings import DEFAULT_MODEL, DEFAULT_READER, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--predictions", type=Path, help="write every answer to this JSONL file")
     p.add_argument("--report", type=Path, help="write report.md and plots into this folder")
     p.add_argument("--no-ablations", action="store_true", help="skip the BM25/dense/follow-up ablations")
+    p.add_argument("--lodo", action="store_true", help="also leave-one-document-out: a reader trained without each document (cached)")
+    p.add_argument("--lodo-cache", type=Path, default=Path(".cache/lodo"), help="where the leave-one-document-out readers are kept")
     p.set_defaults(run=cmd_eval)
 
     p = sub.add_parser("train", parents=[common], help="fine-tune the embedding and answer models on the training set")
@@ -94,6 +96,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", type=Path, default=Path("train/triage"), help="folder of triage messages (JSONL)")
     p.add_argument("--seed", type=int, default=13)
     p.set_defaults(run=cmd_train_triage)
+
+    p = sub.add_parser("train-reader", parents=[common], help="train the cross-encoder reader and export it for ONNX Runtime")
+    p.add_argument("--data", type=Path, default=Path("train/questions.jsonl"), help="training questions about the corpus (JSONL)")
+    p.add_argument("--leaflets", type=Path, default=Path("train/leaflets"), help="folder of training leaflets (.md) and their questions (.jsonl)")
+    p.add_argument("--no-leaflets", action="store_true", help="train on the corpus questions alone (the ablation)")
+    p.add_argument("--leave-out", action="append", metavar="FILE", help="a corpus file whose questions and units are left out (repeatable)")
+    p.add_argument("--out", type=Path, default=DEFAULT_READER, help="where the reader is written")
+    p.add_argument("--base", default=".cache/train/final", help="torch weights to start from: the fine-tuned embedding model `qa train` keeps (default), or 'bundled' (all-MiniLM-L6-v2)")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--keep-torch", type=Path, help="also save the torch weights in this folder")
+    p.set_defaults(run=cmd_train_reader)
     return parser
 
 
@@ -169,6 +183,7 @@ def format_answer(answer, width: int = 88) -> str:
         lines += [wrap(f"URGENT: {answer.urgent.text} [{answer.urgent.citation}]"), ""]
     lines.append(wrap(answer.text))
     if not answer.abstained:
+        lines += [wrap(line) for line in answer.unanswered_lines]
         lines.append(f"(confidence {answer.confidence:.2f})")
     if answer.suggestions:
         lines += ["", "Questions the sources do answer:"] + [f"  - {q}" for q in answer.suggestions]
@@ -208,6 +223,12 @@ def cmd_train(args) -> int:
     from qa.training.train import run_train
 
     return run_train(args, _settings(args))
+
+
+def cmd_train_reader(args) -> int:
+    from qa.training.reader import run_train_reader
+
+    return run_train_reader(args, _settings(args))
 
 
 def cmd_train_triage(args) -> int:

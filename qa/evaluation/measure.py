@@ -23,16 +23,6 @@ KINDS = ("single", "followup", "unanswerable")
 BUCKETS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0001)
 
 
-
-
-
-
-
-
-
-
-
-
 def load_set(path: Path, split: str) -> list[dict]:
     items = read_jsonl(path, QUESTION_FIELDS)
     return [i for i in items if split == "all" or i["split"] == split]
@@ -52,8 +42,6 @@ def run_items(assistant, items: list[dict], progress: bool = True) -> list[Resul
     return results
 
 
-
-
 def _rate(values) -> float | None:
     values = list(values)
     return sum(values) / len(values) if values else None
@@ -69,6 +57,7 @@ def metrics(results: list[Result]) -> dict:
         m[f"hit@{k}"] = _rate(any(r.ranks[:k]) for r in answerable)
     m["mrr@10"] = _rate(next((1 / (i + 1) for i, hit in enumerate(r.ranks[:10]) if hit), 0.0) for r in answerable)
     m["answer accuracy"] = _rate(r.correct for r in answerable)
+    m["first-unit accuracy"] = _rate(r.first for r in answerable)
     m["token F1"] = _rate(r.f1 for r in answerable)
     m["words per answer"] = _rate(len(r.answer["answer"].split()) for r in answerable if not r.answer["abstained"])
     m["units per answer"] = _rate(len(r.answer["units"]) for r in answerable if not r.answer["abstained"])
@@ -82,8 +71,6 @@ def metrics(results: list[Result]) -> dict:
     m["urgent recall"] = _rate(r.answer["urgent"] is not None for r in results if r.item.get("urgent"))
     answered = [r for r in results if not r.answer["abstained"]]
     if answered:
-
-
         confidence = np.array([r.answer["confidence"] for r in answered])
         m["ECE"] = expected_calibration_error(confidence, np.array([r.correct for r in answered], dtype=float))
     ms = sorted(r.seconds * 1000 for r in results)
@@ -117,14 +104,8 @@ def table(rows: dict[str, dict], keys: list[str]) -> str:
     return "\n".join(lines)
 
 
-HEADLINE = ["n", "hit@1", "hit@3", "hit@5", "mrr@10", "answer accuracy", "token F1", "citation accuracy",
+HEADLINE = ["n", "hit@1", "hit@3", "hit@5", "mrr@10", "answer accuracy", "first-unit accuracy", "token F1", "citation accuracy",
             "false abstentions", "abstention recall", "follow-up accuracy", "urgent recall", "ECE", "latency median ms"]
-
-
-
-
-
-
 
 
 def by_group(results: list[Result]) -> tuple[dict[str, dict], dict[str, dict]]:

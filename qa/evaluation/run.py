@@ -29,10 +29,10 @@ def run_calibrate(args, settings) -> int:
     placeholder = Calibration(1.0, 0.0, 0.0, "raw")
     if not (folder / CALIBRATION_FILE).is_file():
         placeholder.save(folder)  # the assistant needs one to load; replaced below
-    assistant = Assistant.load(settings.with_(abstain_below=0.0), progress=True)
+    assistant = Assistant.load(settings.with_(abstain_below=0.0), progress=True, calibrated=False)
     fitted = calibrate(assistant, items)
     fitted.save(folder)
-    print(f"wrote {folder / CALIBRATION_FILE}: confidence = sigmoid({fitted.a:.3f} * raw + {fitted.b:.3f}), "
+    print(f"wrote {folder / CALIBRATION_FILE}: confidence = sigmoid({fitted.a:.3f} * raw + {fitted.reader:.3f} * reader + {fitted.b:.3f}), "
           f"abstain below {fitted.threshold:.2f} (fitted on {len(items)} dev questions)")
 
     calibrated = assistant.replace(settings=settings, calibration=fitted)
@@ -53,6 +53,7 @@ TRAINED_PARTS_OFF = (
     "no fine-tuning (base MiniLM)",
     "no learned answer model (cosine only)",
     "no question memory (as for added leaflets)",
+    "no reader (answer model alone)",
 )
 
 
@@ -80,7 +81,18 @@ def run_eval(args, settings: Settings) -> int:
         triage = triage_rows(assistant, messages) if messages else None
         path = write_report(args.report, args.qset, args.split, results, ablations, assistant, triage)
         print(f"report written to {path}", file=sys.stderr)
+    if getattr(args, "lodo", False):
+        from qa.evaluation.lodo import run_lodo
+
+        _, text = run_lodo(assistant, load_set(args.qset, "all"), settings, args.lodo_cache, log=_log)
+        print(text)
+        if args.report is not None:
+            (args.report / "lodo.md").write_text(text + "\n", encoding="utf-8")
     return 0
+
+
+def _log(message: str) -> None:
+    print(f"[lodo] {message}", file=sys.stderr, flush=True)
 
 
 def run_ablations(assistant, items: list[dict], dev: list[dict]) -> dict[str, list[Result]]:
@@ -116,6 +128,9 @@ def part_off(assistant, name: str, dev: list[dict]):
         index = load_index(settings, embedder)
     elif name == "no question memory (as for added leaflets)":
         memory = Memory.empty(index.unit_vectors.shape[1])
+    elif name == "no reader (answer model alone)":
+        variant = assistant.replace(reader=None, calibration=Calibration(1.0, 0.0, 0.0, "raw"))
+        return variant.replace(calibration=calibrate(variant, dev))
     else:
         # Ranked by cosine alone; a second or third unit when its cosine is 0.5 or more.
         model = cosine_only_model(extra_unit_min=0.5)

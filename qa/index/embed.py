@@ -1,4 +1,6 @@
-"""Sentence embeddings with sentence-transformers, loaded on first use.
+"""Sentence embeddings, loaded on first use: an exported model (model.onnx and
+embedder.json, written by qa.training.export) runs with ONNX Runtime, without
+torch; any other folder (the bundled base model) with sentence-transformers.
 
     >>> embedder = Embedder(model_path)
     >>> embedder.encode(["bone pain"]).shape   # (1, 384), unit length
@@ -13,7 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.errors import ModelNotFoundError
+from qa.errors import ModelNotFoundError, QAError
+
+
+EMBEDDER_FILE = "embedder.json"  # beside an exported model.onnx: how to pool, what it was exported from
+ONNX_FORMAT = 1
 
 
 def bundled_model_path() -> Path:
@@ -85,6 +91,12 @@ class Embedder:
         return int(self.model.get_embedding_dimension())
 
     def _load(self):
+        path = Path(self.model_path if self.model_path is not None else bundled_model_path())
+        if (path / EMBEDDER_FILE).is_file():
+            return OnnxSentenceModel(path)
+        return self._load_torch()
+
+    def _load_torch(self):
         # Never reach a model hub: the model is a local directory, loaded with
         # local_files_only (the entry points also set HF_HUB_OFFLINE).
         path = self.model_path if self.model_path is not None else bundled_model_path()
@@ -108,6 +120,8 @@ class Embedder:
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Batched encoding for index builds."""
+        if isinstance(self.model, OnnxSentenceModel):
+            return self.model.encode(texts, self.batch_size)
         vectors = self.model.encode(
             texts,
             batch_size=self.batch_size,
@@ -120,12 +134,57 @@ class Embedder:
     def encode_query(self, text: str) -> np.ndarray:
         """One text, through the model's own modules without `encode`'s batching
         overhead (about 1 ms of a 7 ms call)."""
+        model = self.model
+        if isinstance(model, OnnxSentenceModel):
+            return model.encode([text], 1)[0]
         import torch
 
-        model = self.model
         prepare = getattr(model, "preprocess", None)  # `tokenize` before sentence-transformers 6
         features = prepare([text]) if prepare is not None else model.tokenize([text])
         with torch.inference_mode():
             vector = model(features)["sentence_embedding"][0]
             vector = torch.nn.functional.normalize(vector, dim=0)
         return vector.numpy().astype(np.float32, copy=False)
+
+
+class OnnxSentenceModel:
+    """An exported sentence-transformers model: token vectors from ONNX Runtime,
+    mean-pooled over the real tokens and normalised here, as embedder.json says."""
+
+    def __init__(self, folder: Path, threads: int = 2) -> None:
+        from qa.files import file_sha256, read_model_json
+        from qa.index.onnx import open_session, open_tokenizer
+
+        path = folder / EMBEDDER_FILE
+        command = "qa train"
+        try:
+            card = read_model_json(path, "exported embedding model", command)
+        except QAError as exc:
+            raise ModelNotFoundError(str(exc)) from exc
+        if card.get("format") != ONNX_FORMAT or card.get("pooling") != "mean" or card.get("normalize") is not True:
+            raise ModelNotFoundError(f"{path} describes an export this code cannot read (format, pooling): run `{command}`")
+        for name in ("model.onnx", "tokenizer.json"):
+            if not (folder / name).is_file() or file_sha256(folder / name) != (card.get("sha256") or {}).get(name):
+                raise ModelNotFoundError(f"{folder / name} is missing or not the file {path} names: run `{command}` or restore it from git")
+        self.max_length = int(card["max_length"])
+        self._dimension = int(card["dimension"])
+        self.tokenizer = open_tokenizer(folder / "tokenizer.json", self.max_length, command)
+        self.session = open_session(folder / "model.onnx", threads, command)
+
+    def get_embedding_dimension(self) -> int:
+        return self._dimension
+
+    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        from qa.index.onnx import batch_feeds
+
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        # Similar lengths together: less padding to compute.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for start in range(0, len(order), batch_size):
+            rows = order[start:start + batch_size]
+            feeds = batch_feeds(self.tokenizer.encode_batch([texts[i] for i in rows]))
+            tokens = self.session.run(None, feeds)[0]
+            mask = feeds["attention_mask"][..., None].astype(np.float32)
+            pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+            out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return out

@@ -9,6 +9,7 @@ qa.answering.calibration.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -18,12 +19,14 @@ from qa.training.gold import Result, judge
 MAX_FALSE_ABSTENTIONS = 0.05  # on dev: the threshold may refuse at most this share of answerable questions
 
 
-def fit_platt(raw: np.ndarray, right: np.ndarray) -> tuple[float, float]:
-    """(a, b) so that sigmoid(a * raw + b) estimates P(right), by maximum likelihood."""
+def fit_platt(raw: np.ndarray, right: np.ndarray) -> tuple[float, ...]:
+    """Weights and bias so that sigmoid(w . raw + b) estimates P(right), by
+    maximum likelihood: (a, b) for one score, (a, reader, b) for two columns."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=1e4).fit(raw.reshape(-1, 1), right.astype(int))
-    return float(model.coef_[0, 0]), float(model.intercept_[0])
+    x = raw.reshape(len(raw), -1)
+    model = LogisticRegression(C=1e4).fit(x, right.astype(int))
+    return (*(float(w) for w in model.coef_[0]), float(model.intercept_[0]))
 
 
 def choose_threshold(confidence: np.ndarray, answerable: np.ndarray, refused_anyway: np.ndarray | None = None) -> float:
@@ -42,10 +45,12 @@ def choose_threshold(confidence: np.ndarray, answerable: np.ndarray, refused_any
     return float(min(t for t in allowed if not (~answerable).any() or np.mean(refused(t)[~answerable]) >= most))
 
 
-def raw_outcomes(assistant, items: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def raw_outcomes(assistant, items: list[dict], reader: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(raw score, right, answerable, refused whatever the score) per item, the
-    whole pipeline run with the threshold off."""
-    open_door = assistant.replace(settings=assistant.settings.with_(abstain_below=0.0), calibration=Calibration(1.0, 0.0, 0.0, "raw"))
+    whole pipeline run with the threshold off; `reader`: the reader's best
+    logit in place of the answer model's raw score."""
+    identity = Calibration(0.0, 0.0, 0.0, "raw", reader=1.0) if reader else Calibration(1.0, 0.0, 0.0, "raw")
+    open_door = assistant.replace(settings=assistant.settings.with_(abstain_below=0.0), calibration=identity)
     rows = []
     for item in items:
         answer = open_door.ask(item["question"], item["history"])
@@ -56,10 +61,35 @@ def raw_outcomes(assistant, items: list[dict]) -> tuple[np.ndarray, np.ndarray, 
     return raw.astype(float), right.astype(bool), answerable.astype(bool), refused.astype(bool)
 
 
+def outcomes(assistant, items: list[dict], reader: bool) -> tuple[np.ndarray, ...]:
+    """raw_outcomes, and the reader's best logit per item when `reader`, over the
+    items as the assistant reads them and again with its question memory off:
+    a clinic's own leaflet has no remembered questions, and the confidence must
+    hold there too (the answer model's score drops; the reader's does not)."""
+    from qa.answering.memory import Memory
+
+    forgetting = assistant.replace(memory=Memory.empty(assistant.index.unit_vectors.shape[1]))
+    runs = [raw_outcomes(a, items) + ((raw_outcomes(a, items, reader=True)[0],) if reader else ()) for a in (assistant, forgetting)]
+    return tuple(np.concatenate(columns) for columns in zip(*runs))
+
+
 def calibrate(assistant, items: list[dict], fitted_on: str = "dev") -> Calibration:
-    """Platt scaling and the abstention threshold, fitted on these items."""
-    raw, right, answerable, refused = raw_outcomes(assistant, items)
-    a, b = fit_platt(raw[~refused], right[~refused])
-    fitted = Calibration(a, b, 0.0, fitted_on)
-    confidence = np.array([fitted.probability(r) for r in raw])
-    return Calibration(a, b, choose_threshold(confidence, answerable, refused), fitted_on)
+    """Platt scaling (of the answer model's raw score and, with a reader, the
+    reader's best logit) and the abstention threshold, fitted on these items
+    read with and without the question memory."""
+    reader = assistant.unit_reader
+    found = outcomes(assistant, items, reader is not None)
+    raw, right, answerable, refused = found[:4]
+    fitted_on = f"{fitted_on}, with and without the question memory"
+    if reader is None:
+        a, b = fit_platt(raw[~refused], right[~refused])
+        fitted = Calibration(a, b, 0.0, fitted_on)
+        best = np.zeros_like(raw)
+    else:
+        # The same answers, the reader's logit read out: refusals by rule are the same in both runs.
+        best = found[4]
+        x = np.column_stack([raw, best])
+        a, weight, b = fit_platt(x[~refused], right[~refused])
+        fitted = Calibration(a, b, 0.0, fitted_on, weight, reader.weights_sha256)
+    confidence = np.array([fitted.probability(r, s) for r, s in zip(raw, best)])
+    return replace(fitted, threshold=choose_threshold(confidence, answerable, refused))

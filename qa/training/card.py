@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-DEV_KEYS = ("answer accuracy", "hit@5", "follow-up accuracy", "false abstentions", "abstention recall", "ECE")
+DEV_KEYS = ("answer accuracy", "first-unit accuracy", "hit@5", "follow-up accuracy", "false abstentions", "abstention recall", "ECE")
 
 
 CARD = """# bonemets-minilm
@@ -14,15 +14,18 @@ CARD = """# bonemets-minilm
 all-MiniLM-L6-v2 fine-tuned to find the sentence of the bone-metastasis
 sources that answers a patient's or caregiver's question, with the answer
 model (`policy.json`), its calibration (`calibration.json`) and the memory of
-its training questions (`memory.npy`, `memory.json`) fitted for it.
-Weights are float16 safetensors; `qa` loads them as float32 on the CPU.
+its training questions (`memory.npy`, `memory.json`) fitted for it, and the
+urgent-sign triage (`triage.json`). The weights ship as an int8 ONNX export
+(`model.onnx`, `embedder.json`: mean pooling, normalised) that `qa` runs with
+ONNX Runtime; `qa train` keeps the torch weights in `.cache/train/final`.
+The calibration also reads the cross-encoder reader in `models/reader`.
 
 | | |
 |---|---|
 {rows}
 
-Reproduce with `make train` (fine-tuning and answer model, then `qa calibrate`
-on the dev split). The test split of `eval/questions.jsonl` is never read.
+Reproduce with `make train` (fine-tuning and answer model, triage, reader,
+then `qa calibrate` on the dev split). The test split of `eval/questions.jsonl` is never read.
 """
 
 

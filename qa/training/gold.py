@@ -44,6 +44,7 @@ class Result:
     ranks: list[bool]  # per retrieved passage (top 10): does it hold a gold span?
     seconds: float
     correct: bool = False
+    first: bool = False  # the first unit alone (or the urgent notice shown above it) holds a gold span
     f1: float = 0.0
     cited_right: bool | None = None
     cause: str = ""
@@ -62,6 +63,8 @@ def judge(result: Result) -> Result:
     # The reply shows the urgent notice first: it is part of what the user reads.
     shown = f"{answer['urgent'] or ''} {answer['answer']}"
     result.correct = contains_gold(shown, item["answers"])
+    first = [answer["urgent"] or "", answer["units"][0]["text"] if answer["units"] else ""]
+    result.first = any(contains_gold(text, item["answers"]) for text in first if text)
     result.f1 = max((token_f1(u["text"], g) for u in answer["units"] for g in item["answers"]), default=0.0)
     holders = [u for u in answer["units"] if contains_gold(u["text"], item["answers"])]
     if holders:

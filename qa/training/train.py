@@ -7,8 +7,9 @@ model on questions the fine-tuned weights never saw, calibrate on dev.
    in .cache/train); remembering that half, its features on the other half are
    what a trained model sees on new questions. The answer model is fitted on
    both held-out halves, every question once.
-3. Fine-tune on every training question: the shipped weights (float16), and
-   the memory of every training question read with them.
+3. Fine-tune on every training question; ship the weights exported for ONNX
+   Runtime (int8, qa.training.export), and the memory of every training
+   question read with them.
 4. Calibrate the confidence on the dev split (`qa calibrate`), write the card.
 
 Seeded; on 2 CPU cores about 40 minutes. The test split is never read.
@@ -40,6 +41,7 @@ from qa.answering.answer import (
 from qa.answering.calibration import Calibration
 from qa.answering.memory import Memory
 from qa.settings import Settings
+from qa.training.export import export_embedder
 from qa.training.gold import contains_gold
 from qa.training.trainset import GoldUnits, build_memory, load_items
 
@@ -325,7 +327,12 @@ def run_train(args, settings: Settings) -> int:
         log("3/3 fine-tuning on every training question")
         staging = out.with_name(out.name + ".new")
         shutil.rmtree(staging, ignore_errors=True)
-        fine_tune(base, all_examples, staging, config)
+        # The torch weights stay in the cache (the reader may start from them);
+        # the repository ships their int8 ONNX export, which the answer path runs.
+        weights = (args.cache or work) / "final"
+        shutil.rmtree(weights, ignore_errors=True)
+        fine_tune(base, all_examples, weights, config)
+        export_embedder(weights, staging)
         model.save(staging)
         write_memory(staging, items, settings.with_(index_dir=work / "index-out"))
         card = {

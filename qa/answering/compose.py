@@ -1,0 +1,115 @@
+"""Compose the answer from what the reader says answers.
+
+The answer model (qa.answering.answer) ranks every candidate unit cheaply; the
+reader (qa.answering.reader) reads the question with each of its best few, in
+context. A unit's final score is the reader's logit plus `blend` times the
+answer model's: the answer model knows the five shipped texts (its memory of
+the training questions), the reader knows the task on any text.
+
+    >>> reading = read_units(answer_model, reader, question, candidates, settings)
+    >>> reading.picks, reading.raw, reading.best
+
+The first unit is the best by that score. A second or third joins only when
+the reader itself scores it as answering (above its "nothing here" logit plus
+a margin), when it says something new, and when it does not name another drug
+or treatment than the question does. A lead-in without its list never joins.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+
+from qa.answering.answer import AnswerModel, Pick, _overlaps, _similar, leaning_on, sigmoid
+from qa.answering.features import UNIT_FEATURES, Candidate, Question
+from qa.answering.reader import NULL_LOGIT, UnitReader, reader_text
+from qa.settings import Settings
+
+
+
+REPEATS = UNIT_FEATURES.index("repeats last answer")
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The chosen units (best first), the answer model's answerability logit and the reader's best logit."""
+
+    picks: list[Pick]
+    raw: float
+    best: float
+
+
+def read_units(
+    answer_model: AnswerModel, reader: UnitReader | None, question: Question, candidates: list[Candidate], settings: Settings,
+) -> Reading:
+    """Rank by the answer model, read its best `settings.reader_candidates` with
+    the reader, choose by the blended score."""
+    if reader is None or not candidates:
+        picks, raw = answer_model.choose(question, candidates, settings.max_units)
+        return Reading(picks, raw, NULL_LOGIT)
+    logits = answer_model.unit_logits(candidates)
+    raw = answer_model.answer_logit(question, candidates, logits)
+    order = np.argsort(-logits, kind="stable")[: settings.reader_candidates]
+    top = [candidates[i] for i in order]
+    read = reader.score(question.query, [reader_text(c.chunk, c.unit) for c in top])
+    # A follow-up should add to the last answer: a unit it already gave is read
+    # as answering again, so it gives way to a new one close behind.
+    again = np.array([c.features[REPEATS] for c in top])
+    blended = read + settings.reader_blend * logits[order] - settings.reader_repeat_penalty * again
+    ranked = sorted(range(len(top)), key=lambda i: (-blended[i], top[i].chunk.id, top[i].unit.span.start))
+    picks = [Pick(top[i].unit, top[i].chunk, sigmoid(read[i] - NULL_LOGIT), top[i].uid) for i in ranked]
+    scores = {top[i].uid: float(read[i]) for i in ranked}
+    chosen = compose(picks, scores, question.query, settings.max_units, settings.reader_extra_margin)
+    return Reading(chosen, raw, float(read[ranked[0]]))
+
+
+def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: int, margin: float) -> list[Pick]:
+    """The best unit first (with the sentence it leans back on, before it), then
+    units the reader scores as answering too, in reading order."""
+    ranked = [p for p in ranked if not p.unit.text.rstrip().endswith(":")]
+    if not ranked:
+        return []
+    best = ranked[0]
+    head = [*leaning_on(best), best]
+    named = names(query)
+    extra = []
+    for pick in ranked[1:]:
+        if len(head) + len(extra) >= max_units:
+            break
+        if read.get(pick.uid, NULL_LOGIT) < NULL_LOGIT + margin:
+            continue  # a topical neighbour, not an answer
+        if any(_overlaps(pick, other) or _similar(pick, other) for other in head + extra):
+            continue
+        if named and names_other(pick.unit.text, named):
+            continue  # another drug's or treatment's facts
+        extra.append(pick)
+    extra.sort(key=lambda p: (p.chunk.file != best.chunk.file, p.chunk.file, p.unit.span.start))
+    return head + extra
+
+
+def names(text: str) -> frozenset[str]:
+    """The families of treatments and drugs a text names (data/entities.json):
+    Zometa and "bisphosphonates" are one family, Xgeva another."""
+    lowered = " " + " ".join(re.findall(r"[a-z0-9-]+", text.lower())) + " "
+    return frozenset(family for family, pattern in _families().items() if pattern.search(lowered))
+
+
+def names_other(text: str, named: frozenset[str]) -> bool:
+    """A unit names treatments, and none of the families the question names."""
+    own = names(text)
+    return bool(own) and not (own & named)
+
+
+@cache
+def _families() -> dict[str, re.Pattern]:
+    path = Path(__file__).with_name("data") / "entities.json"
+    families = json.loads(path.read_text(encoding="utf-8"))["families"]
+    return {
+        family: re.compile(r" (?:" + "|".join(re.escape(w) for w in words) + r")s? ")
+        for family, words in families.items()
+    }

@@ -1,0 +1,162 @@
+"""Leave-one-document-out: how the assistant answers from a document it never
+trained on, as it must for a clinic's own leaflet.
+
+For each document of the corpus the reader is trained without it (its
+questions and its units left out; `qa train-reader --leave-out`) and the
+question memory is rebuilt without the training questions about it; then the
+eval questions only that document answers are scored. Two copies of one
+article (most sentences shared) count as one document. The embedding model
+and the answer model's few weights are the shipped ones (refitting them per
+document takes about 40 minutes each on 2 cores): their share of what they
+learned from the document is not taken away, so these figures flatter a little.
+
+    qa eval --lodo          # readers cached in .cache/lodo, keyed by data and config
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+
+from qa.evaluation.measure import metrics, run_items, table
+from qa.language.text import norm
+from qa.training.trainset import GoldUnits, load_items
+
+KEYS = ["n", "answer accuracy", "first-unit accuracy", "false abstentions", "follow-up accuracy"]
+COPY_SHARE = 0.5  # two files sharing more than this share of their sentences are one document
+
+
+def documents(index) -> list[tuple[str, frozenset[str]]]:
+    """(name, files) per document: a file and its copies."""
+    texts: dict[str, set[str]] = {}
+    for chunk, unit in index.units.values():
+        texts.setdefault(chunk.file, set()).add(norm(unit.text))
+    groups: list[set[str]] = []
+    for file in sorted(texts):
+        home = next((g for g in groups if any(_copies(texts[file], texts[other]) for other in g)), None)
+        if home is None:
+            groups.append({file})
+        else:
+            home.add(file)
+    return [("+".join(sorted(f.split("_")[0] for f in g)), frozenset(g)) for g in groups]
+
+
+def _copies(a: set[str], b: set[str]) -> bool:
+    return bool(a and b) and len(a & b) / min(len(a), len(b)) > COPY_SHARE
+
+
+def about(gold: GoldUnits, index, item: dict, files: frozenset[str]) -> bool:
+    """An answerable question whose every gold unit lies in these files."""
+    if not item["answerable"]:
+        return False
+    found = {index.units[uid][0].file for uid in gold(item["answers"])}
+    return bool(found) and found <= files
+
+
+def reader_for(settings, files: frozenset[str], cache: Path, log) -> Path:
+    """The reader trained without these files: from the cache, else trained now (about 10 minutes)."""
+    from qa.answering.reader import READER_FILE, save_reader_card
+    from qa.training.export import export_reader
+    from qa.training.reader import ReaderConfig, base_folder, train, training_groups
+
+    config = ReaderConfig()
+    data, leaflets = Path("train/questions.jsonl"), Path("train/leaflets")
+    digest = hashlib.sha256(json.dumps([sorted(files), repr(config)]).encode())
+    for path in [data, *sorted(leaflets.iterdir())]:
+        digest.update(path.read_bytes())
+    folder = cache / digest.hexdigest()[:16]
+    if (folder / READER_FILE).is_file():
+        return folder
+    log(f"training a reader without {', '.join(sorted(files))}")
+    started = time.time()
+    groups, counts = training_groups(settings, config, data, leaflets, files, log)
+    model, tokenizer = train(groups, base_folder(config), config, log)
+    staging = folder.with_name(folder.name + ".new")
+    export_reader(model, tokenizer, staging)
+    save_reader_card(staging, {"left out": sorted(files), "groups": counts, "train seconds": round(time.time() - started)})
+    staging.rename(folder)
+    return folder
+
+
+def without_reader(assistant, dev_items: list[dict]):
+    """The answer model alone, its confidence calibrated so on dev (the ablation)."""
+    from qa.answering.calibration import Calibration
+    from qa.training.calibrate import calibrate
+
+    plain = assistant.replace(reader=None, calibration=Calibration(1.0, 0.0, 0.0, "raw"))
+    return plain.replace(calibration=calibrate(plain, dev_items))
+
+
+def run_new_leaflets(assistant, plain, leaflets: Path = Path("train/leaflets"), writer: str = "lc") -> dict:
+    """The leaflets of the held-out writer, each a document nothing here was
+    trained on (not the embedding model, not the answer model, not the reader),
+    answered as a clinic's own leaflets would be: {run: metrics}."""
+    import tempfile
+
+    from qa.training.reader import leaflet_files, leaflet_assistant
+
+    files = leaflet_files(leaflets, writer, held_out=True)
+    items = [i for path in files for i in load_items(path)]
+    figures = {}
+    for run, parts in (("reader", {"reader": assistant.unit_reader, "calibration": assistant.calibration}), ("no reader", {"reader": None, "calibration": plain.calibration})):
+        with tempfile.TemporaryDirectory() as work:
+            leaflet = leaflet_assistant(assistant.settings, assistant.embedder, Path(work), files, **parts)
+            figures[run] = metrics(run_items(leaflet, items, progress=False))
+    return figures
+
+
+def run_lodo(assistant, eval_items: list[dict], settings, cache: Path, log=print) -> tuple[dict, str]:
+    """Per document and split: metrics with the reader and memory trained
+    without it, and without the reader (the answer model alone, memory
+    without it). Returns (figures, Markdown report)."""
+    from qa.answering.reader import load_reader
+    from qa.training.trainset import build_memory
+
+    index = assistant.index
+    plain = without_reader(assistant, [i for i in eval_items if i["split"] == "dev"])
+    gold = GoldUnits(index)
+    training = load_items(Path("train/questions.jsonl"))
+    figures: dict = {}
+    for name, files in documents(index):
+        items = [i for i in eval_items if about(gold, index, i, files)]
+        if not items:
+            continue
+        memory = build_memory(assistant, [i for i in training if not about(gold, index, i, files)])
+        reader = load_reader(reader_for(settings, files, cache, log))
+        runs = {
+            "reader": assistant.replace(memory=memory, reader=reader),
+            "no reader": plain.replace(memory=memory),
+        }
+        for run, held_out in runs.items():
+            results = run_items(held_out, items, progress=False)
+            for split in ("dev", "test"):
+                chosen = [r for r in results if r.item["split"] == split]
+                if chosen:
+                    figures.setdefault(run, {}).setdefault(split, {})[name] = metrics(chosen)
+        log(f"{name}: {len(items)} questions")
+    leaflets = run_new_leaflets(assistant, plain)
+    return figures, report(figures, leaflets)
+
+
+LEAFLET_KEYS = ["n", "answer accuracy", "first-unit accuracy", "false abstentions", "abstention recall",
+                "follow-up accuracy", "ECE"]
+
+
+def report(figures: dict, leaflets: dict | None = None) -> str:
+    lines = ["# Documents never trained on", "", "## Leave-one-document-out", "", __doc__.split("\n\n")[1].replace("\n", " "), ""]
+    for run, splits in figures.items():
+        for split, docs in splits.items():
+            rows = dict(docs)
+            rows["mean"] = {k: _mean([m.get(k) for m in docs.values()]) for k in KEYS}
+            lines += [f"### {run}, {split} split", "", table(rows, KEYS), ""]
+    if leaflets:
+        lines += ["## New leaflets", "", run_new_leaflets.__doc__.split("\n\n")[0].replace("\n", " ").replace("    ", ""),
+                  "(writer `lc` of train/leaflets: 8 leaflets, their own index).", "", table(leaflets, LEAFLET_KEYS), ""]
+    return "\n".join(lines)
+
+
+def _mean(values):
+    values = [v for v in values if v is not None]
+    return sum(values) / len(values) if values else None

@@ -1,0 +1,278 @@
+"""`qa train-reader`: train the cross-encoder reader (qa.answering.reader) and
+export it for ONNX Runtime, int8.
+
+Each training question becomes a group: the resolved question, one unit that
+answers it (when the sources do) and a few that do not, each shown in its
+context. The hard negatives are the ones a reader must learn to tell apart:
+the sentence right before or after the answer, and the units the current
+answer model ranks highest that hold no gold span (same section, same topic,
+another drug or treatment). An unanswerable question's group has negatives
+only. The loss is a softmax over the group's logits and a fixed "nothing
+here" logit (NULL_LOGIT), so scores mean the same across questions: that is
+what answerability and confidence read.
+
+The training questions come from train/questions.jsonl (the five texts) and
+train/leaflets/ (24 leaflets on other cancer-care topics, read as a corpus of
+their own), so the reader learns the task more than the five texts.
+`--leave-out FILE` drops a corpus file's questions and units: the
+leave-one-document-out measure (qa.evaluation.lodo) trains this way.
+
+Seeded; on 2 CPU cores about 15 minutes. The dev and test splits are never read.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.answering.reader import MAX_LENGTH, NULL_LOGIT, reader_text, save_reader_card
+from qa.training.export import export_reader
+from qa.training.gold import contains_gold
+from qa.errors import TrainingDataError
+from qa.training.trainset import GoldUnits, load_items
+
+
+@dataclass(frozen=True)
+class ReaderConfig:
+    """Everything that shapes the reader's weights; recorded in reader.json."""
+
+    epochs: int = 2
+    negatives: int = 3  # per question
+    per_answer: int = 1  # training questions kept per gold answer: paraphrases teach less than new answers
+    unanswerable: int = 400  # unanswerable training questions kept
+    groups_per_batch: int = 8
+    learning_rate: float = 5e-5
+    warmup_steps: int = 30
+    seed: int = 13
+    leaflets: bool = True
+    # The leaflets of this writer (question ids starting so) are never trained
+    # on: they measure the reader on documents nothing here was trained on.
+    heldout_writer: str = "lc"
+    # The fine-tuned embedding model's torch weights (`qa train` keeps them
+    # there) know how patients ask; "bundled": the packaged all-MiniLM-L6-v2.
+    base: str = ".cache/train/final"
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.negatives < 1 or self.per_answer < 1 or self.groups_per_batch < 1:
+            raise ValueError("epochs, negatives, per_answer and groups_per_batch must be at least 1")
+
+
+@dataclass(frozen=True)
+class Group:
+    """One question's training example: the answering unit first when there is one."""
+
+    query: str
+    texts: tuple[str, ...]
+    answerable: bool
+
+
+def question_groups(assistant, items: list[dict], config: ReaderConfig, rng: random.Random, leave_out=frozenset()) -> list[Group]:
+    """Groups for these items as `assistant` retrieves for them; units of the
+    files in `leave_out`, and questions answered there, are not used."""
+    gold_units = GoldUnits(assistant.index)
+    index = assistant.index
+    items = list(items)
+    rng.shuffle(items)
+    per_answer: dict[tuple[int, ...], int] = {}
+    unanswerable = 0
+    groups = []
+    for item in items:
+        answers = item["answers"] if item["answerable"] else []
+        gold = gold_units(answers) if answers else []
+        if item["answerable"]:
+            if not gold or any(index.units[uid][0].file in leave_out for uid in gold):
+                continue
+            key = tuple(gold)
+            if per_answer.get(key, 0) >= config.per_answer:
+                continue
+            per_answer[key] = per_answer.get(key, 0) + 1
+        else:
+            if unanswerable >= config.unanswerable:
+                continue
+            unanswerable += 1
+        prepared = assistant.prepare(item["question"], item["history"])
+        if not prepared.usable:
+            continue
+        _, candidates, _ = assistant.candidates(prepared.text, prepared.query)
+        logits = assistant.answer_model.unit_logits(candidates)
+        ranked = [candidates[i] for i in np.argsort(-logits, kind="stable") if candidates[i].chunk.file not in leave_out]
+
+        def wrong(chunk, unit, uid) -> bool:
+            return uid not in gold and not contains_gold(unit.text, answers) and not unit.text.rstrip().endswith(":")
+
+        negatives: list[str] = []
+        if gold:
+            positive = next((c.uid for c in ranked if c.uid in gold), gold[0])
+            chunk, unit = index.units[positive]
+            texts = [reader_text(chunk, unit)]
+            # The sentence before or after the answer: the neighbour a reader must not quote first.
+            near = [n for n in _neighbours(chunk, unit) if wrong(chunk, n, -1)]
+            negatives += [reader_text(chunk, n) for n in near[:1]]
+        else:
+            texts = []
+        wanted = config.negatives if gold else config.negatives + 1  # every group the same size
+        for c in ranked:
+            if len(negatives) >= wanted:
+                break
+            text = reader_text(c.chunk, c.unit)
+            if wrong(c.chunk, c.unit, c.uid) and text not in negatives:
+                negatives.append(text)
+        if len(negatives) < wanted:
+            continue  # a fixed group size keeps batches rectangular
+        groups.append(Group(prepared.query, tuple(texts + negatives), bool(gold)))
+    return groups
+
+
+def _neighbours(chunk, unit) -> list:
+    for i, other in enumerate(chunk.units):
+        if other.span == unit.span:
+            return [u for u in (chunk.units[i + 1] if i + 1 < len(chunk.units) else None,
+                                chunk.units[i - 1] if i > 0 else None) if u is not None and not u.is_question]
+    return []
+
+
+def train(groups: list[Group], base: Path, config: ReaderConfig, log=print):
+    """(model, tokenizer) fine-tuned on the groups: softmax over each group's
+    logits and NULL_LOGIT, the answering unit (or the null) the target."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()  # the new head's "newly initialized" report is expected
+    torch.manual_seed(config.seed)
+    tokenizer = AutoTokenizer.from_pretrained(str(base), local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(base), num_labels=1, local_files_only=True, dtype=torch.float32, attn_implementation="eager"
+    )  # eager attention: the graph torch.onnx exports
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=0.01)
+    per_epoch = -(-len(groups) // config.groups_per_batch)
+    steps = per_epoch * config.epochs
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min(1.0, (s + 1) / config.warmup_steps) * max(0.0, 1 - s / steps)
+    )
+    rng = random.Random(config.seed)
+    model.train()
+    started, step = time.time(), 0
+    for _ in range(config.epochs):
+        order = list(groups)
+        rng.shuffle(order)
+        for start in range(0, len(order), config.groups_per_batch):
+            batch = order[start:start + config.groups_per_batch]
+            queries = [g.query for g in batch for _ in g.texts]
+            texts = [t for g in batch for t in g.texts]
+            encoded = tokenizer(queries, texts, truncation="longest_first", max_length=MAX_LENGTH, padding=True, return_tensors="pt")
+            logits = model(**encoded).logits.view(len(batch), -1)
+            null = torch.full((len(batch), 1), NULL_LOGIT)
+            target = torch.tensor([1 if g.answerable else 0 for g in batch])
+            loss = torch.nn.functional.cross_entropy(torch.cat([null, logits], dim=1), target)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimiser.step()
+            schedule.step()
+            optimiser.zero_grad()
+            if step % 50 == 0:
+                log(f"step {step}/{steps} loss {loss.item():.3f} ({time.time() - started:.0f} s)")
+            step += 1
+    model.eval()
+    return model, tokenizer
+
+
+def leaflet_files(leaflets: Path, writer: str, held_out: bool) -> list[Path]:
+    """The leaflets' question files by one writer (held_out) or by the others."""
+    files = []
+    for path in sorted(leaflets.glob("*.jsonl")):
+        first = path.read_text(encoding="utf-8").split("\n", 1)[0]
+        ours = bool(writer) and json.loads(first)["id"].startswith(writer) if first.strip() else False
+        if ours == held_out:
+            files.append(path)
+    return files
+
+
+def leaflet_assistant(settings, embedder, work: Path, questions: list[Path], **parts):
+    """An assistant over the leaflets of these question files as a corpus of
+    their own (its own index in `work`)."""
+    from qa.answering.assistant import Assistant
+
+    corpus = work / "leaflets"
+    corpus.mkdir(parents=True, exist_ok=True)
+    for path in questions:
+        shutil.copy(path.with_suffix(".md"), corpus / path.with_suffix(".md").name)
+    settings = settings.with_(corpus_dir=corpus, index_dir=work / "leaflet-index")
+    assistant = Assistant.load(settings, embedder=embedder, triage=False, calibrated=False)
+    return assistant.replace(**parts) if parts else assistant
+
+
+def training_groups(settings, config: ReaderConfig, data: Path, leaflets: Path, leave_out=frozenset(), log=print):
+    """(groups, counts) from the training questions and, when configured, the leaflets."""
+    from qa.answering.assistant import Assistant
+
+    items = load_items(data)
+    if any(i.get("split") in ("dev", "test") for i in items):
+        raise ValueError(f"{data} holds dev or test items: the training set must be written from the corpus alone")
+    assistant = Assistant.load(settings, triage=False, calibrated=False)
+    rng = random.Random(config.seed)
+    groups = question_groups(assistant, items, config, rng, frozenset(leave_out))
+    counts = {"five texts": len(groups)}
+    if config.leaflets:
+        files = leaflet_files(leaflets, config.heldout_writer, held_out=False)
+        leaflet_items = [i for path in files for i in load_items(path)]
+        with tempfile.TemporaryDirectory() as work:
+            other = leaflet_assistant(settings, assistant.embedder, Path(work), files, reader=None)
+            extra = question_groups(other, leaflet_items, config, rng)
+        counts["leaflets"] = len(extra)
+        groups += extra
+    log(f"{len(groups)} question groups: {counts}")
+    return groups, counts
+
+
+def base_folder(config: ReaderConfig) -> Path:
+    if config.base == "bundled":
+        from qa.index.embed import bundled_model_path
+
+        return bundled_model_path()
+    folder = Path(config.base)
+    if not (folder / "config.json").is_file():
+        raise TrainingDataError(f"no torch weights to start the reader from in {folder}: run `qa train` first (it keeps them there)")
+    return folder
+
+
+def run_train_reader(args, settings) -> int:
+    """Entry point of `qa train-reader`."""
+    config = ReaderConfig(epochs=args.epochs, seed=args.seed, leaflets=not args.no_leaflets, base=args.base)
+    started = time.time()
+    leave_out = frozenset(args.leave_out or ())
+    groups, counts = training_groups(settings, config, args.data, args.leaflets, leave_out, log)
+    model, tokenizer = train(groups, base_folder(config), config, log)
+    out = args.out
+    staging = out.with_name(out.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    if args.keep_torch is not None:  # the torch weights too, to export again or study
+        model.save_pretrained(str(args.keep_torch))
+        tokenizer.save_pretrained(str(args.keep_torch))
+    export_reader(model, tokenizer, staging)
+    save_reader_card(staging, {
+        "config": asdict(config),
+        "groups": counts,
+        "left out": sorted(leave_out),
+        "training data": [str(args.data), *([str(args.leaflets)] if config.leaflets else [])],
+        "command": " ".join(["qa", *sys.argv[1:]]) if sys.argv[1:2] == ["train-reader"] else "qa train-reader",
+        "trained at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "train seconds": round(time.time() - started),
+    })
+    if out.exists():
+        shutil.rmtree(out)
+    staging.rename(out)
+    log(f"wrote {out} in {time.time() - started:.0f} s")
+    return 0
+
+
+def log(message: str) -> None:
+    print(f"[train-reader {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)

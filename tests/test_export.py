@@ -1,0 +1,50 @@
+"""Exported models: the ONNX embedding model gives the sentence-transformers
+vectors (int8, so nearly), and a tampered or missing file is refused by name."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from qa.errors import ModelNotFoundError
+from qa.index.embed import EMBEDDER_FILE, Embedder, bundled_model_path
+
+pytestmark = pytest.mark.slow
+TEXTS = ["bone pain at night", "What is Xgeva and why is it given?", "my dad's legs feel weak and numb", "hi"]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    from qa.training.export import export_embedder
+
+    folder = tmp_path_factory.mktemp("exported")
+    export_embedder(bundled_model_path(), folder)
+    return folder
+
+
+def test_the_onnx_export_gives_the_torch_models_vectors(exported):
+    torch_vectors = Embedder(bundled_model_path()).encode(TEXTS)
+    onnx = Embedder(exported)
+    vectors = onnx.encode(TEXTS)
+    assert vectors.shape == torch_vectors.shape
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+    assert (vectors * torch_vectors).sum(axis=1).min() > 0.97  # int8 weights: close, not equal
+    # Activations are quantised per batch, so a text alone gets nearly its batched vector.
+    assert float(onnx.encode_query(TEXTS[1]) @ vectors[1]) > 0.97
+    assert onnx.dimension == 384
+
+
+def test_a_tampered_export_is_refused_with_the_file_named(exported, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(exported, copy)
+    (copy / "model.onnx").write_bytes((copy / "model.onnx").read_bytes()[:-10])
+    with pytest.raises(ModelNotFoundError, match="model.onnx is missing or not the file"):
+        Embedder(copy).encode(["x"])
+    card = json.loads((exported / EMBEDDER_FILE).read_text())
+    (copy / EMBEDDER_FILE).write_text(json.dumps({**card, "pooling": "cls"}))
+    with pytest.raises(ModelNotFoundError, match="cannot read"):
+        Embedder(copy).encode(["x"])

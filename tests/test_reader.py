@@ -1,0 +1,151 @@
+"""The reader's contract, what it is shown, how its scores compose the answer,
+and the checks that keep a reader with the calibration fitted for it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import FakeEmbedder, FakeReader
+from qa.answering.answer import Pick
+from qa.answering.compose import compose, names, names_other
+from qa.answering.reader import READER_FILE, TOKENIZER_FILE, WEIGHTS_FILE, load_reader, reader_text, reads, save_reader_card
+from qa.data import Chunk, Span, Unit
+from qa.errors import AnswerModelError
+from qa.settings import Settings
+
+
+def chunk_of(*texts: str, file: str = "a.txt", title: str = "Doc", section: str = "Side effects") -> Chunk:
+    units, start = [], 0
+    for text in texts:
+        units.append(Unit(Span(start, start + len(text)), text))
+        start += len(text) + 1
+    return Chunk(id=0, doc_id="doc", article_id="doc", file=file, title=title, publisher="Example Clinic", section=section,
+                 span=Span(0, start), text=" ".join(texts), units=tuple(units))
+
+
+def test_the_reader_sees_the_unit_with_its_title_section_and_the_sentence_before():
+    chunk = chunk_of("It may come and go at first.", "It is often worse at night.")
+    text = reader_text(chunk, chunk.units[1])
+    assert text == "It is often worse at night. [SEP] Doc | Side effects | It may come and go at first."
+    assert reader_text(chunk, chunk.units[0]).endswith("| Side effects | ")
+
+
+def picks_of(chunk: Chunk) -> list[Pick]:
+    return [Pick(unit, chunk, 0.5, uid) for uid, unit in enumerate(chunk.units)]
+
+
+def test_the_best_unit_comes_first_and_a_neighbour_the_reader_doubts_stays_out():
+    chunk = chunk_of("Pain may come and go.", "Pain is often worse at night.", "Rest helps some people.")
+    ranked = [picks_of(chunk)[i] for i in (1, 0, 2)]
+    chosen = compose(ranked, {1: 4.0, 0: 0.5, 2: 2.0}, "is bone pain worse at night", max_units=3, margin=1.0)
+    assert [p.unit.text for p in chosen] == ["Pain is often worse at night.", "Rest helps some people."]
+
+
+def test_a_lead_in_without_its_list_is_never_quoted():
+    chunk = chunk_of("Often given by IV, they include:", "Cement is injected into the bone.")
+    chosen = compose(picks_of(chunk), {0: 5.0, 1: 3.0}, "what do they inject", max_units=3, margin=1.0)
+    assert [p.unit.text for p in chosen] == ["Cement is injected into the bone."]
+
+
+def test_another_drugs_facts_do_not_join_an_answer_about_one_drug():
+    chunk = chunk_of("Xgeva can lower the calcium in your blood.", "Bisphosphonates can harm the jaw bone.",
+                     "Denosumab is given as an injection under the skin.")
+    chosen = compose(picks_of(chunk), {0: 4.0, 1: 3.0, 2: 3.0}, "what are the side effects of xgeva", max_units=3, margin=1.0)
+    assert [p.unit.text for p in chosen] == [
+        "Xgeva can lower the calcium in your blood.", "Denosumab is given as an injection under the skin."]
+
+
+def test_names_are_families_of_treatments_read_from_the_data_file():
+    assert names("is xgeva safe") == {"denosumab"}
+    assert names("Zometa is a bisphosphonate given by IV infusion.") == {"bisphosphonate"}  # IV is no treatment
+    assert names_other("Bisphosphonates can harm the jaw bone.", names("is xgeva safe"))
+    assert not names_other("Bisphosphonates can harm the jaw bone.", names("side effects of zometa"))  # Zometa is one
+    assert not names_other("Rest helps some people.", names("is xgeva safe"))  # names nothing: not another drug
+
+
+def test_the_assistant_answers_with_the_readers_best_unit_first(fake_assistant):
+    reader = FakeReader()
+    with_reader = fake_assistant.replace(reader=reader)
+    answer = with_reader.ask("what are the common side effects of zometa?")
+    assert not answer.abstained
+    assert reader.calls and len(reader.calls[0][1]) <= fake_assistant.settings.reader_candidates
+    best = max(zip(*[reader.calls[0][1], reader.score(*reader.calls[0])]), key=lambda pair: pair[1])[0]
+    assert answer.units[0].text == best.split(" [SEP] ")[0]
+
+
+def test_without_a_reader_the_answer_model_alone_answers(fake_assistant):
+    assert fake_assistant.unit_reader is None  # unit tests never load the shipped reader
+    assert not fake_assistant.ask("what are the common side effects of zometa?").abstained
+
+
+def write_reader(folder: Path, **card) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / WEIGHTS_FILE).write_bytes(b"not really onnx")
+    (folder / TOKENIZER_FILE).write_text("{}", encoding="utf-8")
+    save_reader_card(folder, card)
+    return folder
+
+
+def test_a_reader_trained_reading_otherwise_is_refused(tmp_path):
+    folder = write_reader(tmp_path / "reader")
+    data = json.loads((folder / READER_FILE).read_text())
+    data["reads"] = {**reads(), "max_length": 256}
+    (folder / READER_FILE).write_text(json.dumps(data))
+    with pytest.raises(AnswerModelError, match="qa train-reader"):
+        load_reader(folder)
+
+
+def test_weights_that_are_not_the_ones_the_card_names_are_refused(tmp_path):
+    folder = write_reader(tmp_path / "reader")
+    assert load_reader(folder).weights_sha256  # the card's own files load
+    (folder / WEIGHTS_FILE).write_bytes(b"other weights")
+    with pytest.raises(AnswerModelError, match="model.onnx is not the file"):
+        load_reader(folder)
+
+
+def test_a_calibration_fitted_with_another_reader_is_refused(tiny_settings, tmp_path):
+    from qa.answering.assistant import Assistant
+
+    folder = write_reader(tmp_path / "reader")
+    settings = tiny_settings.with_(use_reader=True, reader_path=folder)
+    with pytest.raises(AnswerModelError, match="another reader.*qa calibrate"):
+        Assistant.load(settings, embedder=FakeEmbedder())
+
+
+def test_the_reader_settings_are_checked_and_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv("QA_READER", "off")
+    assert Settings.from_env().reader_folder() is None
+    monkeypatch.setenv("QA_READER", "/some/reader")
+    assert Settings.from_env().reader_folder() == Path("/some/reader")
+    with pytest.raises(ValueError, match="reader_candidates"):
+        Settings(reader_candidates=0)
+    with pytest.raises(ValueError, match="reader_blend"):
+        Settings(reader_blend=-1.0)
+
+
+def test_leave_one_document_out_counts_a_copy_of_a_document_as_that_document():
+    from types import SimpleNamespace
+
+    from qa.evaluation.lodo import documents
+
+    a = chunk_of("One.", "Two is here.", "Three is there.", file="001_a.txt")
+    copy = chunk_of("One.", "Two is here.", "Three is there.", "Extra line.", file="000_a.txt")
+    other = chunk_of("Something else entirely.", file="002_b.txt")
+    units = {n: (chunk, unit) for n, (chunk, unit) in enumerate((c, u) for c in (a, copy, other) for u in c.units)}
+    found = documents(SimpleNamespace(units=units))
+    assert found == [("000+001", frozenset({"000_a.txt", "001_a.txt"})), ("002", frozenset({"002_b.txt"}))]
+
+
+def test_a_part_of_the_message_the_sources_do_not_answer_is_said_plainly(fake_assistant):
+    from qa.apps.chat import render_answer, to_plain
+
+    answer = fake_assistant.ask("What are the side effects of Zometa? Is keytruda an immunotherapy?")
+    assert not answer.abstained and "headache" in answer.text
+    assert answer.unanswered == ("Is keytruda an immunotherapy?",)
+    line = "The sources don't answer this part of your message: “Is keytruda an immunotherapy?”"
+    assert line in to_plain(answer) and "keytruda an immunotherapy" in render_answer(answer)
+    assert answer.to_json()["unanswered_parts"] == ["Is keytruda an immunotherapy?"]
+    assert fake_assistant.ask("What are the side effects of Zometa?").unanswered == ()
