@@ -35,7 +35,7 @@ index: $(STAMP)
 	$(PY) -m qa index
 
 # With leave-one-document-out: the first run trains a reader per document
-# (about 40 minutes on 2 cores, kept in .cache/lodo); later runs take a minute.
+# (about an hour on 2 cores, kept in .cache/lodo); later runs take minutes.
 eval: $(STAMP)
 	$(PY) -m qa eval --split all --report eval --lodo
 

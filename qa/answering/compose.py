@@ -72,11 +72,15 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
     """The best unit first (with the sentence it leans back on, before it), then
     units the reader scores as answering too, in reading order."""
     ranked = [p for p in ranked if not p.unit.text.rstrip().endswith(":")]
+    named = names(query)
+    if named:
+        # Another treatment's facts never answer, first or later: a unit is read
+        # with its section heading ("Radiopharmaceuticals" over "low blood counts").
+        ranked = [p for p in ranked if not names_other(f"{p.chunk.section} {p.unit.text}", named)] or ranked[:1]
     if not ranked:
         return []
     best = ranked[0]
     head = [*leaning_on(best), best]
-    named = names(query)
     extra = []
     for pick in ranked[1:]:
         if len(head) + len(extra) >= max_units:
@@ -85,8 +89,6 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
             continue  # a topical neighbour, not an answer
         if any(_overlaps(pick, other) or _similar(pick, other) for other in head + extra):
             continue
-        if named and names_other(pick.unit.text, named):
-            continue  # another drug's or treatment's facts
         extra.append(pick)
     extra.sort(key=lambda p: (p.chunk.file != best.chunk.file, p.chunk.file, p.unit.span.start))
     return head + extra

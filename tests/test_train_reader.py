@@ -1,0 +1,76 @@
+"""`qa train-reader` end to end on a tiny corpus: groups of the right shape,
+the held-out writer's leaflets never used, an exported reader that loads and
+scores, and its card."""
+
+from __future__ import annotations
+
+import json
+import random
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from qa.answering.reader import READER_FILE, load_reader
+from qa.training.reader import ReaderConfig, leaflet_files, question_groups, run_train_reader
+
+
+def item(id_, question, answers, answerable=True):
+    return {"id": id_, "question": question, "history": [], "answerable": answerable, "answers": answers,
+            "sources": [], "kind": "single" if answerable else "unanswerable", "split": "train", "urgent": False,
+            "unanswerable_type": None if answerable else "off-topic", "long": False}
+
+
+QUESTIONS = [
+    item("ta1", "what side effects does zometa have", ["headache"]),
+    item("ta2", "what does back pain with weak legs mean", ["Back pain with leg weakness can mean spinal cord compression."]),
+    item("ta3", "what can high calcium do", ["extreme thirst and confusion"]),
+    item("ta4", "how do I renew my passport", [], answerable=False),
+]
+LEAFLET = (
+    "# Mouth care\n\n## Sore mouth\n\nRinse your mouth with salt water four times a day. Use a soft toothbrush. "
+    "Sip cool drinks through the day. Soft foods are easier to eat.\n\n## Dry mouth\n\nChewing sugar-free gum "
+    "helps saliva flow. Keep your lips moist with a balm.\n\n## When to call\n\nCall your team if you cannot drink.\n"
+)
+
+
+def write_leaflets(folder, writer):
+    folder.mkdir()
+    (folder / f"mouth-{writer}.md").write_text(LEAFLET, encoding="utf-8")
+    rows = [item(f"{writer}01001", "how often should i rinse", ["four times a day"]),
+            item(f"{writer}01002", "what toothbrush is best", ["Use a soft toothbrush."])]
+    (folder / f"mouth-{writer}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+
+
+def test_each_group_puts_the_answer_first_and_has_a_fixed_size(fake_assistant):
+    groups = question_groups(fake_assistant, QUESTIONS, ReaderConfig(negatives=2), random.Random(0))
+    assert groups and all(len(g.texts) == 3 for g in groups)
+    answered = [g for g in groups if g.answerable]
+    assert any("headache" in g.texts[0] for g in answered)
+    assert all(not any("headache" in t for t in g.texts[1:]) for g in answered if "zometa" in g.query)
+    assert any(not g.answerable for g in groups)  # the passport question: negatives only
+
+
+def test_the_held_out_writers_leaflets_are_never_trained_on(tmp_path):
+    leaflets = tmp_path / "leaflets"
+    leaflets.mkdir()
+    for writer in ("la", "lc"):
+        (leaflets / f"m-{writer}.jsonl").write_text(json.dumps({"id": f"{writer}01001"}) + "\n", encoding="utf-8")
+    assert [p.name for p in leaflet_files(leaflets, "lc", held_out=False)] == ["m-la.jsonl"]
+    assert [p.name for p in leaflet_files(leaflets, "lc", held_out=True)] == ["m-lc.jsonl"]
+
+
+@pytest.mark.slow
+def test_train_reader_writes_a_reader_that_loads_and_scores(tiny_settings, tmp_path):
+    data = tmp_path / "questions.jsonl"
+    data.write_text("\n".join(json.dumps(q) for q in QUESTIONS) + "\n", encoding="utf-8")
+    leaflets = tmp_path / "leaflets"
+    write_leaflets(leaflets, "la")
+    args = SimpleNamespace(epochs=1, seed=1, no_leaflets=False, base="bundled", leave_out=None, data=data,
+                           leaflets=leaflets, out=tmp_path / "reader", keep_torch=None)
+    assert run_train_reader(args, tiny_settings) == 0
+    card = json.loads((tmp_path / "reader" / READER_FILE).read_text())
+    assert card["groups"]["leaflets"] >= 1 and card["config"]["base"] == "bundled"
+    reader = load_reader(tmp_path / "reader")
+    scores = reader.score("what side effects does zometa have", ["headache [SEP] Bone | Side effects | ", "Walking helps."])
+    assert scores.shape == (2,) and np.isfinite(scores).all()
