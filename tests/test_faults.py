@@ -9,6 +9,7 @@ import hashlib
 import io
 import json
 import os
+import shutil
 import signal
 import socket
 import stat
@@ -846,3 +847,24 @@ def test_live_burst_of_100_requests_gets_no_queue_error(live_fake):
         replies = [http.get(f"gradio_api/call/chat/{e.json()['event_id']}").text for e in events]
     bad = [r for r in replies if not ("event: complete" in r and "Zometa" in r and "don't cover" not in r)]
     assert not bad, (len(bad), bad[:2])
+
+
+def test_an_answer_with_a_character_the_terminal_lacks_still_prints(tiny_settings, tmp_path):
+    """On a Latin-1 (or ASCII) terminal "’" becomes "?"; the answer is printed, not lost to an encoding error."""
+    corpus = tmp_path / "curly-corpus"
+    shutil.copytree(tiny_settings.corpus_dir, corpus)
+    doc = corpus / "basics.txt"
+    doc.write_text(doc.read_text(encoding="utf-8").replace("Zometa is a bisphosphonate", "Zometa’s a bisphosphonate"), encoding="utf-8")
+    script = textwrap.dedent(f"""
+        import sys
+        sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests')!r}]
+        import qa.index.embed, conftest
+        qa.index.embed.Embedder = lambda *a, **k: conftest.FakeEmbedder()
+        from qa.apps.cli import main
+        sys.exit(main(sys.argv[1:]))
+    """)
+    args = ["ask", "--corpus", str(corpus), "--index", str(tmp_path / "curly-index"), "what is zometa?"]
+    env = dict(os.environ, QA_ANSWER_MODEL=str(tiny_settings.answer_model_path), QA_READER="off", PYTHONIOENCODING="latin-1")
+    done = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, capture_output=True, env=env)
+    assert done.returncode == 0, done.stderr.decode("latin-1")
+    assert b"Zometa?s a bisphosphonate" in done.stdout

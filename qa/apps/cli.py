@@ -21,6 +21,10 @@ def main(argv: list[str] | None = None) -> int:
     # The entry point, so the one place the environment is set: never reach a model hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            # An ASCII or Latin-1 terminal gets "?" for a character it lacks ("’"), never a crash.
+            stream.reconfigure(errors="replace")
     parser = _parser()
     args = parser.parse_args(argv)
     if args.command is None:
