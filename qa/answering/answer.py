@@ -246,14 +246,6 @@ def best_first(picks: list[Pick]) -> list[Pick]:
     return lead + [top] + sorted(others, key=lambda p: (p.chunk.file != top.chunk.file, p.chunk.file, p.unit.span.start))
 
 
-def in_reading_order(picks: list[Pick]) -> list[Pick]:
-    """Source order within a document; the document with the best unit first."""
-    first: dict[str, int] = {}
-    for pick in picks:
-        first.setdefault(pick.chunk.file, len(first))
-    return sorted(picks, key=lambda p: (first[p.chunk.file], p.unit.span.start))
-
-
 # A unit opening so points back at the sentence before ("These symptoms may be
 # due to..."): that sentence comes with it. Not "It" or "They": those mostly
 # name the subject the question already gives ("It is often worse at night"),

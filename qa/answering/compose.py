@@ -30,8 +30,6 @@ from qa.answering.features import UNIT_FEATURES, Candidate, Question
 from qa.answering.reader import NULL_LOGIT, UnitReader, reader_text
 from qa.settings import Settings
 
-
-
 REPEATS = UNIT_FEATURES.index("repeats last answer")
 
 

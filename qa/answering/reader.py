@@ -28,7 +28,7 @@ READER_FILE = "reader.json"
 WEIGHTS_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 FORMAT = 1
-MAX_LENGTH = 128  # tokens of question + unit + context; longer context is cut first
+MAX_LENGTH = 128  # tokens of question + unit + context; a longer pair loses tokens from its longer side
 NULL_LOGIT = 0.0  # the score of "no unit answers": trained against, so fixed
 PAIR_TEMPLATE = "{unit} [SEP] {title} | {section} | {before}"
 
@@ -77,20 +77,19 @@ class OnnxReader:
         return self._session.run(None, feeds)[0].reshape(len(texts)).astype(np.float32)
 
 
-def load_reader(folder: Path, threads: int = 2, check: bool = True) -> OnnxReader:
+def load_reader(folder: Path, threads: int = 2) -> OnnxReader:
     """The reader in `folder`: reader.json must match what this code feeds it and
     name the weights it was exported with."""
     path = folder / READER_FILE
     data = read_model_json(path, "reader", "qa train-reader")
     if data.get("reads") != reads():
         raise AnswerModelError(f"{path} was trained reading its input otherwise than this code gives it: retrain with `qa train-reader`")
-    if check:
-        for name in (WEIGHTS_FILE, TOKENIZER_FILE):
-            file = folder / name
-            if not file.is_file():
-                raise AnswerModelError(f"{file} is missing: retrain with `qa train-reader` or restore the file from git")
-            if file_sha256(file) != (data.get("sha256") or {}).get(name):
-                raise AnswerModelError(f"{file} is not the file {path} was written with: retrain with `qa train-reader`")
+    for name in (WEIGHTS_FILE, TOKENIZER_FILE):
+        file = folder / name
+        if not file.is_file():
+            raise AnswerModelError(f"{file} is missing: retrain with `qa train-reader` or restore the file from git")
+        if file_sha256(file) != (data.get("sha256") or {}).get(name):
+            raise AnswerModelError(f"{file} is not the file {path} was written with: retrain with `qa train-reader`")
     return OnnxReader(folder, threads, str((data.get("sha256") or {}).get(WEIGHTS_FILE, "")))
 
 

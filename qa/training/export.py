@@ -43,21 +43,19 @@ def export_reader(model, tokenizer, folder: Path) -> None:
     tokenizer.backend_tokenizer.save(str(folder / TOKENIZER_FILE))
 
 
-class _Tokens:
-    """The transformer's token vectors: what mean pooling reads (pooling runs in numpy)."""
+def _token_vectors(model):
+    """The transformer with its token vectors as the one output (mean pooling runs in numpy)."""
+    import torch
 
-    def __new__(cls, model):
-        import torch
+    class TokenVectors(torch.nn.Module):
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
 
-        class Tokens(torch.nn.Module):
-            def __init__(self, inner):
-                super().__init__()
-                self.inner = inner
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
 
-            def forward(self, input_ids, attention_mask, token_type_ids):
-                return self.inner(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
-
-        return Tokens(model)
+    return TokenVectors(model)
 
 
 def export_embedder(source: Path, folder: Path) -> None:
@@ -70,7 +68,7 @@ def export_embedder(source: Path, folder: Path) -> None:
     tokenizer = AutoTokenizer.from_pretrained(str(source), local_files_only=True)
     model = AutoModel.from_pretrained(str(source), local_files_only=True, dtype=torch.float32, attn_implementation="eager")
     sample = tokenizer(["a question", "a longer question about bones"], return_tensors="pt", padding=True)
-    _quantised(_Tokens(model.eval()), sample, "tokens", folder / "model.onnx")
+    _quantised(_token_vectors(model.eval()), sample, "tokens", folder / "model.onnx")
     tokenizer.backend_tokenizer.save(str(folder / "tokenizer.json"))
     max_length = int(min(tokenizer.model_max_length, 512))
     card = {

@@ -105,7 +105,7 @@ def question_groups(assistant, items: list[dict], config: ReaderConfig, rng: ran
         logits = assistant.answer_model.unit_logits(candidates)
         ranked = [candidates[i] for i in np.argsort(-logits, kind="stable") if candidates[i].chunk.file not in leave_out]
 
-        def wrong(chunk, unit, uid) -> bool:
+        def wrong(unit, uid) -> bool:
             return uid not in gold and not contains_gold(unit.text, answers) and not unit.text.rstrip().endswith(":")
 
         negatives: list[str] = []
@@ -114,7 +114,7 @@ def question_groups(assistant, items: list[dict], config: ReaderConfig, rng: ran
             chunk, unit = index.units[positive]
             texts = [reader_text(chunk, unit)]
             # The sentence before or after the answer: the neighbour a reader must not quote first.
-            near = [n for n in _neighbours(chunk, unit) if wrong(chunk, n, -1)]
+            near = [n for n in _neighbours(chunk, unit) if wrong(n, -1)]
             negatives += [reader_text(chunk, n) for n in near[:1]]
         else:
             texts = []
@@ -123,7 +123,7 @@ def question_groups(assistant, items: list[dict], config: ReaderConfig, rng: ran
             if len(negatives) >= wanted:
                 break
             text = reader_text(c.chunk, c.unit)
-            if wrong(c.chunk, c.unit, c.uid) and text not in negatives:
+            if wrong(c.unit, c.uid) and text not in negatives:
                 negatives.append(text)
         if len(negatives) < wanted:
             continue  # a fixed group size keeps batches rectangular
@@ -244,26 +244,27 @@ def base_folder(config: ReaderConfig) -> Path:
     return folder
 
 
-def run_train_reader(args, settings) -> int:
-    """Entry point of `qa train-reader`."""
-    config = ReaderConfig(epochs=args.epochs, seed=args.seed, leaflets=not args.no_leaflets, base=args.base)
+def build_reader(
+    settings, config: ReaderConfig, data: Path, leaflets: Path, out: Path, leave_out=frozenset(),
+    keep_torch: Path | None = None, card: dict | None = None, log=print,
+) -> None:
+    """Train, export and describe a reader in `out` (written beside it, then
+    renamed into place): what `qa train-reader` and leave-one-document-out run."""
     started = time.time()
-    leave_out = frozenset(args.leave_out or ())
-    groups, counts = training_groups(settings, config, args.data, args.leaflets, leave_out, log)
+    groups, counts = training_groups(settings, config, data, leaflets, leave_out, log)
     model, tokenizer = train(groups, base_folder(config), config, log)
-    out = args.out
     staging = out.with_name(out.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
-    if args.keep_torch is not None:  # the torch weights too, to export again or study
-        model.save_pretrained(str(args.keep_torch))
-        tokenizer.save_pretrained(str(args.keep_torch))
+    if keep_torch is not None:  # the torch weights too, to export again or study
+        model.save_pretrained(str(keep_torch))
+        tokenizer.save_pretrained(str(keep_torch))
     export_reader(model, tokenizer, staging)
     save_reader_card(staging, {
         "config": asdict(config),
         "groups": counts,
         "left out": sorted(leave_out),
-        "training data": [str(args.data), *([str(args.leaflets)] if config.leaflets else [])],
-        "command": " ".join(["qa", *sys.argv[1:]]) if sys.argv[1:2] == ["train-reader"] else "qa train-reader",
+        "training data": [str(data), *([str(leaflets)] if config.leaflets else [])],
+        **(card or {}),
         "trained at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "train seconds": round(time.time() - started),
     })
@@ -271,6 +272,14 @@ def run_train_reader(args, settings) -> int:
         shutil.rmtree(out)
     staging.rename(out)
     log(f"wrote {out} in {time.time() - started:.0f} s")
+
+
+def run_train_reader(args, settings) -> int:
+    """Entry point of `qa train-reader`."""
+    config = ReaderConfig(epochs=args.epochs, seed=args.seed, leaflets=not args.no_leaflets, base=args.base)
+    command = " ".join(["qa", *sys.argv[1:]]) if sys.argv[1:2] == ["train-reader"] else "qa train-reader"
+    build_reader(settings, config, args.data, args.leaflets, args.out, frozenset(args.leave_out or ()),
+                 args.keep_torch, {"command": command}, log)
     return 0
 
 
