@@ -37,6 +37,8 @@ from qa.apps.server import (  # noqa: E402
     BUSY,
     Gate,
     NoUploads,
+    WebGuard,
+    allowed_hosts,
     api_problem,
     check_address,
     default_missing_history,
@@ -298,13 +300,15 @@ def build_app(assistant, feedback_path: Path | str) -> gr.Blocks:
     return demo
 
 
-def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: bool = True):
-    """Serve the app; with block=False return once it is listening, else serve until Ctrl-C."""
+def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: bool = True, extra_hosts: tuple = ()):
+    """Serve the app; with block=False return once it is listening, else serve until Ctrl-C.
+    `extra_hosts`: names besides this machine's that requests may be addressed to."""
+    guard = Middleware(WebGuard, allowed=allowed_hosts(host, tuple(extra_hosts)))  # outermost: checks every route
     return demo.launch(
         server_name=host, server_port=port, prevent_thread_lock=not block, css_paths=[WEB / "chat.css"],
         head=f"<script>{(WEB / 'chat.js').read_text(encoding='utf-8')}</script>", theme=THEME, show_error=False,
         footer_links=["api"], run_history=False, enable_monitoring=False, ssr_mode=False, pwa=False,
-        mcp_server=False, quiet=True, app_kwargs={"middleware": [Middleware(NoUploads)]}, max_file_size=1,
+        mcp_server=False, quiet=True, app_kwargs={"middleware": [guard, Middleware(NoUploads)]}, max_file_size=1,
     )
 
 
@@ -328,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     demo = build_app(assistant, settings.feedback_path)
     try:
-        launch(demo, settings.host, settings.port, block=False)
+        launch(demo, settings.host, settings.port, block=False, extra_hosts=settings.allowed_hosts)
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port} ({exc}): check --host and --port", file=sys.stderr)
         return 2

@@ -68,6 +68,10 @@ class Settings:
     host: str = "127.0.0.1"  # this machine only; 0.0.0.0 opens it to the network
     port: int = 7860
     feedback_path: Path = Path("feedback/feedback.jsonl")
+    # Host names the chat answers to besides the bound host and this machine's
+    # own names (QA_ALLOWED_HOSTS, comma-separated): a name in a request's Host
+    # header that is not listed is refused, which stops DNS rebinding.
+    allowed_hosts: tuple = ()
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -93,6 +97,8 @@ class Settings:
             raise ValueError(f"chunk_chars must be at least 50, got {self.chunk_chars}")
         if self.chunk_overlap < 0:
             raise ValueError(f"chunk_overlap must be 0 or more units, got {self.chunk_overlap}")
+        if not all(isinstance(h, str) and h.strip() for h in self.allowed_hosts):
+            raise ValueError(f"allowed_hosts must be host names, got {self.allowed_hosts!r}")
         if not 1 <= self.port <= 65535:
             raise ValueError(f"port must be from 1 to 65535, got {self.port}")
         if not 0 < self.max_file_mb < float("inf"):
@@ -131,7 +137,7 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         """Defaults, then QA_CORPUS / QA_INDEX / QA_MODEL / QA_ANSWER_MODEL / QA_READER / QA_HIGHLIGHT_MODEL /
-        QA_MAX_FILE_MB / QA_HOST / QA_PORT / QA_FEEDBACK, then overrides (None: not given)."""
+        QA_MAX_FILE_MB / QA_HOST / QA_PORT / QA_FEEDBACK / QA_ALLOWED_HOSTS, then overrides (None: not given)."""
         env = {
             "corpus_dir": os.environ.get("QA_CORPUS"),
             "index_dir": os.environ.get("QA_INDEX"),
@@ -144,6 +150,9 @@ class Settings:
         reader = os.environ.get("QA_READER")
         if reader:  # a folder, or "off" for the answer model alone
             values.update({"use_reader": False} if reader.strip().lower() in ("off", "none") else {"reader_path": Path(reader)})
+        extra_hosts = os.environ.get("QA_ALLOWED_HOSTS")
+        if extra_hosts:
+            values["allowed_hosts"] = tuple(h.strip() for h in extra_hosts.split(",") if h.strip())
         if "QA_HOST" in os.environ:
             values["host"] = os.environ["QA_HOST"]  # an empty one is refused with a clear message when listening
         port = os.environ.get("QA_PORT")

@@ -868,3 +868,106 @@ def test_an_answer_with_a_character_the_terminal_lacks_still_prints(tiny_setting
     done = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, capture_output=True, env=env)
     assert done.returncode == 0, done.stderr.decode("latin-1")
     assert b"Zometa?s a bisphosphonate" in done.stdout
+
+
+# --- the web surface (issue 22, item 5) -----------------------------------------
+
+def test_security_headers_are_on_every_route(live_fake):
+    import httpx
+
+    for path in ("", "config", "gradio_api/info", "no-such-page", "gradio_api/upload"):
+        response = httpx.get(live_fake + path)
+        headers = response.headers
+        assert "frame-ancestors 'none'" in headers["content-security-policy"], path
+        assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff", path
+        assert headers["referrer-policy"] == "no-referrer", path
+
+
+def test_dns_rebinding_host_is_refused(live_fake):
+    import httpx
+
+    evil = {"host": "evil.example", "origin": "http://evil.example"}
+    response = httpx.post(live_fake + "gradio_api/call/chat", json={"data": ["what is zometa?", []]}, headers=evil)
+    # Refused before the app: not answered. (Gradio's own CORS layer, outside
+    # ours, still echoes the origin on the refusal; it reveals only the refusal.)
+    assert response.status_code == 421 and "evil.example" in response.text and "event_id" not in response.text
+    # Its own names still work, with or without the port.
+    port = live_fake.rstrip("/").rsplit(":", 1)[1]
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", "localhost"):
+        assert httpx.get(live_fake, headers={"host": host}).status_code == 200, host
+
+
+def test_another_websites_page_cannot_drive_the_chat(live_fake):
+    import httpx
+
+    port = live_fake.rstrip("/").rsplit(":", 1)[1]
+    for origin in ("http://evil.example", "http://1.2.3.4", "null"):
+        response = httpx.post(live_fake + "gradio_api/call/chat", json={"data": ["what is zometa?", []]}, headers={"origin": origin})
+        assert response.status_code == 403, origin
+    same = httpx.post(live_fake + "gradio_api/call/chat", json={"data": ["what is zometa?", []]}, headers={"origin": f"http://127.0.0.1:{port}"})
+    assert same.status_code == 200
+
+
+def test_api_docs_are_not_served(live_fake):
+    import httpx
+
+    for path in ("openapi.json", "docs", "redoc"):
+        assert httpx.get(live_fake + path).status_code == 404, path
+
+
+def test_a_20_mb_request_body_is_refused(live_fake):
+    import httpx
+
+    big = b'{"data": ["' + b"a" * 20_000_000 + b'", []]}'
+    declared = httpx.post(live_fake + "gradio_api/call/chat", content=big, headers={"content-type": "application/json"})
+    assert declared.status_code == 413
+
+    def chunks():  # no Content-Length: counted as it arrives
+        for i in range(0, len(big), 1_000_000):
+            yield big[i:i + 1_000_000]
+
+    streamed = httpx.post(live_fake + "gradio_api/call/chat", content=chunks(), headers={"content-type": "application/json"})
+    assert streamed.status_code == 413
+
+
+def test_host_and_origin_rules():
+    from qa.apps.server import allowed_hosts, host_allowed, origin_allowed
+
+    allowed = allowed_hosts("127.0.0.1", ("chat.clinic.example",))
+    assert host_allowed("localhost:7860", allowed) and host_allowed("[::1]:7860", allowed)
+    assert host_allowed("chat.clinic.example", allowed) and host_allowed("192.168.1.20:7860", allowed)
+    assert not host_allowed("evil.example:7860", allowed) and not host_allowed("", allowed)
+    assert origin_allowed("http://192.168.1.20:7860", "192.168.1.20:7860") and origin_allowed("", "localhost")
+    assert not origin_allowed("http://evil.example", "localhost:7860") and not origin_allowed("null", "localhost")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_page_works_under_its_content_security_policy(live_fake):
+    """The CSP is fitted to the page: Chromium reports no violation while the
+    page loads and answers, and the page cannot be framed by another site."""
+    from pathlib import Path
+
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip("Debian's chromium is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(chromium), args=["--headless", "--no-sandbox", "--disable-gpu"])
+        page = browser.new_page()
+        violations = []
+        page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+        page.on("pageerror", lambda e: violations.append(str(e)) if "Content Security Policy" in str(e) else None)
+        page.goto(live_fake, wait_until="load")
+        page.locator("#qa-box textarea").fill("what is zometa?")
+        page.keyboard.press("Enter")
+        page.locator('[data-testid="bot"] .qa-answer').first.wait_for(timeout=20_000)
+        assert "Zometa is a bisphosphonate" in page.locator('[data-testid="bot"] .qa-answer').first.inner_text()
+        framed = browser.new_page()
+        framed.set_content(f'<iframe src="{live_fake}" id="f"></iframe>')
+        framed.wait_for_timeout(1500)
+        inner = framed.frames[1] if len(framed.frames) > 1 else None
+        assert inner is None or inner.url in ("", "about:blank") or "qa-box" not in (inner.content() if inner else "")
+        browser.close()
+    assert not violations, violations[:3]

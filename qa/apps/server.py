@@ -121,3 +121,173 @@ class NoUploads:
             await PlainTextResponse("This chat does not accept files.", status_code=403)(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+# --- the web surface: headers, Host and Origin checks, a body cap ---------------
+
+MAX_BODY_BYTES = 1_000_000  # a message and 50 earlier ones are tens of KB; anything far bigger is not a chat
+LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
+# Fitted to the page: Gradio's own scripts and styles (some inline, as is our
+# web/chat.js; Gradio's front end also evaluates strings, so 'unsafe-eval'),
+# nothing from another site, never inside another site's frame.
+CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self' 'unsafe-inline' 'unsafe-eval'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "media-src 'self' blob:",
+    "worker-src 'self' blob:",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+SECURITY_HEADERS = (
+    (b"content-security-policy", CSP.encode()),
+    (b"x-frame-options", b"DENY"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+)
+API_DOCS = ("/openapi.json", "/docs", "/redoc", "/docs/oauth2-redirect")
+
+
+def allowed_hosts(bound: str, extra: tuple[str, ...] = ()) -> frozenset[str]:
+    """The host names a request may be addressed to: the bound host, this
+    machine's own names, and the ones the settings add (QA_ALLOWED_HOSTS)."""
+    names = {bound, *LOCAL_NAMES, socket.gethostname(), *extra}
+    return frozenset(n.strip().lower().strip("[]") for n in names if n and n.strip())
+
+
+def _hostname(value: str) -> str:
+    """'example.org:7860' -> 'example.org'; '[::1]:7860' -> '::1'."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def host_allowed(host: str, allowed: frozenset[str]) -> bool:
+    """A request's Host is one of the allowed names, or an IP address: DNS
+    rebinding needs a name the attacker controls, an address cannot be rebound."""
+    import ipaddress
+
+    name = _hostname(host)
+    if name in allowed:
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def origin_allowed(origin: str, host: str) -> bool:
+    """A browser's Origin must be the page's own: same host name as the request
+    (scheme and port aside), so no other website can drive the chat."""
+    from urllib.parse import urlsplit
+
+    if not origin or origin == "null":
+        return not origin  # a sandboxed or file page sends "null": never ours
+    try:
+        name = urlsplit(origin).hostname or ""
+    except ValueError:
+        return False
+    return name == _hostname(host)
+
+
+class WebGuard:
+    """ASGI middleware in front of the whole app: refuses a request addressed to
+    another host name (DNS rebinding) or sent from another website's page,
+    caps request bodies, hides the API docs, and adds the security headers to
+    every response."""
+
+    def __init__(self, app, allowed: frozenset[str], max_body: int = MAX_BODY_BYTES, api_docs: bool = False) -> None:
+        self.app = app
+        self.allowed = allowed
+        self.max_body = max_body
+        self.api_docs = api_docs
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        host = headers.get("host", "")
+        refusal = None
+        if not host_allowed(host, self.allowed):
+            refusal = (421, f"This chat does not answer to the name {_hostname(host)[:100]!r}; open it by its own address.")
+        elif "origin" in headers and not origin_allowed(headers["origin"], host):
+            refusal = (403, "Requests from other websites are refused.")
+        elif not self.api_docs and scope["path"].rstrip("/") in API_DOCS:
+            refusal = (404, "Not found.")
+        elif _declared_length(headers) > self.max_body:
+            refusal = (413, f"The request is larger than {self.max_body // 1000} KB.")
+        if refusal is not None:
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await _plain(send, *refusal)
+            return
+
+        if scope["type"] == "http" and scope.get("method") not in ("GET", "HEAD", "OPTIONS"):
+            # The whole body is read here, counted, and handed on: a body sent
+            # without its length (chunked) is capped as surely as a declared one.
+            body = await _read_body(receive, self.max_body)
+            if body is None:
+                await _plain(send, 413, f"The request is larger than {self.max_body // 1000} KB.")
+                return
+            receive = _replay(body, receive)
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                ours = {name for name, _ in SECURITY_HEADERS}
+                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in ours]
+                message = {**message, "headers": kept + list(SECURITY_HEADERS)}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _read_body(receive, limit: int) -> bytes | None:
+    """The request body, or None once it passes `limit` bytes."""
+    parts, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(parts)  # the client went away: the app sees an empty body and then the disconnect
+        parts.append(message.get("body", b""))
+        size += len(parts[-1])
+        if size > limit:
+            return None
+        if not message.get("more_body", False):
+            return b"".join(parts)
+
+
+def _replay(body: bytes, receive):
+    sent = False
+
+    async def replay():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()  # after the body: the disconnect, when it comes
+
+    return replay
+
+
+def _declared_length(headers: dict[str, str]) -> int:
+    try:
+        return int(headers.get("content-length", "0") or 0)
+    except ValueError:
+        return 0
+
+
+async def _plain(send, status: int, text: str) -> None:
+    body = text.encode("utf-8")
+    await send({"type": "http.response.start", "status": status, "headers": [
+        (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode()), *SECURITY_HEADERS,
+    ]})
+    await send({"type": "http.response.body", "body": body})
