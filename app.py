@@ -318,6 +318,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger().handlers[0].setLevel(logging.INFO)  # no library debug chatter
     logging.getLogger("qa").setLevel(logging.INFO)
     from qa.answering.assistant import Assistant
+    from qa.apps.follow import FollowsIndex
     from qa.errors import QAError
 
     try:
@@ -326,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
             corpus_dir=args.corpus, index_dir=args.index, host=args.host, port=args.port, feedback_path=args.feedback,
         )
         print(f"Loading the assistant (index folder {settings.index_dir}/, built first if missing or out of date)...", flush=True)
-        assistant = Assistant.load(settings, progress=True)
+        # A `qa index` rebuild while the chat runs is picked up between questions.
+        assistant = FollowsIndex(Assistant.load(settings, progress=True))
     except (QAError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

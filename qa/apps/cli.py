@@ -203,7 +203,9 @@ def format_answer(answer, width: int = 88) -> str:
 def cmd_chat(args) -> int:
     if hasattr(sys.stdin, "reconfigure"):
         sys.stdin.reconfigure(errors="replace")  # a byte that is not UTF-8 is one odd character, not a crash
-    assistant = _load(args)
+    from qa.apps.follow import FollowsIndex
+
+    assistant = FollowsIndex(_load(args))  # a `qa index` rebuild meanwhile is picked up between questions
     print("Ask about bone metastasis. Empty line or Ctrl-D to quit; 'new' starts over.\n")
     history: list[str] = []
     while True:
