@@ -29,7 +29,7 @@ import qa.index.embed
 from qa.answering.assistant import Assistant
 from qa.apps import batch
 from qa.apps.cli import main
-from qa.errors import CorpusError, CorruptIndexError, IndexFolderError, StaleIndexError
+from qa.errors import CorpusError, CorruptIndexError, IndexFolderError, OutputError, QAError, StaleIndexError
 from qa.index.store import CURRENT, build_index, current_build, load_index, verify_index
 from qa.ingest.chunk import MAX_UNIT_CHARS, chunk_corpus, sentences
 from qa.ingest.corpus import load_corpus
@@ -258,6 +258,52 @@ def test_an_interrupted_batch_keeps_its_answers_and_resume_finishes(tmp_path, ca
     assert batch.run_batch(batch_file, out, interrupt_at(99), resume=True) == 0
     assert len(asked) == 6 and not partial.exists()
     assert [r["id"] for r in records(out)] == [f"q{i}" for i in range(10)]
+
+
+def test_resume_keeps_input_order_with_failed_lines_redone(tmp_path):
+    """A line that failed in the first run is asked again on --resume and its
+    answer sits in its own place, not after the kept answers."""
+    batch_file, out = _slow_batch(tmp_path, 6), tmp_path / "o.jsonl"
+
+    asked = []
+
+    def first():
+        def ask(question, history):
+            asked.append(question)
+            if len(asked) == 2:
+                raise QAError("the model was busy")
+            if len(asked) == 5:
+                raise KeyboardInterrupt
+            return {"answer": question}
+        return ask
+
+    with pytest.raises(KeyboardInterrupt):
+        batch.run_batch(batch_file, out, first)
+    assert batch.run_batch(batch_file, out, lambda: lambda q, h: {"answer": q}, resume=True) == 0
+    assert [(r["id"], "error" in r) for r in records(out)] == [(f"q{i}", False) for i in range(6)]
+
+
+def test_two_runs_on_one_output_the_second_is_refused(tmp_path):
+    batch_file, out = _slow_batch(tmp_path, 5), tmp_path / "o.jsonl"
+    started, release = threading.Event(), threading.Event()
+
+    def slow():
+        def ask(question, history):
+            started.set()
+            release.wait(10)
+            return {"answer": question}
+        return ask
+
+    first = threading.Thread(target=batch.run_batch, args=(batch_file, out, slow))
+    first.start()
+    try:
+        assert started.wait(10)
+        with pytest.raises(OutputError, match="another `qa ask --batch` is writing"):
+            batch.run_batch(batch_file, out, lambda: lambda q, h: {"answer": q}, resume=True)
+    finally:
+        release.set()
+        first.join()
+    assert [r["id"] for r in records(out)] == [f"q{i}" for i in range(5)]
 
 
 def test_resume_after_kill_9_of_a_real_batch_run(tiny_settings, tmp_path):

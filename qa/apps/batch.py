@@ -4,11 +4,14 @@ Each line is checked on its own: a bad line gets an error record and the rest
 are answered. Records are written, flushed, to OUT.jsonl.partial as they come;
 when every line is done that file is renamed to OUT.jsonl, so OUT.jsonl is
 never half written. After an interruption, `--resume` keeps what was answered
-and asks only the rest.
+and asks only the rest; the finished file is in input order either way. One
+run at a time may write an OUT.jsonl: a second is refused (a lock file,
+OUT.jsonl.lock, held while the run lasts).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -165,10 +168,37 @@ def run_batch(batch: Path, out: Path, load: Callable[[], Callable], resume: bool
     stderr = sys.stderr if stderr is None else stderr
     items = read_batch(batch)
     check_output(out, batch)
+    with _only_run(out):
+        return _run_locked(items, batch, out, load, resume, stderr)
+
+
+@contextlib.contextmanager
+def _only_run(out: Path):
+    """Hold OUT.lock for the run: two runs on one --out would interleave and
+    rename each other's partial file away."""
+    import fcntl
+
+    lock = out.with_name(out.name + ".lock")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock, "a+b")
+    except OSError as exc:
+        raise OutputError(f"cannot write {lock} ({exc.strerror}): choose another --out") from exc
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise OutputError(f"another `qa ask --batch` is writing {out}: wait for it to finish, or choose another --out") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run_locked(items, batch: Path, out: Path, load, resume: bool, stderr: TextIO) -> int:
     kept, todo = _plan(items, out, resume)
     partial = partial_path(out)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         f = open(partial, "w", encoding="utf-8")
     except OSError as exc:
         raise OutputError(f"cannot write {partial} ({exc.strerror}): choose another --out") from exc
@@ -185,6 +215,8 @@ def run_batch(batch: Path, out: Path, load: Callable[[], Callable], resume: bool
             partial.unlink()
         raise
     try:
+        if kept:
+            _put_in_input_order(partial)  # the kept answers were written first
         os.replace(partial, out)
     except OSError as exc:
         raise OutputError(f"cannot rename {partial} to {out} ({exc.strerror}); every answer is in {partial}") from exc
@@ -192,6 +224,19 @@ def run_batch(batch: Path, out: Path, load: Callable[[], Callable], resume: bool
     errors = f"; {failed:,} lines had errors (see their \"error\" field)" if failed else ""
     print(f"wrote {len(items) - failed:,} answers to {out}{errors}", file=stderr)
     return 1 if failed else 0
+
+
+def _put_in_input_order(partial: Path) -> None:
+    """Rewrite the finished partial file with its records sorted by input line
+    (every record has one), written beside it and renamed over it."""
+    records = [json.loads(line) for line in partial.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records.sort(key=lambda r: r["line"])
+    ordered = partial.with_name(partial.name + ".sorting")
+    with open(ordered, "w", encoding="utf-8") as f:
+        f.writelines(_line(r) for r in records)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(ordered, partial)
 
 
 def _plan(items: list[Item | BadLine], out: Path, resume: bool) -> tuple[list[dict], list[Item | BadLine]]:
