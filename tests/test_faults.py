@@ -1017,3 +1017,18 @@ def test_the_page_works_under_its_content_security_policy(live_fake):
         assert inner is None or inner.url in ("", "about:blank") or "qa-box" not in (inner.content() if inner else "")
         browser.close()
     assert not violations, violations[:3]
+
+
+# --- history (issue 22, item 1) ------------------------------------------------
+
+def test_a_long_history_is_read_only_as_far_back_as_a_follow_up_needs(fake_assistant):
+    """The work per question does not grow with the history: 50 earlier
+    questions are prepared no more than 8 of them (counted, not timed)."""
+    from qa.language.question import EARLIER_TURNS
+
+    preparer = fake_assistant.preparer
+    preparer.turn.cache_clear()
+    history = [f"what is zometa? (asked {i})" for i in range(49)] + ["what is xgeva?"]
+    answer = fake_assistant.ask("and its side effects?", history)
+    assert preparer.turn.cache_info().misses <= EARLIER_TURNS + 1  # the history read, and the question
+    assert "xgeva" in answer.resolved_question.lower()

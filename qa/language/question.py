@@ -84,6 +84,10 @@ def problem_with(text: str, vocabulary: Vocabulary) -> str:
         return "I can only answer questions in English, from English-language sources."
     return ""
 
+# A follow-up leans on the last question or two; a subject from further back is
+# stale. Reading at most this many keeps a 50-question history as cheap as a short one.
+EARLIER_TURNS = 8
+
 
 class Preparer:
     """Prepares questions against one vocabulary (the sources' words)."""
@@ -102,8 +106,11 @@ class Preparer:
         return Turn(text, self.vocabulary.fix_spelling(text), problem_with(text, self.vocabulary))
 
     def earlier(self, history) -> tuple[str, ...]:
-        """The usable earlier questions, spelling fixed, oldest first; junk left out."""
-        turns = [self.turn(h) for h in history if isinstance(h, str)]
+        """The usable earlier questions, spelling fixed, oldest first; junk left
+        out; only the last EARLIER_TURNS are read, so the work per question does
+        not grow with a long conversation."""
+        recent = [h for h in history if isinstance(h, str)][-EARLIER_TURNS:]
+        turns = [self.turn(h) for h in recent]
         return tuple(t.spelled for t in turns if t.text and not t.problem)
 
     def prepare(self, message: str, history=()) -> Prepared:
