@@ -102,3 +102,46 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# --- the model folder's manifest ------------------------------------------------
+
+MANIFEST_FILE = "manifest.json"
+# The files the answer stage reads from a model folder. model.onnx and
+# tokenizer.json are hashed by embedder.json, which the manifest covers.
+MODEL_FILES = ("policy.json", "calibration.json", "memory.json", "memory.npy", "triage.json", "embedder.json", "training.json")
+
+
+def write_manifest(folder: Path, command: str) -> None:
+    """manifest.json: the sha256 of every model file in `folder`, written by the
+    command that just wrote them (qa train, qa train-triage, qa calibrate)."""
+    files = {name: file_sha256(folder / name) for name in MODEL_FILES if (folder / name).is_file()}
+    data = {"format": 1, "written by": command, "sha256": files}
+    (folder / MANIFEST_FILE).write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+def check_manifest(folder: Path, required: bool) -> None:
+    """Refuse a model folder whose files are not the ones its manifest lists
+    (a flipped bit, a swapped or truncated file, rows edited by hand). Without
+    a manifest: refused when `required` (a folder `qa train` wrote), else
+    unchecked (a hand-made folder, as the tests' fakes)."""
+    path = folder / MANIFEST_FILE
+    fix = "restore the folder from git (git checkout -- models/) or retrain with `make train`"
+    if not path.is_file():
+        if required:
+            raise AnswerModelError(f"model damaged: {path} is missing: {fix}")
+        return
+    data = read_model_json(path, "model manifest", "qa train")
+    listed = data.get("sha256")
+    if not isinstance(listed, dict):
+        raise AnswerModelError(f"model damaged: {path} does not list the model's files: {fix}")
+    for name in MODEL_FILES:
+        file = folder / name
+        if name not in listed:
+            if file.is_file():
+                raise AnswerModelError(f"model damaged: {file} is not in {path} (not written by qa train or qa calibrate): {fix}")
+            continue
+        if not file.is_file():
+            raise AnswerModelError(f"model damaged: {file} is missing: {fix}")
+        if file_sha256(file) != listed[name]:
+            raise AnswerModelError(f"model damaged: {file} is not the file {path} lists (changed, swapped or cut short): {fix}")

@@ -114,7 +114,7 @@ def test_out_naming_a_folder_is_refused_before_anything_is_answered(cli, tmp_pat
 def test_out_in_proc_is_a_clear_error(cli, tmp_path, capsys):
     (tmp_path / "b.jsonl").write_text(GOOD % "a")
     assert cli("ask", "--batch", str(tmp_path / "b.jsonl"), "--out", "/proc/version") == 2
-    assert "cannot write /proc/version.partial" in one_line_error(capsys)
+    assert "cannot write /proc/version.lock" in one_line_error(capsys)
     assert cli.loads == []
 
 
@@ -1032,3 +1032,56 @@ def test_a_long_history_is_read_only_as_far_back_as_a_follow_up_needs(fake_assis
     answer = fake_assistant.ask("and its side effects?", history)
     assert preparer.turn.cache_info().misses <= EARLIER_TURNS + 1  # the history read, and the question
     assert "xgeva" in answer.resolved_question.lower()
+
+
+# --- a damaged model folder (issue 22, item 3) ------------------------------------
+
+def _shipped_copy(tmp_path: Path) -> Path:
+    folder = tmp_path / "model"
+    shutil.copytree(ROOT / "models" / "bonemets-minilm", folder)
+    return folder
+
+
+def _flip_a_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage, expected", [
+    (lambda f: _flip_a_byte(f / "memory.npy"), "memory.npy is not the file"),
+    (lambda f: (f / "memory.json").write_text((f / "memory.json").read_text().replace('"answerable": true', '"answerable": "no"', 1)),
+     "memory.json is not the file"),
+    (lambda f: (f / "calibration.json").write_text('{"a": 1, "b": 0, "threshold": true}'), "calibration.json is not the file"),
+    (lambda f: (f / "policy.json").write_text("[]"), "policy.json is not the file"),
+    (lambda f: (f / "triage.json").unlink(), "triage.json is missing"),
+    (lambda f: (f / "manifest.json").unlink(), "manifest.json is missing"),
+])
+def test_a_damaged_model_folder_is_refused_by_its_manifest(tmp_path, tiny_corpus, damage, expected):
+    """Each damage, made to a copy of the shipped folder, is refused before any
+    work, with the file named and the fix; never used silently."""
+    from qa.errors import AnswerModelError
+
+    folder = _shipped_copy(tmp_path)
+    Assistant_load = Assistant.load
+    damage(folder)
+    settings = Settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index", answer_model_path=folder, model_path=folder)
+    with pytest.raises(AnswerModelError, match=f"model damaged: .*{expected}.*(git checkout|make train)"):
+        Assistant_load(settings)
+    assert not (tmp_path / "index").exists()  # refused before indexing anything
+
+
+def test_the_shipped_model_folder_matches_its_manifest():
+    from qa.files import check_manifest
+
+    check_manifest(ROOT / "models" / "bonemets-minilm", required=True)
+
+
+def test_a_deleted_tokenizer_of_the_shipped_model_is_refused(tmp_path):
+    from qa.errors import ModelNotFoundError
+    from qa.index.embed import OnnxSentenceModel
+
+    folder = _shipped_copy(tmp_path)
+    (folder / "tokenizer.json").unlink()
+    with pytest.raises(ModelNotFoundError, match="tokenizer.json is missing"):
+        OnnxSentenceModel(folder)

@@ -27,24 +27,11 @@ from qa.answering.memory import Memory, load_memory
 from qa.answering.policy import merge_parts, why_not
 from qa.answering.reader import UnitReader, load_reader
 from qa.answering.retrieve import Retriever
-from qa.answering.safety import (
-    DISCLAIMER,
-    Advice,
-    advice_in_each_file,
-    answer_topics,
-    best_advice,
-    sends_to_emergency,
-)
-from qa.answering.triage import (
-    ADVICE_TOPIC,
-    TOPICS,
-    RuleTriage,
-    Triage,
-    TriageInput,
-    load_triage,
-)
+from qa.answering.safety import DISCLAIMER, Advice, advice_in_each_file, answer_topics, best_advice, sends_to_emergency
+from qa.answering.triage import ADVICE_TOPIC, TOPICS, RuleTriage, Triage, TriageInput, load_triage
 from qa.data import Answer, AnswerUnit, Citation, Passage
 from qa.errors import AnswerModelError, IndexNotFoundError, StaleIndexError
+from qa.files import check_manifest
 from qa.index.store import Index, build_index, load_index
 from qa.language.followup import points_back, resolve, with_subject
 from qa.language.question import Prepared, Preparer
@@ -99,13 +86,15 @@ class Assistant:
         from qa.index.embed import Embedder
 
         settings = Settings.from_env() if settings is None else settings
+        folder = settings.answer_model()
+        if calibrated:  # serving: every model file as its manifest lists it (refitting rewrites them), before any work
+            check_manifest(folder, required=(folder / "embedder.json").is_file())
         embedder = Embedder(settings.embedding_model()) if embedder is None else embedder
         try:
             index = load_index(settings, embedder)
         except (IndexNotFoundError, StaleIndexError):
             build_index(settings, embedder, progress=progress)
             index = load_index(settings, embedder)
-        folder = settings.answer_model()
         highlighter = None
         if settings.highlight_model_path is not None:
             from qa.answering.highlight import Highlighter

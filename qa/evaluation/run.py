@@ -12,7 +12,7 @@ from pathlib import Path
 
 from qa.answering.calibration import CALIBRATION_FILE, Calibration
 from qa.evaluation.measure import HEADLINE, Result, load_set, metrics, run_items, table
-from qa.files import write_jsonl
+from qa.files import write_jsonl, write_manifest
 from qa.settings import Settings
 from qa.training.calibrate import calibrate
 from qa.training.card import DEV_KEYS, record_dev_metrics
@@ -38,6 +38,7 @@ def run_calibrate(args, settings) -> int:
     calibrated = assistant.replace(settings=settings, calibration=fitted)
     figures = metrics(run_items(calibrated, items, progress=False))
     record_dev_metrics(folder, figures)
+    write_manifest(folder, "qa calibrate")
     print("dev: " + ", ".join(f"{k} {figures[k]:.3f}" for k in DEV_KEYS if figures.get(k) is not None))
     return 0
 

@@ -49,7 +49,9 @@ def model_fingerprint(path: Path) -> str:
 
 # What `qa train` writes beside the weights for the answer stage (qa.answering.answer,
 # qa.answering.calibration, qa.answering.memory): refitting them leaves the vectors and the index as they are.
-ANSWER_STAGE_FILES = frozenset({"policy.json", "calibration.json", "training.json", "memory.npy", "memory.json", "triage.json"})
+ANSWER_STAGE_FILES = frozenset({
+    "policy.json", "calibration.json", "training.json", "memory.npy", "memory.json", "triage.json", "manifest.json",
+})
 
 
 def _skipped(relative: Path) -> bool:

@@ -39,6 +39,7 @@ from qa.answering.answer import (
     sigmoid,
 )
 from qa.answering.calibration import Calibration
+from qa.files import write_manifest
 from qa.answering.memory import Memory
 from qa.settings import Settings
 from qa.training.export import export_embedder
@@ -322,6 +323,7 @@ def run_train(args, settings: Settings) -> int:
             card["answer model fit"] = figures
             card["answer model refitted"] = f"qa train --answer-model-only, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
             card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+            write_manifest(out, "qa train --answer-model-only")
             log(f"wrote {out / 'policy.json'}; now calibrate on dev: qa calibrate")
             return 0
         log("3/3 fine-tuning on every training question")
@@ -348,6 +350,7 @@ def run_train(args, settings: Settings) -> int:
             "train seconds": round(time.time() - started),
         }
         (staging / "training.json").write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+        write_manifest(staging, "qa train")
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)

@@ -31,7 +31,7 @@ from qa.answering.triage import (
     feature_row,
     reading,
 )
-from qa.files import read_jsonl
+from qa.files import read_jsonl, write_manifest
 from qa.language.followup import resolve
 from qa.settings import Settings
 
@@ -155,5 +155,6 @@ def _fit_and_save(args, settings: Settings, assistant, train: list[dict], dev: l
     }
     folder = settings.answer_model()
     model.save(folder, fitted)
+    write_manifest(folder, "qa train-triage")
     print(f"wrote {folder / 'triage.json'}: dev {fitted['dev']}")
     return 0
