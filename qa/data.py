@@ -214,6 +214,8 @@ class Answer:
                     "end": c.span.end,
                     "also_in": list(c.also_in),
                     "url": c.url,
+                    "page": c.page_label or None,
+                    "pages": list(range(min(c.pages), max(c.pages) + 1)) if c.pages else [],
                 }
                 for c in self.citations
             ],

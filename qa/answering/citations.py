@@ -31,6 +31,7 @@ def cite(citations: list[Citation], chunk: Chunk, unit: Span | None = None) -> i
         file=chunk.file,
         also_in=chunk.also_in,
         url=chunk.url,
+        pages=chunk.pages,
     )
     citations.append(citation)
     return citation.n

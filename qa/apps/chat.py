@@ -120,12 +120,14 @@ def marked_quote(quote: str, texts: list[str]) -> str:
 
 
 def source_label(citation: Citation) -> str:
-    """'Title — Publisher · Section', escaped."""
+    """'Title — Publisher · Section · p. 3' (the page for a PDF), escaped."""
     label = escape(citation.title)
     if citation.publisher:
         label += f" — {escape(citation.publisher)}"
     if citation.section and citation.section != citation.title:
         label += f" · {escape(citation.section)}"
+    if citation.page_label:  # a PDF's page: "p. 3"
+        label += f" · {escape(citation.page_label)}"
     return label
 
 
@@ -243,7 +245,8 @@ def to_plain(answer: Answer, note: str = "") -> str:
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
-            lines.append(f"[{c.n}] {c.title} — {c.publisher}, section \"{c.section}\"")
+            page = f", {c.page_label}" if c.page_label else ""
+            lines.append(f"[{c.n}] {c.title} — {c.publisher}, section \"{c.section}\"{page}")
             if c.url is not None:
                 lines.append(f"    {c.url}")
     lines += ["", answer.disclaimer]

@@ -195,7 +195,8 @@ def format_answer(answer, width: int = 88) -> str:
         lines.append("")
         lines.append("Sources:")
         for c in answer.citations:
-            lines.append(wrap(f"[{c.n}] {c.title} ({c.publisher}), section \"{c.section}\"", "  "))
+            page = f", {c.page_label}" if c.page_label else ""
+            lines.append(wrap(f"[{c.n}] {c.title} ({c.publisher}), section \"{c.section}\"{page}", "  "))
     lines += ["", wrap(answer.disclaimer)]
     return "\n".join(lines)
 
