@@ -257,11 +257,29 @@ def make_faiss(vectors: np.ndarray, settings: Settings):
     return dense
 
 
-def build_index(settings: Settings, embedder, progress: bool = True) -> Path:
+def known_vectors(settings: Settings, embedder) -> dict:
+    """text -> vector of everything the live index embedded with this model (for
+    any corpus), or {} when there is no usable index: what a build may reuse."""
+    from qa.index.reuse import vectors_by_text
+
+    try:
+        index = _load(settings, embedder, corpus=False)
+    except (IndexNotFoundError, StaleIndexError, CorruptIndexError, IndexFolderError):
+        return {}
+    units = index.units
+    texts = [embed_text(c) for c in index.chunks] + [units[row][1].text for row in range(len(units))]
+    return vectors_by_text(texts, np.concatenate([index.chunk_vectors, index.unit_vectors]))
+
+
+def build_index(settings: Settings, embedder, progress: bool = True, reuse: bool = True) -> Path:
     """Build the index from the corpus and make it live; returns its folder.
+    With `reuse`, texts the live index already embedded keep their vectors
+    (the manifest's `embedded` counts the new ones); without, all are embedded.
 
     The temporary build folder is made first, so an unusable index folder is
     reported before the slow part, not after it."""
+    from qa.index.reuse import encode_reusing
+
     started = time.time()
     tmp = start_build(settings.index_dir)
     try:
@@ -269,7 +287,9 @@ def build_index(settings: Settings, embedder, progress: bool = True) -> Path:
         fingerprint = corpus_hash(settings.corpus_dir)
         chunks = chunk_corpus(docs, settings.chunk_chars, settings.chunk_overlap, progress=progress)
         units, unit_ids = _unique_units(chunks)
-        vectors = embedder.encode([embed_text(c) for c in chunks] + [u.text for u in units], progress=progress)
+        known = known_vectors(settings, embedder) if reuse else {}
+        texts = [embed_text(c) for c in chunks] + [u.text for u in units]
+        vectors, embedded = encode_reusing(embedder, texts, known, progress=progress)
         if not np.isfinite(vectors).all():
             raise ModelNotFoundError(f"the embedding model {embedder.name} made vectors that are not finite numbers: it is damaged; reinstall it")
         chunk_vectors, unit_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
@@ -289,6 +309,7 @@ def build_index(settings: Settings, embedder, progress: bool = True) -> Path:
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.time() - started, 2),
             "counts": {"documents": len(docs), "chunks": len(chunks), "units": len(units)},
+            "embedded": embedded,  # texts embedded by this build; the rest were reused
             "documents": {doc.id: Path(doc.path).name for doc in docs},
         }
         files["manifest.json"] = json.dumps(manifest, indent=2).encode("utf-8")

@@ -156,6 +156,12 @@ def extractions_json(docs: list[Document]) -> bytes:
     return json.dumps(found, ensure_ascii=False, sort_keys=True).encode("utf-8")
 
 
+def read_document(path: Path, max_file_mb: float = MAX_FILE_MB, progress: bool = False) -> Document:
+    """One file read as the corpus would read it, without metadata: a file that
+    cannot be indexed is refused here (qa add checks a file before copying it)."""
+    return _load_document(path, None, max_file_mb, progress)
+
+
 def _load_document(path: Path, meta, max_file_mb: float = MAX_FILE_MB, progress: bool = False) -> Document:
     page_url, pages = None, ()
     if path.suffix.lower() in EXTRACTED:
@@ -169,7 +175,7 @@ def _load_document(path: Path, meta, max_file_mb: float = MAX_FILE_MB, progress:
         text, page_title = _decode(path, max_file_mb), None
     if not text.strip():
         raise CorpusError(f"{path} is empty: add text to it or remove it")
-    doc_id = meta.id if meta is not None else _slug(path.stem)
+    doc_id = meta.id if meta is not None else slug(path.stem)
     title = meta.title if meta is not None and meta.title is not None else None
     if title is None:
         title = page_title if page_title is not None else first_heading(text, path.stem)
@@ -253,9 +259,10 @@ def first_heading(text: str, fallback: str) -> str:
     return fallback
 
 
-def _slug(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return slug if slug else "document"
+def slug(name: str) -> str:
+    """A file name as an id: "My Leaflet (2024)" -> "my-leaflet-2024"."""
+    found = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return found if found else "document"
 
 
 _BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "br", "tr", "section", "article", "table"}
