@@ -31,6 +31,7 @@ from qa.apps.chat import (  # noqa: E402
     render_answer,
     render_error,
     render_question,
+    sources_line,
     to_plain,
 )
 from qa.apps.server import (  # noqa: E402
@@ -141,7 +142,8 @@ class Handlers:
             return chat + [{"role": "assistant", "content": render_busy()}], questions, turns
         if answer is None:
             return chat + [{"role": "assistant", "content": render_error(note)}], questions, turns
-        reply = {"role": "assistant", "content": render_answer(answer, note, list_suggestions=False)}
+        age = self.assistant.settings.source_age_years
+        reply = {"role": "assistant", "content": render_answer(answer, note, list_suggestions=False, source_age_years=age)}
         if answer.abstained and answer.suggestions:
             reply["options"] = [{"value": s} for s in answer.suggestions]
         # The answer as JSON, so a vote can be saved after a reload too.
@@ -193,7 +195,7 @@ class Handlers:
             raise gr.Error(BUSY, print_exception=False) from None
         if answer is None:
             raise gr.Error(APOLOGY, print_exception=False)  # Handlers.ask logged the cause
-        return to_plain(answer, note)
+        return to_plain(answer, note, self.assistant.settings.source_age_years)
 
 
 def new_conversation():
@@ -254,6 +256,13 @@ def from_browser(saved):
     return chat, questions, turns
 
 
+def _welcome(assistant) -> str:
+    """WELCOME, with who wrote the sources (the metadata's publishers) before the reminder."""
+    line = sources_line(chunk.publisher for chunk in assistant.index.chunks)
+    intro, reminder = WELCOME.rsplit("\n\n", 1)
+    return f"{intro}\n\n{line}\n\n{reminder}" if line else WELCOME
+
+
 def build_app(assistant, feedback_path: Path | str) -> gr.Blocks:
     """The chat UI and the `/chat` API endpoint around an already loaded assistant."""
     h = Handlers(assistant, feedback_path)
@@ -264,7 +273,7 @@ def build_app(assistant, feedback_path: Path | str) -> gr.Blocks:
         saved = gr.BrowserState(None, storage_key=STORAGE_KEY, secret=STORAGE_KEY_CIPHER)
         chat = gr.Chatbot(
             label="Conversation", show_label=False, height="62vh", min_height=360, buttons=[], latex_delimiters=[],
-            placeholder=WELCOME, examples=[{"text": q} for q in EXAMPLES], elem_id="qa-chat",
+            placeholder=_welcome(assistant), examples=[{"text": q} for q in EXAMPLES], elem_id="qa-chat",
             group_consecutive_messages=False, layout="bubble", autoscroll=False,  # web/chat.js scrolls
         )
         gr.HTML(STATUS_BAR, elem_id="qa-bar", padding=False)  # filled in by web/chat.js

@@ -7,6 +7,7 @@ piece of an answer can be traced back to the exact words of its source.
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass, field
 
 
@@ -100,6 +101,7 @@ class Chunk:
     also_in: tuple[str, ...] = ()  # other documents that repeat this passage
     url: str | None = None  # the article's original page, if known
     pages: tuple[int, ...] = ()  # the first and last PDF page of its text ((3,) on one page); () without pages
+    reviewed: str | None = None  # the article's review date as the metadata writes it
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,13 @@ class Citation:
     also_in: tuple[str, ...] = ()
     url: str | None = None  # the original page, if the document or metadata gives one
     pages: tuple[int, ...] = ()  # the PDF pages the quote is on; () for files without pages
+    reviewed: str | None = None  # the source's review date as written in its metadata ("September 14, 2011")
+
+    @property
+    def reviewed_year(self) -> int | None:
+        """The year of the review date ("02/07/2014" -> 2014), or None when unknown."""
+        found = re.findall(r"\b(?:19|20)\d{2}\b", self.reviewed or "")
+        return int(found[-1]) if found else None
 
     @property
     def page_label(self) -> str:
@@ -215,6 +224,7 @@ class Answer:
                     "also_in": list(c.also_in),
                     "url": c.url,
                     "page": c.page_label or None,
+                    "reviewed": c.reviewed,
                     "pages": list(range(min(c.pages), max(c.pages) + 1)) if c.pages else [],
                 }
                 for c in self.citations

@@ -6,6 +6,7 @@ Library errors become one-line messages here, and only here.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from qa.errors import QAError
 from qa.language.text import normalise_text
-from qa.settings import DEFAULT_MODEL, DEFAULT_READER, Settings
+from qa.settings import DEFAULT_MODEL, DEFAULT_READER, SOURCE_AGE_YEARS, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -221,7 +222,7 @@ def cmd_ask(args) -> int:
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(format_answer(answer))
+        print(format_answer(answer, source_age_years=assistant.settings.source_age_years))
     return 0
 
 
@@ -241,8 +242,11 @@ def _ask_batch(args) -> int:
 
 
 
-def format_answer(answer, width: int = 88) -> str:
-    """The answer as terminal text: urgent notice, answer, sources, disclaimer."""
+def format_answer(answer, width: int = 88, source_age_years: int = SOURCE_AGE_YEARS) -> str:
+    """The answer as terminal text: urgent notice, answer, sources (with their
+    page, review date and address), a note on old sources, disclaimer."""
+    from qa.answering.citations import age_note
+
     wrap = lambda text, indent="": textwrap.fill(" ".join(text.split()), width, initial_indent=indent, subsequent_indent=indent)
     lines = []
     if answer.urgent is not None:
@@ -258,7 +262,13 @@ def format_answer(answer, width: int = 88) -> str:
         lines.append("Sources:")
         for c in answer.citations:
             page = f", {c.page_label}" if c.page_label else ""
-            lines.append(wrap(f"[{c.n}] {c.title} ({c.publisher}), section \"{c.section}\"{page}", "  "))
+            reviewed = f", reviewed {c.reviewed_year}" if c.reviewed_year else ""
+            lines.append(wrap(f"[{c.n}] {c.title} ({c.publisher}), section \"{c.section}\"{page}{reviewed}", "  "))
+            if c.url is not None:
+                lines.append(f"      read the full page: {c.url}")
+        note = age_note(answer.citations, source_age_years, datetime.date.today().year)
+        if note:
+            lines += ["", wrap(note)]
     lines += ["", wrap(answer.disclaimer)]
     return "\n".join(lines)
 
@@ -281,7 +291,7 @@ def cmd_chat(args) -> int:
             history = []
             continue
         answer = assistant.ask(question, history)
-        print(format_answer(answer) + "\n")
+        print(format_answer(answer, source_age_years=assistant.settings.source_age_years) + "\n")
         if answer.usable:
             history.append(question)
 

@@ -238,6 +238,7 @@ def chunk_document(
                     also_in=tuple(repeats),
                     url=article.url,
                     pages=_pages(doc, span),
+                    reviewed=article.reviewed,
                 )
             )
     return chunks
