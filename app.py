@@ -44,7 +44,7 @@ from qa.apps.server import (  # noqa: E402
     port_number,
 )
 from qa.errors import BusyError  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from qa.settings import SOURCE_AGE_YEARS, Settings  # noqa: E402
 
 log = logging.getLogger("qa.app")
 # Runs in the browser as a question is sent: empty the box then, so nothing typed later is lost.
@@ -109,8 +109,9 @@ def render_busy() -> str:
 class Handlers:
     """The chat's event handlers around one loaded assistant, shared by all sessions."""
 
-    def __init__(self, assistant, feedback_path: Path | str, gate: Gate | None = None) -> None:
+    def __init__(self, assistant, feedback_path: Path | str, gate: Gate | None = None, source_age_years: int = SOURCE_AGE_YEARS) -> None:
         self.assistant = assistant
+        self.source_age_years = source_age_years  # older sources get a note (Settings.source_age_years)
         self.feedback_path = Path(feedback_path)
         self.gate = Gate() if gate is None else gate
 
@@ -142,7 +143,7 @@ class Handlers:
             return chat + [{"role": "assistant", "content": render_busy()}], questions, turns
         if answer is None:
             return chat + [{"role": "assistant", "content": render_error(note)}], questions, turns
-        age = self.assistant.settings.source_age_years
+        age = self.source_age_years
         reply = {"role": "assistant", "content": render_answer(answer, note, list_suggestions=False, source_age_years=age)}
         if answer.abstained and answer.suggestions:
             reply["options"] = [{"value": s} for s in answer.suggestions]
@@ -195,7 +196,7 @@ class Handlers:
             raise gr.Error(BUSY, print_exception=False) from None
         if answer is None:
             raise gr.Error(APOLOGY, print_exception=False)  # Handlers.ask logged the cause
-        return to_plain(answer, note, self.assistant.settings.source_age_years)
+        return to_plain(answer, note, self.source_age_years)
 
 
 def new_conversation():
@@ -265,7 +266,7 @@ def _welcome(assistant) -> str:
 
 def build_app(assistant, feedback_path: Path | str) -> gr.Blocks:
     """The chat UI and the `/chat` API endpoint around an already loaded assistant."""
-    h = Handlers(assistant, feedback_path)
+    h = Handlers(assistant, feedback_path, source_age_years=assistant.settings.source_age_years)
     private = dict(api_visibility="private")
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(HEADER, elem_id="qa-header")

@@ -84,3 +84,18 @@ def test_the_welcome_names_who_wrote_the_sources():
     assert sources_line(["your own document", "OncoLink"]) == (
         "**The sources** are patient-education pages from OncoLink and this clinic's own documents.")
     assert sources_line([]) == ""
+
+
+def test_the_chat_uses_the_configured_age(dated_assistant, tmp_path):
+    import sys
+
+    from conftest import ROOT
+
+    sys.path.insert(0, str(ROOT))
+    import app
+
+    for age, shown in ((5, True), (THIS_YEAR - 2011, False)):
+        h = app.Handlers(dated_assistant, tmp_path / "f.jsonl", source_age_years=age)
+        chat, *_ = h.answer_pending("what are the side effects of zometa?", [], [], [])
+        assert ("some details may have changed" in chat[-1]["content"]) is shown
+        assert ("some details may have changed" in h.chat_api("what are the side effects of zometa?")) is shown
