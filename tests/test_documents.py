@@ -162,3 +162,21 @@ def test_the_index_stores_the_extraction_and_each_units_page(tmp_path):
     pdf_units = [u for c in index.chunks if c.file == "leaflet.pdf" for u in c.units]
     assert {u.page for u in pdf_units} == {1, 2}
     assert all(u.page is None for c in index.chunks if c.file == "pain.docx" for u in c.units)
+
+
+def test_a_lead_in_whose_list_is_missing_is_never_the_answer(tiny_settings):
+    # The example from a clinic's leaflet (issue 20): the list the lead-in promised is not there.
+    from qa.answering.assistant import Assistant
+
+    from conftest import FakeEmbedder
+
+    (tiny_settings.corpus_dir / "spread.txt").write_text(
+        "Where bone metastases come from\n\n"
+        "Bone metastases most often come from the following cancers:\n\n"
+        "Doctors watch the bones closely in these patients.\n",
+        encoding="utf-8",
+    )
+    assistant = Assistant.load(tiny_settings, embedder=FakeEmbedder())
+    answer = assistant.ask("which cancers do bone metastases most often come from?")
+    assert not any(u.text.rstrip().endswith(":") for u in answer.units)
+    assert "following cancers:" not in answer.text
