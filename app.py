@@ -31,6 +31,7 @@ from qa.apps.chat import (  # noqa: E402
     render_answer,
     render_error,
     render_question,
+    sources_line,
     to_plain,
 )
 from qa.apps.server import (  # noqa: E402
@@ -45,7 +46,7 @@ from qa.apps.server import (  # noqa: E402
     port_number,
 )
 from qa.errors import BusyError  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from qa.settings import SOURCE_AGE_YEARS, Settings  # noqa: E402
 
 log = logging.getLogger("qa.app")
 # Runs in the browser as a question is sent: empty the box then, so nothing typed later is lost.
@@ -110,8 +111,9 @@ def render_busy() -> str:
 class Handlers:
     """The chat's event handlers around one loaded assistant, shared by all sessions."""
 
-    def __init__(self, assistant, feedback_path: Path | str, gate: Gate | None = None) -> None:
+    def __init__(self, assistant, feedback_path: Path | str, gate: Gate | None = None, source_age_years: int = SOURCE_AGE_YEARS) -> None:
         self.assistant = assistant
+        self.source_age_years = source_age_years  # older sources get a note (Settings.source_age_years)
         self.feedback_path = Path(feedback_path)
         self.gate = Gate() if gate is None else gate
 
@@ -143,7 +145,8 @@ class Handlers:
             return chat + [{"role": "assistant", "content": render_busy()}], questions, turns
         if answer is None:
             return chat + [{"role": "assistant", "content": render_error(note)}], questions, turns
-        reply = {"role": "assistant", "content": render_answer(answer, note, list_suggestions=False)}
+        age = self.source_age_years
+        reply = {"role": "assistant", "content": render_answer(answer, note, list_suggestions=False, source_age_years=age)}
         if answer.abstained and answer.suggestions:
             reply["options"] = [{"value": s} for s in answer.suggestions]
         # The answer as JSON, so a vote can be saved after a reload too.
@@ -195,7 +198,7 @@ class Handlers:
             raise gr.Error(BUSY, print_exception=False) from None
         if answer is None:
             raise gr.Error(APOLOGY, print_exception=False)  # Handlers.ask logged the cause
-        return to_plain(answer, note)
+        return to_plain(answer, note, self.source_age_years)
 
 
 def new_conversation():
@@ -256,9 +259,16 @@ def from_browser(saved):
     return chat, questions, turns
 
 
+def _welcome(assistant) -> str:
+    """WELCOME, with who wrote the sources (the metadata's publishers) before the reminder."""
+    line = sources_line(chunk.publisher for chunk in assistant.index.chunks)
+    intro, reminder = WELCOME.rsplit("\n\n", 1)
+    return f"{intro}\n\n{line}\n\n{reminder}" if line else WELCOME
+
+
 def build_app(assistant, feedback_path: Path | str) -> gr.Blocks:
     """The chat UI and the `/chat` API endpoint around an already loaded assistant."""
-    h = Handlers(assistant, feedback_path)
+    h = Handlers(assistant, feedback_path, source_age_years=assistant.settings.source_age_years)
     private = dict(api_visibility="private")
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(HEADER, elem_id="qa-header")
@@ -266,7 +276,7 @@ def build_app(assistant, feedback_path: Path | str) -> gr.Blocks:
         saved = gr.BrowserState(None, storage_key=STORAGE_KEY, secret=STORAGE_KEY_CIPHER)
         chat = gr.Chatbot(
             label="Conversation", show_label=False, height="62vh", min_height=360, buttons=[], latex_delimiters=[],
-            placeholder=WELCOME, examples=[{"text": q} for q in EXAMPLES], elem_id="qa-chat",
+            placeholder=_welcome(assistant), examples=[{"text": q} for q in EXAMPLES], elem_id="qa-chat",
             group_consecutive_messages=False, layout="bubble", autoscroll=False,  # web/chat.js scrolls
         )
         gr.HTML(STATUS_BAR, elem_id="qa-bar", padding=False)  # filled in by web/chat.js

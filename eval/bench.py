@@ -289,10 +289,25 @@ hwm_loaded = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 build = build_index(settings, embedder, progress=False)
 t2 = time.perf_counter()
 manifest = json.loads((build / "manifest.json").read_text())
+size = sum(p.stat().st_size for p in build.iterdir())
+# Add one document (a clinic's note made of the last file's paragraphs, reworded so
+# none is a duplicate) to a copy of the corpus: the update embeds only its texts.
+import shutil, tempfile
+from pathlib import Path
+corpus = Path(tempfile.mkdtemp(prefix="qa-bench-add-")) / "corpus"
+shutil.copytree(settings.corpus_dir, corpus)
+blank = chr(10) * 2  # a blank line between paragraphs
+last = sorted(corpus.glob("*.txt"))[-1].read_text(encoding="utf-8").split(blank)
+(corpus / "added.txt").write_text(blank.join(f"Clinic note {i}: {p.strip()}" for i, p in enumerate(last) if p.strip()), encoding="utf-8")
+t3 = time.perf_counter()
+added = build_index(settings.with_(corpus_dir=corpus), embedder, progress=False)
+t4 = time.perf_counter()
+shutil.rmtree(corpus.parent, ignore_errors=True)
+after = json.loads((added / "manifest.json").read_text())
 print(json.dumps({"load": t1 - t0, "build": t2 - t1, "rss_loaded_kb": hwm_loaded,
                   "rss_peak_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                  "counts": manifest["counts"], "faiss": manifest["faiss"],
-                  "bytes": sum(p.stat().st_size for p in build.iterdir())}))
+                  "counts": manifest["counts"], "faiss": manifest["faiss"], "bytes": size,
+                  "add_one": t4 - t3, "add_embedded": after["embedded"], "full_embedded": manifest["embedded"]}))
 """
 
 

@@ -165,6 +165,8 @@ def _build_rows(r: dict) -> list[str]:
         ["chunks / units", f"{b['counts']['chunks']:,} / {b['counts']['units']:,} ({b['faiss']})"],
         ["model load (child, with imports)", f"{b['load']:.2f} s"],
         ["`build_index` (clean, chunk, embed, write)", f"{b['build']:.2f} s"],
+        *([[f"add one document (`qa add`: {b['add_embedded']:,} new texts embedded, not {b['full_embedded']:,})",
+            f"{b['add_one']:.2f} s"]] if "add_one" in b else []),
         ["child process wall clock", f"{b['wall']:.2f} s"],
         ["peak RSS after model load", f"{b['rss_loaded_kb'] / 1024:,.0f} MiB"],
         ["peak RSS of the build (ru_maxrss)", f"{b['rss_peak_kb'] / 1024:,.0f} MiB"],

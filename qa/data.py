@@ -6,6 +6,8 @@ piece of an answer can be traced back to the exact words of its source.
 
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass, field
 
 
@@ -34,6 +36,16 @@ class Article:
 
 
 @dataclass(frozen=True)
+class Extraction:
+    """The text of a PDF or Word file as this program reads it (the stored
+    extraction every offset of its units refers to), with where each page starts."""
+
+    text: str
+    pages: tuple[int, ...] = ()  # start offset of page 1, 2, ... in `text`; () when the file has no pages
+    title: str | None = None  # the file's own title, when it gives a real one
+
+
+@dataclass(frozen=True)
 class Document:
     """A source file as read from the corpus folder.
 
@@ -48,6 +60,11 @@ class Document:
     text: str
     articles: tuple[Article, ...]
     content_start: int = 0  # text before this offset is site chrome (navigation)
+    pages: tuple[int, ...] = ()  # a PDF's page starts in `text`; () for files without pages
+
+    def page_at(self, offset: int) -> int | None:
+        """The page (from 1) that the text at `offset` is on, or None without pages."""
+        return bisect.bisect_right(self.pages, offset) if self.pages else None
 
     def article_at(self, offset: int) -> Article:
         for article in self.articles:
@@ -64,6 +81,7 @@ class Unit:
     span: Span
     text: str
     is_question: bool = False
+    page: int | None = None  # the PDF page it starts on (from 1); None for files without pages
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,8 @@ class Chunk:
     units: tuple[Unit, ...]
     also_in: tuple[str, ...] = ()  # other documents that repeat this passage
     url: str | None = None  # the article's original page, if known
+    pages: tuple[int, ...] = ()  # the first and last PDF page of its text ((3,) on one page); () without pages
+    reviewed: str | None = None  # the article's review date as the metadata writes it
 
 
 @dataclass(frozen=True)
@@ -108,6 +128,22 @@ class Citation:
     file: str
     also_in: tuple[str, ...] = ()
     url: str | None = None  # the original page, if the document or metadata gives one
+    pages: tuple[int, ...] = ()  # the PDF pages the quote is on; () for files without pages
+    reviewed: str | None = None  # the source's review date as written in its metadata ("September 14, 2011")
+
+    @property
+    def reviewed_year(self) -> int | None:
+        """The year of the review date ("02/07/2014" -> 2014), or None when unknown."""
+        found = re.findall(r"\b(?:19|20)\d{2}\b", self.reviewed or "")
+        return int(found[-1]) if found else None
+
+    @property
+    def page_label(self) -> str:
+        """'p. 3', 'pp. 3-4', or '' for a file without pages."""
+        if not self.pages:
+            return ""
+        first, last = min(self.pages), max(self.pages)
+        return f"p. {first}" if first == last else f"pp. {first}\u2013{last}"
 
 
 @dataclass(frozen=True)
@@ -187,6 +223,9 @@ class Answer:
                     "end": c.span.end,
                     "also_in": list(c.also_in),
                     "url": c.url,
+                    "page": c.page_label or None,
+                    "reviewed": c.reviewed,
+                    "pages": list(range(min(c.pages), max(c.pages) + 1)) if c.pages else [],
                 }
                 for c in self.citations
             ],

@@ -11,6 +11,7 @@ from pathlib import Path
 # disease), not a plain word: qa.language.terms reads it too.
 RARE_ZIPF = 3.3
 MAX_FILE_MB = 20.0  # the largest corpus file accepted: chunking runs at about 1 MB/s (eval/bench.md)
+SOURCE_AGE_YEARS = 5  # a source reviewed longer ago than this gets a note beside the answer
 MAX_QUESTION_CHARS = 2000  # longer messages are refused (the chat cuts them with a note)
 
 # Settings that shape the index; the rest only shape answers.
@@ -61,6 +62,7 @@ class Settings:
     # than this in English (a drug, a disease): wording only, never the verdict.
     rare_term_zipf: float = RARE_ZIPF
     followups: bool = True
+    source_age_years: int = SOURCE_AGE_YEARS  # older sources get a plain note (their review date is shown always)
     ivf_nprobe: int = 32  # lists an IVF search visits: recall@10 0.97 at 1M chunks (eval/bench.md)
     max_file_mb: float = MAX_FILE_MB  # a corpus file above this is refused
 
@@ -88,7 +90,7 @@ class Settings:
             raise ValueError(f"reader_extra_margin must be a number, got {self.reader_extra_margin}")
         if self.turn_cache < 0:
             raise ValueError(f"turn_cache must be 0 or more questions, got {self.turn_cache}")
-        for name in ("top_k", "rrf_k", "ivf_nprobe", "reader_candidates"):
+        for name in ("top_k", "rrf_k", "ivf_nprobe", "reader_candidates", "source_age_years"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.exact_search_max < 0:  # 0: always IVF

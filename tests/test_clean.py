@@ -67,3 +67,25 @@ def test_heading_rule():
     assert not is_heading_like("Here are some questions you might want to ask:")
     assert not is_heading_like("Bone pain is often the first symptom.")
     assert not is_heading_like("lemon water in mason jars")
+
+
+def test_a_heading_ending_in_a_bracket_is_a_heading_not_an_answer(tmp_path):
+    # Seen with a clinic's own leaflets (issue 20): these were quoted as answers.
+    assert is_heading_like("Radium-223 (Xofigo\u00ae)")
+    assert is_heading_like("High calcium levels (hypercalcemia)")
+    assert not is_heading_like("Take it with food (see the box below).")
+    assert not is_heading_like("(see the box below)")
+    assert not is_heading_like("and then it spreads (rarely)")
+    (tmp_path / "leaflet.txt").write_text(
+        "Radium-223 (Xofigo\u00ae)\n\nRadium-223 is a radioactive medicine given into a vein.\n\n"
+        "High calcium levels (hypercalcemia)\n\nFluids through a drip bring the calcium down.\n",
+        encoding="utf-8",
+    )
+    from qa.ingest.chunk import chunk_corpus
+
+    chunks = chunk_corpus(load_corpus(tmp_path), 300, 1)
+    assert [c.section for c in chunks] == ["Radium-223 (Xofigo\u00ae)", "High calcium levels (hypercalcemia)"]
+    assert [u.text for c in chunks for u in c.units] == [
+        "Radium-223 is a radioactive medicine given into a vein.",
+        "Fluids through a drip bring the calcium down.",
+    ]

@@ -56,7 +56,7 @@ def test_html_to_text_keeps_blocks_apart():
 def test_missing_or_empty_corpus_names_the_folder(tmp_path):
     with pytest.raises(CorpusError, match="does not exist"):
         load_corpus(tmp_path / "nowhere")
-    with pytest.raises(CorpusError, match="no .txt, .md or .html"):
+    with pytest.raises(CorpusError, match="no .txt, .md, .html, .pdf or .docx"):
         load_corpus(tmp_path)
 
 

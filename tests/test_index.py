@@ -19,7 +19,7 @@ def test_manifest_records_model_corpus_settings_and_versions(tiny_settings):
     build = build_index(tiny_settings, FakeEmbedder(), progress=False)
     manifest = json.loads((build / "manifest.json").read_text())
     assert manifest["model"] == {"name": "fake-hash-64", "dimension": 64, "fingerprint": FakeEmbedder.fingerprint}
-    assert set(manifest["files"]) == {"chunks.json", "chunk_vectors.npy", "unit_vectors.npy", "chunks.faiss"}
+    assert set(manifest["files"]) == {"chunks.json", "chunk_vectors.npy", "unit_vectors.npy", "chunks.faiss", "extracted.json"}
     assert manifest["files"]["chunks.json"] == hashlib.sha256((build / "chunks.json").read_bytes()).hexdigest()
     assert manifest["settings"]["chunk_chars"] == 300
     assert len(manifest["corpus_hash"]) == 64

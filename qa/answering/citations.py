@@ -31,6 +31,22 @@ def cite(citations: list[Citation], chunk: Chunk, unit: Span | None = None) -> i
         file=chunk.file,
         also_in=chunk.also_in,
         url=chunk.url,
+        pages=chunk.pages,
+        reviewed=chunk.reviewed,
     )
     citations.append(citation)
     return citation.n
+
+
+def age_note(citations, max_years: int, this_year: int) -> str:
+    """A plain note on the sources reviewed more than `max_years` ago, or '':
+    their text may be out of date, and the reader should know."""
+    old = [c for c in citations if c.reviewed_year is not None and this_year - c.reviewed_year > max_years]
+    if not old:
+        return ""
+    which = ", ".join(f"[{c.n}] in {c.reviewed_year}" for c in old)
+    one = len(old) == 1
+    return (
+        f"{'This source was' if one else 'These sources were'} last reviewed more than {max_years} years ago "
+        f"({which}): some details may have changed since, so check with your care team."
+    )

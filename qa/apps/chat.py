@@ -16,12 +16,13 @@ from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 
+from qa.answering.citations import age_note
 from qa.data import Answer, AnswerUnit, Citation
 from qa.errors import QAError
 from qa.files import fsync_dir
 from qa.language.message import shorten
 from qa.language.text import normalise_text
-from qa.settings import MAX_QUESTION_CHARS
+from qa.settings import MAX_QUESTION_CHARS, SOURCE_AGE_YEARS
 
 HIGH_CONFIDENCE = 0.8
 MEDIUM_CONFIDENCE = 0.6
@@ -120,12 +121,16 @@ def marked_quote(quote: str, texts: list[str]) -> str:
 
 
 def source_label(citation: Citation) -> str:
-    """'Title — Publisher · Section', escaped."""
+    """'Title — Publisher · Section · p. 3 · reviewed 2011' (page and date when known), escaped."""
     label = escape(citation.title)
     if citation.publisher:
         label += f" — {escape(citation.publisher)}"
     if citation.section and citation.section != citation.title:
         label += f" · {escape(citation.section)}"
+    if citation.page_label:  # a PDF's page: "p. 3"
+        label += f" · {escape(citation.page_label)}"
+    if citation.reviewed_year is not None:
+        label += f" · reviewed {citation.reviewed_year}"
     return label
 
 
@@ -139,10 +144,15 @@ def source_html(citation: Citation, answer: Answer) -> str:
             f'<p class="qa-link">Original page: <a href="{escape(citation.url)}" target="_blank" '
             f'rel="noopener noreferrer">{escape(page_name(citation.url))}</a></p>'
         )
+    # Beside the source, not inside its summary (a link in a summary is a control in a control).
+    full_page = "" if citation.url is None else (
+        f'<p class="qa-link qa-full-page"><a href="{escape(citation.url)}" target="_blank" rel="noopener noreferrer">'
+        f"Read the full page [{citation.n}]: {escape(page_name(citation.url))}</a></p>"
+    )
     return (
         f'<details class="qa-source"><summary><span class="qa-num">[{citation.n}]</span> '
         f"{source_label(citation)}</summary>{link}"
-        f'<blockquote class="qa-quote">{marked_quote(citation.quote, texts)}</blockquote></details>'
+        f'<blockquote class="qa-quote">{marked_quote(citation.quote, texts)}</blockquote></details>{full_page}'
     )
 
 
@@ -193,7 +203,7 @@ def body_units(answer: Answer) -> list[AnswerUnit]:
     return rest or list(answer.units)
 
 
-def render_answer(answer: Answer, note: str = "", list_suggestions: bool = True) -> str:
+def render_answer(answer: Answer, note: str = "", list_suggestions: bool = True, source_age_years: int = SOURCE_AGE_YEARS) -> str:
     """The whole reply as chat HTML: urgent notice first, answer, sources, disclaimer.
 
     With list_suggestions=False the caller shows the suggestions as buttons instead."""
@@ -213,6 +223,8 @@ def render_answer(answer: Answer, note: str = "", list_suggestions: bool = True)
         parts.append(help_html(answer.help_note))
     if answer.citations:
         sources = "".join(source_html(c, answer) for c in answer.citations)
+        age = age_note(answer.citations, source_age_years, datetime.now().year)
+        sources += f'<p class="qa-age-note">{escape(age)}</p>' if age else ""
         parts.append(f'<div class="qa-sources"><p class="qa-sources-title">Sources</p>{sources}</div>')
     parts.append(f'<p class="qa-disclaimer"><small>{escape(answer.disclaimer)}</small></p>')
     return f'<div class="qa-answer">{"".join(parts)}</div>'
@@ -224,7 +236,7 @@ def render_error(note: str = "") -> str:
     return f'<div class="qa-answer">{extra}<p class="qa-error">{escape(APOLOGY)}</p></div>'
 
 
-def to_plain(answer: Answer, note: str = "") -> str:
+def to_plain(answer: Answer, note: str = "", source_age_years: int = SOURCE_AGE_YEARS) -> str:
     """The reply as plain text (for API clients): urgent, answer, sources, disclaimer."""
     flat = lambda text: " ".join(text.split())
     lines = []
@@ -243,9 +255,13 @@ def to_plain(answer: Answer, note: str = "") -> str:
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
-            lines.append(f"[{c.n}] {c.title} — {c.publisher}, section \"{c.section}\"")
+            page = f", {c.page_label}" if c.page_label else ""
+            reviewed = f", reviewed {c.reviewed_year}" if c.reviewed_year else ""
+            lines.append(f"[{c.n}] {c.title} — {c.publisher}, section \"{c.section}\"{page}{reviewed}")
             if c.url is not None:
                 lines.append(f"    {c.url}")
+        age = age_note(answer.citations, source_age_years, datetime.now().year)
+        lines += ["", age] if age else []
     lines += ["", answer.disclaimer]
     return "\n".join(lines)
 
@@ -285,3 +301,14 @@ def record_feedback(path: Path | str, question: str, history, answer: Answer | d
     except OSError as exc:
         raise FeedbackError(f"could not save feedback to {path}: {exc.strerror or exc}") from exc
     return record
+
+
+def sources_line(publishers) -> str:
+    """The welcome's line on who wrote the sources (Markdown), from the metadata."""
+    names = sorted({" ".join(p.split()) for p in publishers if p and p.strip()}, key=str.lower)
+    own = "your own document" in names
+    names = [n for n in names if n != "your own document"] + (["this clinic's own documents"] if own else [])
+    if not names:
+        return ""
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    return f"**The sources** are patient-education pages from {escape(listed, quote=False)}."

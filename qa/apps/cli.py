@@ -6,6 +6,7 @@ Library errors become one-line messages here, and only here.
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from qa.errors import QAError
 from qa.language.text import normalise_text
-from qa.settings import DEFAULT_MODEL, DEFAULT_READER, Settings
+from qa.settings import DEFAULT_MODEL, DEFAULT_READER, SOURCE_AGE_YEARS, Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,8 +58,23 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
 
     p = sub.add_parser("index", parents=[common], help="build the index if the corpus or settings changed")
-    p.add_argument("--force", action="store_true", help="rebuild even if the index is up to date")
+    p.add_argument("--force", action="store_true", help="rebuild even if the index is up to date, embedding every text anew")
     p.set_defaults(run=cmd_index)
+
+    p = sub.add_parser("add", parents=[common], help="add PDF, Word, text or HTML documents to the corpus and update the index")
+    p.add_argument("files", nargs="+", type=Path, metavar="FILE", help=".pdf, .docx, .txt, .md or .html files")
+    p.add_argument("--title", help="the document's title (default: its own title or first heading)")
+    p.add_argument("--publisher", help="who wrote it (default: 'your own document')")
+    p.add_argument("--url", help="the address of its original page, shown as a link beside its citations")
+    p.add_argument("--reviewed", help="when it was last reviewed, as written there (with a year: 2024, March 2024)")
+    p.set_defaults(run=cmd_add)
+
+    p = sub.add_parser("remove", parents=[common], help="remove documents (by file name or id) and update the index")
+    p.add_argument("names", nargs="+", metavar="NAME", help="a file name or id, as `qa list` shows them")
+    p.set_defaults(run=cmd_remove)
+
+    p = sub.add_parser("list", parents=[common], help="list the corpus's documents")
+    p.set_defaults(run=cmd_list)
 
     p = sub.add_parser("ask", parents=[common], help="answer one question, or a JSONL batch")
     p.add_argument("question", nargs="?", help="the question")
@@ -140,10 +156,57 @@ def cmd_index(args) -> int:
         except (IndexNotFoundError, StaleIndexError, CorruptIndexError) as exc:
             # "no index in index", "index damaged", "corpus changed since ...": why it is built
             print(f"building the index ({str(exc).split(':')[0]})", file=sys.stderr)
-    path = build_index(settings, embedder, progress=True)
+    path = build_index(settings, embedder, progress=True, reuse=not args.force)
     manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
     counts = manifest["counts"]
     print(f"built {path}: {counts['documents']} documents, {counts['chunks']} chunks, {counts['units']} units in {manifest['build_seconds']} s")
+    return 0
+
+
+def _update_index(settings: Settings) -> int:
+    """Rebuild the index, embedding only texts the live index does not hold."""
+    from qa.index.embed import Embedder
+    from qa.index.store import build_index
+
+    path = build_index(settings, Embedder(settings.embedding_model()), progress=True)
+    manifest = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+    counts = manifest["counts"]
+    print(
+        f"index updated: {counts['documents']} documents, {counts['chunks']} chunks; "
+        f"{manifest['embedded']} new texts embedded in {manifest['build_seconds']} s"
+    )
+    return 0
+
+
+def cmd_add(args) -> int:
+    from qa.ingest.library import DocumentInfo, add_documents
+
+    settings = _settings(args)
+    info = DocumentInfo(args.title, args.publisher, args.url, args.reviewed)
+    for added in add_documents(settings.corpus_dir, args.files, info, settings.max_file_mb):
+        pages = f", {added.pages} pages" if added.pages else ""
+        print(f"added {added.file} (id {added.id}{pages}): {added.title}")
+    return _update_index(settings)
+
+
+def cmd_remove(args) -> int:
+    from qa.ingest.library import remove_documents
+
+    settings = _settings(args)
+    for file in remove_documents(settings.corpus_dir, args.names):
+        print(f"removed {file}")
+    return _update_index(settings)
+
+
+def cmd_list(args) -> int:
+    from qa.ingest.library import list_documents
+
+    settings = _settings(args)
+    for doc in list_documents(settings.corpus_dir, settings.max_file_mb):
+        article = doc.articles[0]
+        reviewed = f", reviewed {article.reviewed}" if article.reviewed else ""
+        pages = f", {len(doc.pages)} pages" if doc.pages else ""
+        print(f"{Path(doc.path).name}  (id {doc.id}{pages})  {doc.title} — {doc.publisher}{reviewed}")
     return 0
 
 
@@ -159,7 +222,7 @@ def cmd_ask(args) -> int:
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False, indent=2))
     else:
-        print(format_answer(answer))
+        print(format_answer(answer, source_age_years=assistant.settings.source_age_years))
     return 0
 
 
@@ -179,8 +242,11 @@ def _ask_batch(args) -> int:
 
 
 
-def format_answer(answer, width: int = 88) -> str:
-    """The answer as terminal text: urgent notice, answer, sources, disclaimer."""
+def format_answer(answer, width: int = 88, source_age_years: int = SOURCE_AGE_YEARS) -> str:
+    """The answer as terminal text: urgent notice, answer, sources (with their
+    page, review date and address), a note on old sources, disclaimer."""
+    from qa.answering.citations import age_note
+
     wrap = lambda text, indent="": textwrap.fill(" ".join(text.split()), width, initial_indent=indent, subsequent_indent=indent)
     lines = []
     if answer.urgent is not None:
@@ -195,7 +261,14 @@ def format_answer(answer, width: int = 88) -> str:
         lines.append("")
         lines.append("Sources:")
         for c in answer.citations:
-            lines.append(wrap(f"[{c.n}] {c.title} ({c.publisher}), section \"{c.section}\"", "  "))
+            page = f", {c.page_label}" if c.page_label else ""
+            reviewed = f", reviewed {c.reviewed_year}" if c.reviewed_year else ""
+            lines.append(wrap(f"[{c.n}] {c.title} ({c.publisher}), section \"{c.section}\"{page}{reviewed}", "  "))
+            if c.url is not None:
+                lines.append(f"      read the full page: {c.url}")
+        note = age_note(answer.citations, source_age_years, datetime.date.today().year)
+        if note:
+            lines += ["", wrap(note)]
     lines += ["", wrap(answer.disclaimer)]
     return "\n".join(lines)
 
@@ -220,7 +293,7 @@ def cmd_chat(args) -> int:
             history = []
             continue
         answer = assistant.ask(question, history)
-        print(format_answer(answer) + "\n")
+        print(format_answer(answer, source_age_years=assistant.settings.source_age_years) + "\n")
         if answer.usable:
             history.append(question)
 

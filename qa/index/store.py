@@ -28,13 +28,14 @@ import numpy as np
 
 from qa.index.builds import CURRENT, check_folder, make_live, start_build
 from qa.ingest.chunk import chunk_corpus
-from qa.ingest.corpus import corpus_hash, load_corpus
+from qa.ingest.corpus import corpus_hash, extractions_json, load_corpus
 from qa.data import Chunk, Span, Unit
-from qa.errors import CorruptIndexError, IndexNotFoundError, ModelNotFoundError, StaleIndexError
+from qa.errors import CorruptIndexError, IndexFolderError, IndexNotFoundError, ModelNotFoundError, StaleIndexError
 from qa.settings import Settings
 
-FORMAT = 2  # 2: file checksums and the model's fingerprint in the manifest
-DATA_FILES = ("chunks.json", "chunk_vectors.npy", "unit_vectors.npy", "chunks.faiss")
+FORMAT = 3  # 2: file checksums and the model's fingerprint in the manifest; 3: pages, extracted.json
+# extracted.json: the text read from each PDF and Word file (with its pages), which every offset refers to.
+DATA_FILES = ("chunks.json", "chunk_vectors.npy", "unit_vectors.npy", "chunks.faiss", "extracted.json")
 FILES = ("manifest.json", *DATA_FILES)
 FIX = "rebuild it with `qa index` (or `make index`)"
 # What a manifest must hold, and of which type, before anything in it is trusted.
@@ -53,10 +54,11 @@ MANIFEST_FIELDS = {
 def code_hash() -> str:
     """A hash of the code that turns documents into chunks and vectors: changing
     a cleaning, chunking or embedding rule makes the index stale, like a setting."""
-    from qa.ingest import chunk, clean, corpus
+    from qa.ingest import chunk, clean, corpus, docx, layout, pdf
 
     digest = hashlib.sha256()
-    for path in (Path(corpus.__file__), Path(clean.__file__), Path(chunk.__file__), Path(__file__)):
+    modules = (corpus, clean, chunk, pdf, docx, layout)
+    for path in [*(Path(m.__file__) for m in modules), Path(__file__)]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -123,12 +125,16 @@ def check_fresh(settings: Settings, embedder) -> dict:
     return _fresh(settings, embedder)[1]
 
 
-def _fresh(settings: Settings, embedder) -> tuple[Path, dict]:
+def _fresh(settings: Settings, embedder, corpus: bool = True) -> tuple[Path, dict]:
+    """The live build and manifest, if made by this model, with these settings
+    and, when `corpus`, from this corpus."""
     build = current_build(settings.index_dir)
     manifest = _read_manifest(build)
     model = manifest["model"]
     if model["name"] != embedder.name or model["fingerprint"] != embedder.fingerprint:
         raise StaleIndexError(f"{build} was built with another embedding model ({model['name'][:80]}): {FIX}")
+    if not corpus:
+        return build, manifest
     if manifest["settings_hash"] != settings_hash(settings, embedder.name, embedder.fingerprint):
         raise StaleIndexError(f"{build} was built with other settings or older chunking code: {FIX}")
     if manifest["corpus_hash"] != corpus_hash(settings.corpus_dir):
@@ -191,8 +197,8 @@ def load_index(settings: Settings, embedder) -> Index:
         return _load(settings, embedder)
 
 
-def _load(settings: Settings, embedder) -> Index:
-    build, manifest = _fresh(settings, embedder)
+def _load(settings: Settings, embedder, corpus: bool = True) -> Index:
+    build, manifest = _fresh(settings, embedder, corpus)
     data = {name: _read_verified(build / name, manifest["files"][name]) for name in DATA_FILES}
     dim = manifest["model"]["dimension"]
     if dim != embedder.dimension:
@@ -251,24 +257,45 @@ def make_faiss(vectors: np.ndarray, settings: Settings):
     return dense
 
 
-def build_index(settings: Settings, embedder, progress: bool = True) -> Path:
+def known_vectors(settings: Settings, embedder) -> dict:
+    """text -> vector of everything the live index embedded with this model (for
+    any corpus), or {} when there is no usable index: what a build may reuse."""
+    from qa.index.reuse import vectors_by_text
+
+    try:
+        index = _load(settings, embedder, corpus=False)
+    except (IndexNotFoundError, StaleIndexError, CorruptIndexError, IndexFolderError):
+        return {}
+    units = index.units
+    texts = [embed_text(c) for c in index.chunks] + [units[row][1].text for row in range(len(units))]
+    return vectors_by_text(texts, np.concatenate([index.chunk_vectors, index.unit_vectors]))
+
+
+def build_index(settings: Settings, embedder, progress: bool = True, reuse: bool = True) -> Path:
     """Build the index from the corpus and make it live; returns its folder.
+    With `reuse`, texts the live index already embedded keep their vectors
+    (the manifest's `embedded` counts the new ones); without, all are embedded.
 
     The temporary build folder is made first, so an unusable index folder is
     reported before the slow part, not after it."""
+    from qa.index.reuse import encode_reusing
+
     started = time.time()
     tmp = start_build(settings.index_dir)
     try:
-        docs = load_corpus(settings.corpus_dir, settings.max_file_mb)
+        docs = load_corpus(settings.corpus_dir, settings.max_file_mb, progress=progress)
         fingerprint = corpus_hash(settings.corpus_dir)
         chunks = chunk_corpus(docs, settings.chunk_chars, settings.chunk_overlap, progress=progress)
         units, unit_ids = _unique_units(chunks)
-        vectors = embedder.encode([embed_text(c) for c in chunks] + [u.text for u in units], progress=progress)
+        known = known_vectors(settings, embedder) if reuse else {}
+        texts = [embed_text(c) for c in chunks] + [u.text for u in units]
+        vectors, embedded = encode_reusing(embedder, texts, known, progress=progress)
         if not np.isfinite(vectors).all():
             raise ModelNotFoundError(f"the embedding model {embedder.name} made vectors that are not finite numbers: it is damaged; reinstall it")
         chunk_vectors, unit_vectors = vectors[: len(chunks)], vectors[len(chunks) :]
         records = [_chunk_to_json(chunk, ids, units) for chunk, ids in zip(chunks, unit_ids)]
         files = _serialise(records, chunk_vectors, unit_vectors, make_faiss(chunk_vectors, settings))
+        files["extracted.json"] = extractions_json(docs)
         manifest = {
             "format": FORMAT,
             "model": {"name": embedder.name, "dimension": int(vectors.shape[1]), "fingerprint": embedder.fingerprint},
@@ -282,6 +309,7 @@ def build_index(settings: Settings, embedder, progress: bool = True) -> Path:
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.time() - started, 2),
             "counts": {"documents": len(docs), "chunks": len(chunks), "units": len(units)},
+            "embedded": embedded,  # texts embedded by this build; the rest were reused
             "documents": {doc.id: Path(doc.path).name for doc in docs},
         }
         files["manifest.json"] = json.dumps(manifest, indent=2).encode("utf-8")
@@ -311,8 +339,9 @@ def _unique_units(chunks: list[Chunk]) -> tuple[list[Unit], list[tuple[int, ...]
 def _chunk_to_json(chunk: Chunk, ids: tuple[int, ...], units: list[Unit]) -> dict:
     record = asdict(chunk)
     record["span"] = [chunk.span.start, chunk.span.end]
-    record["units"] = [[i, units[i].span.start, units[i].span.end, units[i].is_question] for i in ids]
+    record["units"] = [[i, units[i].span.start, units[i].span.end, units[i].is_question, units[i].page] for i in ids]
     record["also_in"] = list(chunk.also_in)
+    record["pages"] = list(chunk.pages)
     return record
 
 
@@ -322,11 +351,13 @@ def _chunks_from_json(records: list[dict]) -> tuple[list[Chunk], list[tuple[int,
         start, end = record["span"]
         text = record["text"]
         units = tuple(
-            Unit(Span(s, e), text[s - start : e - start], bool(q)) for _, s, e, q in record["units"]
+            Unit(Span(s, e), text[s - start : e - start], bool(q), None if page is None else int(page))
+            for _, s, e, q, page in record["units"]
         )
         unit_ids.append(tuple(int(i) for i, *_ in record["units"]))
-        fields = {k: v for k, v in record.items() if k not in ("span", "units", "also_in")}
-        chunks.append(Chunk(**fields, span=Span(start, end), units=units, also_in=tuple(record["also_in"])))
+        fields = {k: v for k, v in record.items() if k not in ("span", "units", "also_in", "pages")}
+        pages = tuple(int(p) for p in record["pages"])
+        chunks.append(Chunk(**fields, span=Span(start, end), units=units, also_in=tuple(record["also_in"]), pages=pages))
     return chunks, unit_ids
 
 

@@ -205,7 +205,7 @@ def _unit(doc: Document, span: Span, lead_in: bool = False) -> Unit:
     text = doc.text[span.start : span.end]
     # Questions and dangling lead-ins give context but are no answer on their own.
     context_only = lead_in or (text.rstrip().endswith("?") and "\n" not in text)
-    return Unit(span=span, text=text, is_question=context_only)
+    return Unit(span=span, text=text, is_question=context_only, page=doc.page_at(span.start))
 
 
 def chunk_document(
@@ -237,9 +237,19 @@ def chunk_document(
                     units=tuple(group),
                     also_in=tuple(repeats),
                     url=article.url,
+                    pages=_pages(doc, span),
+                    reviewed=article.reviewed,
                 )
             )
     return chunks
+
+
+def _pages(doc: Document, span: Span) -> tuple[int, ...]:
+    """The first and last page of a span of a PDF: (3,) or (3, 4); () without pages."""
+    if not doc.pages:
+        return ()
+    first, last = doc.page_at(span.start), doc.page_at(max(span.start, span.end - 1))
+    return (first,) if first == last else (first, last)
 
 
 def _runs(blocks: list[Block]):

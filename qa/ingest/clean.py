@@ -108,13 +108,16 @@ def _raw_blocks(text: str, span: Span) -> list[tuple[str, Span, str]]:
 
 
 def is_heading_like(text: str) -> bool:
-    """A short line with no closing punctuation, or a short question."""
+    """A short line with no closing punctuation (a bracket after a name is none), or a short question."""
     words = text.split()
     if not words or len(words) > 14 or len(text) > 110 or "\n" in text.strip():
         return False
     if text.rstrip().endswith("?"):
         return len(words) <= 12
-    return not re.search(r"[.!:;,)\"”]$", text.rstrip()) and not words[0][0].islower()
+    # "Radium-223 (Xofigo®)", "High calcium levels (hypercalcemia)": a name and its
+    # other name is a heading when the name alone would be one.
+    name = re.sub(r"\s*\([^()]*\)$", "", text.rstrip())
+    return bool(name) and not re.search(r"[.!:;,)\"”]$", name) and not words[0][0].islower()
 
 
 def is_caption(text: str) -> bool:

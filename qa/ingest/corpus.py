@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import html.parser
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -16,7 +17,8 @@ from qa.data import Article, Document, Span
 from qa.errors import CorpusError
 from qa.settings import MAX_FILE_MB
 
-SUFFIXES = (".txt", ".md", ".html", ".htm")
+SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+EXTRACTED = (".pdf", ".docx")  # read through an extraction (qa/ingest/pdf.py, docx.py), not decoded
 METADATA_FILE = "metadata.toml"
 
 
@@ -24,7 +26,7 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
     """The indexable files of the corpus, in a stable order."""
     if not corpus_dir.exists():
         raise CorpusError(
-            f"corpus folder {corpus_dir} does not exist: create it and put .txt, .md or .html files in it"
+            f"corpus folder {corpus_dir} does not exist: create it and put .txt, .md, .html, .pdf or .docx files in it"
         )
     if not corpus_dir.is_dir():
         raise CorpusError(f"{corpus_dir} is a file, not a folder: point --corpus or QA_CORPUS at the folder of documents")
@@ -34,7 +36,7 @@ def corpus_files(corpus_dir: Path) -> list[Path]:
         raise CorpusError(f"cannot list the corpus folder {corpus_dir} ({exc.strerror}): fix its permissions") from exc
     files = [p for p in candidates if _inside(p, corpus_dir) and p.is_file()]
     if not files:
-        raise CorpusError(f"corpus folder {corpus_dir} has no .txt, .md or .html files: add some documents")
+        raise CorpusError(f"corpus folder {corpus_dir} has no .txt, .md, .html, .pdf or .docx files: add some documents")
     return files
 
 
@@ -63,11 +65,12 @@ def corpus_hash(corpus_dir: Path) -> str:
     return digest.hexdigest()
 
 
-def load_corpus(corpus_dir: Path, max_file_mb: float = MAX_FILE_MB) -> list[Document]:
+def load_corpus(corpus_dir: Path, max_file_mb: float = MAX_FILE_MB, progress: bool = False) -> list[Document]:
     """Every document of the corpus, split into its articles; a file over
-    `max_file_mb` is refused (chunking it would take minutes)."""
+    `max_file_mb` is refused (chunking it would take minutes). `progress`: a
+    bar while a long PDF is read."""
     metadata = _load_metadata(corpus_dir)
-    docs = [_load_document(path, metadata.get(path.name), max_file_mb) for path in corpus_files(corpus_dir)]
+    docs = [_load_document(path, metadata.get(path.name), max_file_mb, progress) for path in corpus_files(corpus_dir)]
     seen: dict[str, str] = {}
     for doc in docs:
         if doc.id in seen:
@@ -122,17 +125,57 @@ def _load_metadata(corpus_dir: Path) -> dict:
     return parse_metadata(data, path)
 
 
-def _load_document(path: Path, meta, max_file_mb: float = MAX_FILE_MB) -> Document:
-    raw = _decode(path, max_file_mb)
-    page_url = None
-    if path.suffix.lower() in (".html", ".htm"):
+def read_extraction(path: Path, max_file_mb: float = MAX_FILE_MB, progress: bool = False):
+    """A PDF's or Word file's text (an Extraction), held to the same size limit as a text file."""
+    if path.suffix.lower() == ".pdf":
+        from qa.ingest.pdf import extract_pdf
+
+        extraction = extract_pdf(path, progress)
+    else:
+        from qa.ingest.docx import extract_docx
+
+        extraction = extract_docx(path)
+    if len(extraction.text.encode("utf-8")) > max_file_mb * 1_000_000:
+        raise CorpusError(
+            f"{path} holds {len(extraction.text.encode()) / 1_000_000:.1f} MB of text, over the {max_file_mb:g} MB limit "
+            "for one document: split it into smaller files, or raise the limit (QA_MAX_FILE_MB)"
+        )
+    return extraction
+
+
+def extractions_json(docs: list[Document]) -> bytes:
+    """The index's extracted.json: each PDF's and Word file's text as read (the
+    offsets of its units and quotes are into it), its pages' start offsets, and
+    the sha256 of the file it was read from."""
+    found = {}
+    for doc in docs:
+        path = Path(doc.path)
+        if path.suffix.lower() in EXTRACTED:
+            sha = hashlib.sha256(_read_bytes(path)).hexdigest()
+            found[path.name] = {"sha256": sha, "pages": list(doc.pages), "text": doc.text}
+    return json.dumps(found, ensure_ascii=False, sort_keys=True).encode("utf-8")
+
+
+def read_document(path: Path, max_file_mb: float = MAX_FILE_MB, progress: bool = False) -> Document:
+    """One file read as the corpus would read it, without metadata: a file that
+    cannot be indexed is refused here (qa add checks a file before copying it)."""
+    return _load_document(path, None, max_file_mb, progress)
+
+
+def _load_document(path: Path, meta, max_file_mb: float = MAX_FILE_MB, progress: bool = False) -> Document:
+    page_url, pages = None, ()
+    if path.suffix.lower() in EXTRACTED:
+        extraction = read_extraction(path, max_file_mb, progress)
+        text, page_title, pages = extraction.text, extraction.title, extraction.pages
+    elif path.suffix.lower() in (".html", ".htm"):
+        raw = _decode(path, max_file_mb)
         text, page_title = html_to_text(raw)
         page_url = canonical_url(raw)
     else:
-        text, page_title = raw, None
+        text, page_title = _decode(path, max_file_mb), None
     if not text.strip():
         raise CorpusError(f"{path} is empty: add text to it or remove it")
-    doc_id = meta.id if meta is not None else _slug(path.stem)
+    doc_id = meta.id if meta is not None else slug(path.stem)
     title = meta.title if meta is not None and meta.title is not None else None
     if title is None:
         title = page_title if page_title is not None else first_heading(text, path.stem)
@@ -152,6 +195,7 @@ def _load_document(path: Path, meta, max_file_mb: float = MAX_FILE_MB) -> Docume
         text=text,
         articles=articles,
         content_start=articles[0].span.start,
+        pages=pages,
     )
 
 
@@ -215,9 +259,10 @@ def first_heading(text: str, fallback: str) -> str:
     return fallback
 
 
-def _slug(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return slug if slug else "document"
+def slug(name: str) -> str:
+    """A file name as an id: "My Leaflet (2024)" -> "my-leaflet-2024"."""
+    found = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return found if found else "document"
 
 
 _BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "br", "tr", "section", "article", "table"}
