@@ -58,6 +58,18 @@ def test_another_drugs_facts_do_not_join_an_answer_about_one_drug():
         "Xgeva can lower the calcium in your blood.", "Denosumab is given as an injection under the skin."]
 
 
+def test_a_sentence_that_points_back_is_read_with_the_one_it_points_to():
+    """"It's more expensive than bisphosphonates" is about Xgeva, named the
+    sentence before: it answers an Xgeva question, first or later."""
+    chunk = chunk_of("Denosumab (Xgeva) is injected under the skin.",
+                     "It's more expensive than bisphosphonates, so insurers may ask you to try one first.",
+                     "Bisphosphonates can harm the jaw bone.", section="Medicines")
+    picks = picks_of(chunk)
+    chosen = compose([picks[1], picks[2], picks[0]], {1: 4.0, 2: 3.0, 0: 0.5}, "why wont insurance pay for xgeva", max_units=3, margin=1.0)
+    assert [p.unit.text for p in chosen][:1] == [chunk.units[1].text]
+    assert chunk.units[2].text not in [p.unit.text for p in chosen]
+
+
 def test_names_are_families_of_treatments_read_from_the_data_file():
     assert names("is xgeva safe") == {"denosumab"}
     assert names("Zometa is a bisphosphonate given by IV infusion.") == {"bisphosphonate"}  # IV is no treatment

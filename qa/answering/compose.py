@@ -74,7 +74,7 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
     if named:
         # Another treatment's facts never answer, first or later: a unit is read
         # with its section heading ("Radiopharmaceuticals" over "low blood counts").
-        ranked = [p for p in ranked if not names_other(f"{p.chunk.section} {p.unit.text}", named)] or ranked[:1]
+        ranked = [p for p in ranked if not names_other(named_in(p), named)] or ranked[:1]
     if not ranked:
         return []
     best = ranked[0]
@@ -90,6 +90,22 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
         extra.append(pick)
     extra.sort(key=lambda p: (p.chunk.file != best.chunk.file, p.chunk.file, p.unit.span.start))
     return head + extra
+
+
+# A unit that opens with a pronoun ("It's more expensive than bisphosphonates")
+# is about what the sentence before it names (Xgeva): read the two together.
+POINTS_BACK = re.compile(r"^[\W_]*(?:it|its|they|their|this|these|those)\b", re.IGNORECASE)
+
+
+def named_in(pick: Pick) -> str:
+    """The text whose treatments a unit speaks of: its section heading and
+    itself, with the sentence before when it opens with a pronoun."""
+    text = pick.unit.text
+    if POINTS_BACK.match(text):
+        units = pick.chunk.units
+        before = next((units[i - 1].text for i, u in enumerate(units) if u.span == pick.unit.span and i > 0), "")
+        text = f"{before} {text}"
+    return f"{pick.chunk.section} {text}"
 
 
 def names(text: str) -> frozenset[str]:
