@@ -51,6 +51,16 @@ def test_each_group_puts_the_answer_first_and_has_a_fixed_size(fake_assistant):
     assert any(not g.answerable for g in groups)  # the passport question: negatives only
 
 
+def test_a_wrong_unit_too_close_to_the_answer_is_not_used_as_a_negative(fake_assistant):
+    """negative_max_cosine: a "wrong" unit nearly the answer in other words
+    would teach the reader to doubt right answers; at a tiny bound every
+    answered group loses its ranked negatives, so fewer groups fill up."""
+    plain = question_groups(fake_assistant, QUESTIONS, ReaderConfig(negatives=2), random.Random(0))
+    strict = question_groups(fake_assistant, QUESTIONS, ReaderConfig(negatives=2, negative_max_cosine=1e-6), random.Random(0))
+    assert sum(g.answerable for g in strict) < sum(g.answerable for g in plain)
+    assert sum(not g.answerable for g in strict) == sum(not g.answerable for g in plain)  # no answer, nothing to be near
+
+
 def test_the_held_out_writers_leaflets_are_never_trained_on(tmp_path):
     leaflets = tmp_path / "leaflets"
     leaflets.mkdir()

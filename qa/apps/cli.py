@@ -124,7 +124,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--leave-out", action="append", metavar="FILE", help="a corpus file whose questions and units are left out (repeatable)")
     p.add_argument("--out", type=Path, default=DEFAULT_READER, help="where the reader is written")
     p.add_argument("--base", default=".cache/train/final", help="torch weights to start from: the fine-tuned embedding model `qa train` keeps (default), or 'bundled' (all-MiniLM-L6-v2)")
-    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--epochs", type=int, help="passes over the training groups (default: ReaderConfig's, 4)")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--keep-torch", type=Path, help="also save the torch weights in this folder")
     p.set_defaults(run=cmd_train_reader)
