@@ -193,8 +193,9 @@ def body_units(answer: Answer) -> list[AnswerUnit]:
     return rest or list(answer.units)
 
 
-def render_answer(answer: Answer, note: str = "", list_suggestions: bool = True) -> str:
-    """The whole reply as chat HTML: urgent notice first, answer, sources, disclaimer.
+def render_answer(answer: Answer, note: str = "", list_suggestions: bool = True, html_id: str = "", stamp: str = "") -> str:
+    """The whole reply as chat HTML: urgent notice first, answer, sources, disclaimer, then
+    `stamp` (the time, as HTML). `html_id` names the reply (which question it answers).
 
     With list_suggestions=False the caller shows the suggestions as buttons instead."""
     parts = []
@@ -213,15 +214,19 @@ def render_answer(answer: Answer, note: str = "", list_suggestions: bool = True)
         parts.append(help_html(answer.help_note))
     if answer.citations:
         sources = "".join(source_html(c, answer) for c in answer.citations)
-        parts.append(f'<div class="qa-sources"><p class="qa-sources-title">Sources</p>{sources}</div>')
+        parts.append(f'<div class="qa-sources"><h2 class="qa-sources-title">Sources</h2>{sources}</div>')
     parts.append(f'<p class="qa-disclaimer"><small>{escape(answer.disclaimer)}</small></p>')
-    return f'<div class="qa-answer">{"".join(parts)}</div>'
+    return f'<div class="qa-answer"{id_attr(html_id)}>{"".join(parts)}{stamp}</div>'
 
 
-def render_error(note: str = "") -> str:
+def id_attr(html_id: str) -> str:
+    return f' id="{escape(html_id)}"' if html_id else ""
+
+
+def render_error(note: str = "", html_id: str = "", stamp: str = "") -> str:
     """The short apology shown when answering failed."""
     extra = f'<p class="qa-note">{escape(note)}</p>' if note else ""
-    return f'<div class="qa-answer">{extra}<p class="qa-error">{escape(APOLOGY)}</p></div>'
+    return f'<div class="qa-answer"{id_attr(html_id)}>{extra}<p class="qa-error">{escape(APOLOGY)}</p>{stamp}</div>'
 
 
 def to_plain(answer: Answer, note: str = "") -> str:
@@ -250,16 +255,18 @@ def to_plain(answer: Answer, note: str = "") -> str:
     return "\n".join(lines)
 
 
-def feedback_record(question: str, history, answer: Answer | dict, vote: str) -> dict:
-    """One feedback line: what was asked, what was answered, and the vote."""
+def feedback_record(question: str, answer: Answer | dict, vote: str, reason: str = "", words: str = "") -> dict:
+    """One feedback line: the question, its answer with its sources, the vote and a thumbs-down's
+    reason; nothing else from the conversation (the page's footer says so)."""
     if vote not in ("up", "down"):
         raise ValueError(f'vote must be "up" or "down", got {vote!r}')
     data = answer if isinstance(answer, dict) else answer.to_json()  # a dict: the answer as kept in the browser
     return {
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "vote": vote,
+        "reason": reason or None,
+        "reason_text": words or None,
         "question": question,
-        "history": list(history or []),
         "answer": data["answer"],
         "abstained": data["abstained"],
         "confidence": data["confidence"],
@@ -268,10 +275,10 @@ def feedback_record(question: str, history, answer: Answer | dict, vote: str) ->
     }
 
 
-def record_feedback(path: Path | str, question: str, history, answer: Answer | dict, vote: str) -> dict:
+def record_feedback(path: Path | str, question: str, answer: Answer | dict, vote: str, reason: str = "", words: str = "") -> dict:
     """Append one JSON line to the feedback file and fsync it; raise FeedbackError if that fails."""
     path = Path(path)
-    record = feedback_record(question, history, answer, vote)
+    record = feedback_record(question, answer, vote, reason, words)
     line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,188 @@
+"""The chat in a real browser on a bad phone signal, at the doctor's, and honest about
+what it keeps (issue 21): no question lost offline, on a slow link or over a reload;
+votes that keep their state and save only what the footer says; reading fixes; Save
+or print. At 390x844 and 1280x900, light and dark, with screenshots in eval/screenshots/.
+The network is simulated with Playwright (context.set_offline, held and failed routes)."""
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+from test_browser import (  # noqa: F401  (fixtures)
+    ANSWERS,
+    SHOTS,
+    ask,
+    axe_violations,
+    browser,
+    feedback_lines,
+    in_viewport,
+    live,
+    open_chat,
+    slow_answers,
+)
+
+import live_app
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser, *live_app.QUIET_GRADIO]
+SIZES = [(390, 844), (1280, 900)]
+LOOKS = [(390, 844, "light"), (1280, 900, "dark"), (390, 844, "dark"), (1280, 900, "light")]
+LOOK_IDS = ["phone-light", "desktop-dark", "phone-dark", "desktop-light"]
+JOIN = "**/gradio_api/queue/join*"  # where the page hands a question to the server
+QUESTIONS = '[data-testid="user"] .qa-question'
+
+
+def send(page, text: str) -> None:
+    box = page.locator("#qa-box textarea")
+    box.fill(text)
+    box.press("Enter")
+
+
+def shot(page, name: str, size) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SHOTS / f"{name}-{size[0]}.png")
+
+
+# --- 1. no question lost ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("width,height,scheme", LOOKS[:2], ids=LOOK_IDS[:2])
+def test_a_question_sent_offline_stays_marked_and_goes_when_back_online(open_chat, width, height, scheme):
+    page = open_chat(width, height, scheme)
+    ask(page, "what is zometa?")
+    page.context.set_offline(True)
+    send(page, "what is vertebroplasty")
+    bubble = page.locator(".qa-pending")
+    expect(bubble).to_contain_text("what is vertebroplasty")  # on screen, not lost
+    expect(bubble).to_contain_text("Not sent: you are offline")
+    expect(bubble.get_by_role("button", name="Retry")).to_be_visible()
+    expect(page.locator("#qa-box textarea")).to_have_value("")
+    assert page.locator(".toast-body").count() == 0  # said in the conversation, no toast over the title
+    assert in_viewport(page, bubble)["in_window"]
+    assert axe_violations(page) == []
+    shot(page, f"offline-not-sent-{scheme}", (width, height))
+    page.context.set_offline(False)  # back online: sent once by itself
+    expect(page.locator(ANSWERS)).to_have_count(2)
+    expect(page.locator(ANSWERS).last).to_contain_text("cement")
+    expect(bubble).to_have_count(0)
+    assert page.locator(QUESTIONS).all_inner_texts() == ["what is zometa?", "what is vertebroplasty"]
+
+
+def test_a_dropped_request_offers_retry_and_retry_sends_it(open_chat):
+    page = open_chat(390, 844)
+    failed = []
+
+    def drop(route):
+        failed.append(route.request.url)
+        route.abort("connectionreset")
+
+    loads = []
+    page.on("load", lambda _: loads.append(1))
+    page.route(JOIN, drop)  # the connection drops: the first try and the one automatic retry fail
+    send(page, "what is xgeva?")
+    # Gradio reloads the page when the server answers again; the question is sent again after
+    # the first reload, and after the second it waits for the person.
+    for _ in range(300):
+        if len(loads) >= 2:
+            break
+        page.wait_for_timeout(100)
+    page.wait_for_function("window.qaChat !== undefined")
+    bubble = page.locator(".qa-pending")
+    expect(bubble).to_contain_text("what is xgeva?")
+    expect(bubble).to_contain_text("Not sent: the connection failed.")
+    expect(bubble).not_to_contain_text("Trying again")
+    assert len(failed) == 2 and len(loads) == 2
+    assert page.locator(".toast-body:visible").count() == 0  # said in the conversation, not a notice over it
+    page.unroute(JOIN)
+    bubble.get_by_role("button", name="Retry").click()
+    expect(page.locator(ANSWERS)).to_have_count(1)
+    expect(page.locator(ANSWERS).first).to_contain_text("Denosumab")
+    assert page.locator(QUESTIONS).all_inner_texts() == ["what is xgeva?"]
+
+
+def test_on_a_slow_link_the_question_shows_at_once_and_is_answered_once(open_chat):
+    page = open_chat(390, 844)
+    held = []
+    page.route(JOIN, lambda route: held.append(route))  # a slow network: the request waits until the test lets it go
+    send(page, "what is zometa?")
+    bubble = page.locator(".qa-pending")
+    expect(bubble).to_contain_text("what is zometa?")
+    expect(bubble).to_contain_text("Sending…")
+    expect(page.locator("#qa-box textarea")).to_have_value("")
+    shot(page, "slow-sending", (390, 844))
+    page.wait_for_function("() => true")
+    assert len(held) == 1
+    held[0].continue_()  # the slow request arrives
+    page.unroute(JOIN)
+    expect(page.locator(ANSWERS)).to_have_count(1)
+    expect(bubble).to_have_count(0)
+    assert page.locator(QUESTIONS).all_inner_texts() == ["what is zometa?"]
+
+
+def test_a_reload_mid_answer_keeps_and_sends_the_pending_and_kept_questions(open_chat, slow_answers):
+    page = open_chat(1280, 900)
+    ask(page, "what is zometa?")
+    send(page, "what are its side effects?")  # being answered
+    send(page, "what is vertebroplasty")  # waiting its turn
+    expect(page.locator(".qa-pending")).to_have_count(2)
+    page.reload(wait_until="load")
+    # After the reload both are sent again, in order, each answered once, with the conversation kept.
+    expect(page.locator(ANSWERS)).to_have_count(3, timeout=30_000)
+    expect(page.locator(".qa-pending")).to_have_count(0)
+    assert page.locator(QUESTIONS).all_inner_texts() == ["what is zometa?", "what are its side effects?", "what is vertebroplasty"]
+    expect(page.locator(ANSWERS).nth(1)).to_contain_text("side effects")  # "its" is still Zometa
+    page.reload(wait_until="load")
+    expect(page.locator(ANSWERS)).to_have_count(3)
+    page.wait_for_timeout(500)
+    assert page.locator(QUESTIONS).count() == 3  # nothing sent twice
+
+
+def test_what_is_typed_survives_a_reload(open_chat):
+    page = open_chat(390, 844)
+    page.locator("#qa-box textarea").fill("my dad has pain in his hip at night, is that")
+    page.reload(wait_until="load")
+    expect(page.locator("#qa-box textarea")).to_have_value("my dad has pain in his hip at night, is that")
+
+
+# --- 2. no jump on a desktop, no stale "New answer" --------------------------------
+
+
+@pytest.mark.parametrize("touch", [False, True], ids=["mouse", "touch"])
+@pytest.mark.parametrize("size", SIZES, ids=["phone", "desktop"])
+def test_a_suggested_question_lands_in_view_with_no_stale_new_answer_button(open_chat, browser, live, size, touch):
+    if touch:
+        context = browser.new_context(viewport={"width": size[0], "height": size[1]}, has_touch=True, is_mobile=size[0] < 500)
+        page = context.new_page()
+        page.goto(live[0], wait_until="load")
+        page.wait_for_function("window.qaChat !== undefined")
+    else:
+        page = open_chat(*size)
+    ask(page, "what is zometa?")
+    ask(page, "how do I renew my passport?")
+    option = page.locator("#qa-chat button.option").first
+    text = option.inner_text().strip()
+    option.tap() if touch else option.click()  # a real mouse click (or a tap) on the suggestion
+    expect(page.locator(ANSWERS)).to_have_count(3)
+    page.wait_for_timeout(400)
+    expect(page.locator(QUESTIONS).last).to_have_text(text)
+    newest = page.locator(ANSWERS).last
+    top = in_viewport(page, newest.locator("> *").first)
+    assert top["in_chat"] or top["top"] >= 0, top  # the new answer's top is in view
+    expect(page.locator("#qa-jump")).to_be_hidden()
+    if touch:
+        context.close()
+
+
+def test_new_answer_button_goes_once_the_answer_is_in_view(open_chat, slow_answers):
+    page = open_chat(1280, 900)
+    ask(page, "what is zometa?")
+    ask(page, "what are its side effects?")
+    send(page, "what is vertebroplasty")
+    log = page.locator("#qa-chat [role=log]")
+    log.hover()
+    page.mouse.wheel(0, -5000)  # reading further up while the answer comes
+    expect(page.locator(ANSWERS)).to_have_count(3)
+    jump = page.locator("#qa-jump")
+    expect(jump).to_be_visible()
+    page.mouse.wheel(0, 5000)  # the reader scrolls down to it themselves
+    expect(jump).to_be_hidden()
