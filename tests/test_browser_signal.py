@@ -186,3 +186,58 @@ def test_new_answer_button_goes_once_the_answer_is_in_view(open_chat, slow_answe
     expect(jump).to_be_visible()
     page.mouse.wheel(0, 5000)  # the reader scrolls down to it themselves
     expect(jump).to_be_hidden()
+
+
+# --- 3. feedback that matches its words ----------------------------------------------
+
+
+@pytest.mark.parametrize("width,height,scheme", LOOKS, ids=LOOK_IDS)
+def test_votes_keep_their_state_save_what_the_footer_says_and_take_a_reason(open_chat, live, width, height, scheme):
+    page = open_chat(width, height, scheme)
+    feedback = live[1]
+    before = feedback.read_text().count("\n") if feedback.exists() else 0
+    ask(page, "I'm 67 and on tamoxifen, what is zometa?")
+    first = page.locator('[data-testid="bot"]').first.locator("xpath=..")
+    up, down = first.get_by_role("button", name="Helpful", exact=True), first.get_by_role("button", name="Not helpful")
+    # Thumbs-up comes first in the page, so first for Tab too.
+    tools = first.locator(".qa-tools button")
+    assert [tools.nth(i).get_attribute("aria-label") or tools.nth(i).inner_text() for i in range(3)] == [
+        "Helpful", "Not helpful", "Copy answer"]
+    up.focus()
+    page.keyboard.press("Tab")
+    expect(down).to_be_focused()
+    up.click()
+    expect(up).to_have_attribute("aria-pressed", "true")
+    note = page.locator(".qa-feedback")
+    expect(note).to_contain_text("was saved")
+    expect(note).to_be_hidden(timeout=15_000)  # the saved line fades away
+    ask(page, "what are its side effects?")
+    expect(up).to_have_attribute("aria-pressed", "true")  # still shown after a later question
+    second = page.locator('[data-testid="bot"]').nth(1).locator("xpath=..")
+    second.get_by_role("button", name="Not helpful").click()
+    reason = second.locator("form.qa-reason")
+    expect(reason.get_by_role("group", name="What was wrong? (optional)")).to_be_visible()
+    box = reason.get_by_role("textbox")
+    assert box.get_attribute("maxlength") == "200"
+    reason.get_by_role("radio", name="Hard to understand").check()
+    box.fill("x" * 250)  # the field takes 200 characters at most
+    assert len(box.input_value()) == 200
+    shot(page, f"vote-reason-{scheme}", (width, height))
+    assert axe_violations(page) == []
+    reason.get_by_role("button", name="Send reason").click()
+    expect(page.locator(".qa-feedback")).to_contain_text("your reason for")
+    expect(reason).to_have_count(0)
+    lines = feedback_lines(page, feedback, before + 3)[before:]
+    assert [(r["vote"], r["reason"]) for r in lines] == [("up", None), ("down", None), ("down", "hard")]
+    assert lines[2]["reason_text"] == "x" * 200 and lines[2]["question"] == "what are its side effects?"
+    # Nothing else of the conversation: not the earlier question with the age and the medicine.
+    assert all("history" not in r and "67" not in json.dumps(r) for r in lines[1:])
+    footer = page.locator(".qa-footer").first.inner_text()
+    assert "saves that question, the answer with its sources, and the reason you choose" in footer
+    assert "nothing else from the conversation" in footer
+    page.reload(wait_until="load")
+    expect(page.locator(ANSWERS)).to_have_count(2)
+    after = page.locator(".qa-tools")
+    expect(after.nth(0).get_by_role("button", name="Helpful", exact=True)).to_have_attribute("aria-pressed", "true")
+    expect(after.nth(1).get_by_role("button", name="Not helpful")).to_have_attribute("aria-pressed", "true")
+    expect(after.nth(1).get_by_role("button", name="Helpful", exact=True)).to_have_attribute("aria-pressed", "false")

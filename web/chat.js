@@ -690,6 +690,12 @@
       note.setAttribute("role", "status");
       note.setAttribute("aria-live", "polite");
     }
+    const saved = $("#qa-feedback-note .qa-feedback");
+    if (saved && !saved.dataset.qaShown) {
+      saved.dataset.qaShown = "1"; // a new line: shown until it has faded (web/chat.css)
+      note.classList.remove("qa-faded");
+      saved.addEventListener("animationend", () => note.classList.add("qa-faded"), { once: true });
+    }
     // The page's own hidden controls (app.py) are never reached by Tab or read out.
     for (const hidden of $$("#qa-wire, #qa-done, #qa-votes, #qa-send, #qa-rate, #qa-undo")) {
       if (!hidden.hasAttribute("aria-hidden")) hidden.setAttribute("aria-hidden", "true");
