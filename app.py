@@ -235,8 +235,7 @@ def new_conversation(chat, questions, turns):
     is put aside for "Undo" (this session only)."""
     # An empty conversation, not None: the browser only writes a value that is set.
     empty = {"chat": [], "questions": [], "turns": []}
-    put_aside = {"chat": list(chat or []), "questions": list(questions or []), "turns": list(turns or [])}
-    return [], [], [], "", empty, "{}", put_aside
+    return [], [], [], "", empty, "{}", to_browser(chat or [], questions or [], turns or [])
 
 
 def undo_new_conversation(put_aside):

@@ -218,7 +218,8 @@ def test_new_conversation_can_be_undone(fake_assistant, tmp_path):
     h = app.Handlers(fake_assistant, tmp_path / "f.jsonl")
     chat, questions, turns = _turn(h, "what is zometa?")
     turns = h.vote(_vote(1, "up"), chat, questions, turns)[0]
-    cleared = app.new_conversation(chat, questions, turns)
+    as_the_page_sends = [m | {"content": [{"text": m["content"], "type": "text"}]} for m in chat]
+    cleared = app.new_conversation(as_the_page_sends, questions, turns)
     assert cleared[:4] == ([], [], [], "") and cleared[4] == {"chat": [], "questions": [], "turns": []}
     back = app.undo_new_conversation(cleared[6])
     assert back[:3] == (chat, questions, turns) and json.loads(back[4]) == {"1": {"vote": "up", "reason": ""}}

@@ -241,3 +241,57 @@ def test_votes_keep_their_state_save_what_the_footer_says_and_take_a_reason(open
     expect(after.nth(0).get_by_role("button", name="Helpful", exact=True)).to_have_attribute("aria-pressed", "true")
     expect(after.nth(1).get_by_role("button", name="Not helpful")).to_have_attribute("aria-pressed", "true")
     expect(after.nth(1).get_by_role("button", name="Helpful", exact=True)).to_have_attribute("aria-pressed", "false")
+
+
+# --- 5. reading ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width,height,scheme", LOOKS, ids=LOOK_IDS)
+def test_markers_box_label_heading_footer_and_new_conversation_with_undo(open_chat, width, height, scheme):
+    page = open_chat(width, height, scheme)
+    box = page.get_by_label("Your question")
+    expect(box).to_be_visible()
+    expect(page.locator("#qa-box").get_by_text("Your question", exact=True)).to_be_visible()  # a label, not only a placeholder
+    assert box.evaluate("el => parseFloat(getComputedStyle(el).fontSize)") >= 16  # phones do not zoom in on focus
+    answer = ask(page, "what is xgeva?")
+    ref = answer.locator("a.qa-ref").first
+    assert ref.evaluate("el => parseFloat(getComputedStyle(el).fontSize)") >= 12
+    ref.scroll_into_view_if_needed()
+    target = ref.evaluate("""el => { const r = el.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+      return [[-12, 0], [12, 0], [0, -12], [0, 12]].every(([dx, dy]) => el.contains(document.elementFromPoint(x + dx, y + dy))); }""")
+    assert target  # at least 24 x 24 px to tap
+    expect(answer.get_by_role("heading", name="Sources")).to_have_count(1)
+    # No developer link, no lone "·" under the chat (Gradio's footer is left out).
+    assert page.get_by_text("Use via API").count() == 0 and page.locator("footer a, footer button").count() == 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider than the window
+    save = page.locator("#qa-save-menu summary")
+    assert save.bounding_box()["x"] + save.bounding_box()["width"] <= width
+    page.get_by_role("button", name="New conversation").click()
+    expect(page.locator(ANSWERS)).to_have_count(0)
+    expect(box).to_be_focused()  # ready for the next question
+    undo = page.get_by_role("button", name="Undo")
+    expect(undo).to_be_visible()
+    expect(page.locator("#qa-status")).to_have_text("Conversation cleared.")
+    shot(page, f"new-conversation-undo-{scheme}", (width, height))
+    assert axe_violations(page) == []
+    undo.click()
+    expect(page.locator(ANSWERS)).to_have_count(1)
+    expect(undo).to_be_hidden()
+    page.reload(wait_until="load")
+    expect(page.locator(ANSWERS)).to_have_count(1)  # the conversation is kept again
+    expect(page.locator(QUESTIONS)).to_have_text(["what is xgeva?"])
+
+
+def test_the_api_link_is_there_only_when_asked_for(assistant, browser, tmp_path):
+    import app
+
+    demo = app.build_app(assistant, tmp_path / "f.jsonl", show_api=True)
+    port = live_app.free_port()
+    app.launch(demo, "127.0.0.1", port, block=False)
+    try:
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{port}/", wait_until="load")
+        expect(page.locator("footer")).to_contain_text("API")
+        page.close()
+    finally:
+        demo.close()
