@@ -295,3 +295,52 @@ def test_the_api_link_is_there_only_when_asked_for(assistant, browser, tmp_path)
         page.close()
     finally:
         demo.close()
+
+
+# --- 4. take it to the doctor ----------------------------------------------------------
+
+
+def test_print_shows_the_whole_conversation_with_sources_open_and_the_date(open_chat):
+    page = open_chat(390, 844)
+    for question in ("what is zometa?", "what are its side effects?", "what is vertebroplasty"):
+        ask(page, question)
+    page.emulate_media(media="print")
+    page.evaluate("window.dispatchEvent(new Event('beforeprint'))")  # what the browser does as it prints
+    head = page.locator("#qa-print-head")
+    expect(head).to_be_visible()
+    expect(head).to_contain_text(re.compile(r"Conversation printed \d{1,2} \w{3} \d{4}, \d\d:\d\d"))
+    clipped = page.evaluate("""() => Array.from(document.querySelectorAll('#qa-chat *')).filter(el =>
+        el.scrollHeight > el.clientHeight + 1 && getComputedStyle(el).overflowY !== 'visible').length""")
+    assert clipped == 0  # no scroll box cuts the conversation on paper
+    sources = page.locator("#qa-chat details.qa-source")
+    assert sources.count() >= 3 and all(sources.nth(i).get_attribute("open") is not None for i in range(sources.count()))
+    for hidden in ("#qa-box", "#qa-actions", ".qa-tools"):
+        assert page.locator(hidden).first.is_hidden(), hidden
+    assert page.locator(".qa-time").count() == 6  # every message with its time
+    shot(page, "print", (390, 844))
+    page.evaluate("window.dispatchEvent(new Event('afterprint'))")
+    page.emulate_media(media="screen")
+    assert page.locator("#qa-chat details.qa-source[open]").count() == 0  # as they were
+
+
+@pytest.mark.parametrize("kind", ["text", "web page"])
+def test_the_conversation_downloads_as_text_or_a_web_page(open_chat, kind):
+    page = open_chat(1280, 900)
+    ask(page, "what is zometa?")
+    ask(page, "my back hurts and my legs are numb and weak, should I wait?")
+    page.get_by_text("Save or print conversation").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name=f"Download as {kind}").click()
+    download = info.value
+    assert re.fullmatch(r"bone-metastasis-conversation-\d{4}-\d\d-\d\d\.(txt|html)", download.suggested_filename)
+    saved = open(download.path(), encoding="utf-8").read()
+    assert "what is zometa?" in saved and "should I wait?" in saved
+    assert "Zometa" in saved and "Urgent" in saved and "not medical advice" in saved
+    assert re.search(r"saved \d{1,2} \w{3} \d{4}, \d\d:\d\d", saved)  # when it was saved
+    assert re.search(r"You \(\d{1,2} \w{3} \d{4}, \d\d:\d\d\)", saved)  # when each question was asked
+    if kind == "text":
+        assert "\nSources:\n[1] " in saved and "<" not in saved
+    else:
+        assert saved.startswith("<!DOCTYPE html>") and "<button" not in saved
+        assert re.search(r"<details[^>]* open", saved) and not re.search(r"<details(?![^>]* open)", saved)  # sources open
+        assert "<script" not in saved

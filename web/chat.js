@@ -614,13 +614,11 @@
 
   function asHtml() {
     const title = document.title || "Bone metastasis Q&A";
-    const body = conversation().map(({ who, node }) => {
+    const body = conversation().map(({ who, time, node }) => {
       const copy = ($(".qa-answer", node) || $(".qa-question", node) || node).cloneNode(true);
       for (const details of $$("details", copy)) details.setAttribute("open", "");
-      for (const extra of $$("button, form, script", copy)) extra.remove();
-      const time = $(".qa-time", copy);
-      time?.remove();
-      const label = who + (time ? ` (${time.textContent.trim()})` : "");
+      for (const extra of $$("button, form, script, .qa-time", copy)) extra.remove();
+      const label = who + (time ? ` (${time})` : "");
       return `<section class="${who === "You" ? "you" : "assistant"}"><h2>${label}</h2>${copy.outerHTML}</section>`;
     }).join("\n");
     const style = "body{font:16px/1.5 system-ui,sans-serif;max-width:46em;margin:2em auto;padding:0 1em;color:#111}" +
