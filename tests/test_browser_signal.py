@@ -344,3 +344,26 @@ def test_the_conversation_downloads_as_text_or_a_web_page(open_chat, kind):
         assert saved.startswith("<!DOCTYPE html>") and "<button" not in saved
         assert re.search(r"<details[^>]* open", saved) and not re.search(r"<details(?![^>]* open)", saved)  # sources open
         assert "<script" not in saved
+
+
+# --- 6. kinder refusals --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("width,height,scheme", LOOKS[:2], ids=LOOK_IDS[:2])
+def test_an_outlook_refusal_is_one_sentence_with_the_care_team_and_a_cited_support_line(open_chat, width, height, scheme):
+    page = open_chat(width, height, scheme)
+    answer = ask(page, "what is the survival rate for bone mets?")
+    message = answer.locator(".qa-abstain > p").first.inner_text()
+    assert len(re.findall(r"[.!?](\s|$)", message)) == 1 and "care team" in message
+    support = answer.locator(".qa-support")
+    expect(support).to_contain_text("Helpline")
+    ref = support.locator("a.qa-ref").first
+    n = ref.inner_text().strip()
+    ref.click()  # the support line is cited like any quote
+    source = answer.locator("details.qa-source").filter(has=page.locator(".qa-num", has_text=n))
+    expect(source).to_have_attribute("open", "")
+    assert "Helpline" in source.locator(".qa-quote").inner_text()
+    expect(page.locator("#qa-chat button.option")).to_have_count(3)
+    assert axe_violations(page) == []
+    answer.evaluate("el => el.closest('.message-row').scrollIntoView({block: 'start'})")
+    shot(page, f"outlook-refusal-{scheme}", (width, height))

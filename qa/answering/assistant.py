@@ -24,7 +24,7 @@ from qa.answering.citations import cite
 from qa.answering.compose import read_units
 from qa.answering.features import Question, Reader, describe
 from qa.answering.memory import Memory, load_memory
-from qa.answering.policy import merge_parts, why_not
+from qa.answering.policy import asks_about_outlook, find_support, merge_parts, why_not
 from qa.answering.reader import UnitReader, load_reader
 from qa.answering.retrieve import Retriever
 from qa.answering.safety import (
@@ -35,14 +35,7 @@ from qa.answering.safety import (
     best_advice,
     sends_to_emergency,
 )
-from qa.answering.triage import (
-    ADVICE_TOPIC,
-    TOPICS,
-    RuleTriage,
-    Triage,
-    TriageInput,
-    load_triage,
-)
+from qa.answering.triage import ADVICE_TOPIC, TOPICS, RuleTriage, Triage, TriageInput, load_triage
 from qa.data import Answer, AnswerUnit, Citation, Passage
 from qa.errors import AnswerModelError, IndexNotFoundError, StaleIndexError
 from qa.index.store import Index, build_index, load_index
@@ -173,6 +166,10 @@ class Assistant:
     @cached_property
     def advice_by_file(self) -> dict[str, dict[str, Advice]]:
         return advice_in_each_file(self.index.chunks)
+
+    @cached_property
+    def support(self) -> tuple[Advice, ...]:
+        return find_support(self.index.chunks)
 
     @cached_property
     def suggestions(self) -> tuple[list[str], object]:
@@ -322,6 +319,7 @@ class Assistant:
         citations: list[Citation] = []
         urgent = self._urgent(topics, citations)
         help_note = None if urgent is not None else self._urgent(touched, citations)
+        support = tuple(self._cited(line, citations) for line in self.support) if asks_about_outlook(resolved) else ()
         return Answer(
             question=question,
             units=(),
@@ -335,6 +333,7 @@ class Assistant:
             suggestions=suggestions,
             usable=usable,
             help_note=help_note,
+            support=support,
         )
 
     def _answer(

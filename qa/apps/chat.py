@@ -175,6 +175,9 @@ def help_html(unit: AnswerUnit) -> str:
 def abstain_html(answer: Answer, list_suggestions: bool = True) -> str:
     """Why there is no answer, and where to go instead (the suggestions, if listed here)."""
     html = f'<div class="qa-abstain"><p>{escape(answer.message)}</p>'
+    if answer.support:  # the support lines the sources name, quoted and cited
+        lines = "".join(f"<li>{unit_html(u)}</li>" for u in answer.support)
+        html += f'<div class="qa-support"><p class="qa-support-title">Support lines the sources name:</p><ul>{lines}</ul></div>'
     if answer.suggestions and list_suggestions:
         html += '<p class="qa-suggest">Questions the sources do answer:</p><ul>'
         html += "".join(f"<li>{escape(s)}</li>" for s in answer.suggestions)
@@ -238,6 +241,8 @@ def to_plain(answer: Answer, note: str = "") -> str:
     if note:
         lines += [note, ""]
     lines.append(answer.text)
+    if answer.support:
+        lines += ["", "Support lines the sources name:"] + [f"- {flat(u.text)} [{u.citation}]" for u in answer.support]
     if answer.abstained and answer.suggestions:
         lines += ["", "Questions the sources do answer:"] + [f"- {s}" for s in answer.suggestions]
     elif not answer.abstained:
