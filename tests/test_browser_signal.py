@@ -149,7 +149,7 @@ def test_what_is_typed_survives_a_reload(open_chat):
 
 @pytest.mark.parametrize("touch", [False, True], ids=["mouse", "touch"])
 @pytest.mark.parametrize("size", SIZES, ids=["phone", "desktop"])
-def test_a_suggested_question_lands_in_view_with_no_stale_new_answer_button(open_chat, browser, live, size, touch):
+def test_a_suggested_question_lands_in_view_with_no_stale_new_answer_button(open_chat, browser, live, size, touch, slow_answers):
     if touch:
         context = browser.new_context(viewport={"width": size[0], "height": size[1]}, has_touch=True, is_mobile=size[0] < 500)
         page = context.new_page()
