@@ -34,7 +34,7 @@ from qa.apps.chat import (  # noqa: E402
     to_plain,
 )
 from qa.apps.conversation import (  # noqa: E402
-    KEPT_MESSAGES,
+    KEPT_MESSAGES,  # noqa: F401  (app.KEPT_MESSAGES: how many messages the browser keeps)
     Sent,
     Vote,
     already_answered,
@@ -45,7 +45,6 @@ from qa.apps.conversation import (  # noqa: E402
     now_like,
     parse_sent,
     parse_vote,
-    plain_message,
     time_html,
     to_browser,
     votes_json,
@@ -265,7 +264,7 @@ def build_app(assistant, feedback_path: Path | str, show_api: bool = False) -> g
         )
         gr.HTML(STATUS_BAR, elem_id="qa-bar", padding=False)  # filled in by web/chat.js
         note = gr.HTML("", elem_id="qa-feedback-note", padding=False)
-        box = gr.Textbox(
+        gr.Textbox(  # web/chat.js sends what is typed here (Enter or Ask), never Gradio's own submit
             label="Your question", show_label=True, placeholder="Type your question here", lines=1, max_lines=6,
             submit_btn="Ask", autofocus=True, elem_id="qa-box",
         )

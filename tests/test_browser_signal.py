@@ -6,7 +6,9 @@ The network is simulated with Playwright (context.set_offline, held and failed r
 
 import json
 import re
+from pathlib import Path
 
+import live_app
 import pytest
 from playwright.sync_api import expect
 from test_browser import (  # noqa: F401  (fixtures)
@@ -22,9 +24,8 @@ from test_browser import (  # noqa: F401  (fixtures)
     slow_answers,
 )
 
-import live_app
-
 pytestmark = [pytest.mark.slow, pytest.mark.browser, *live_app.QUIET_GRADIO]
+expect.set_options(timeout=15_000)  # answers take seconds when the machine is busy (a training job beside it)
 SIZES = [(390, 844), (1280, 900)]
 LOOKS = [(390, 844, "light"), (1280, 900, "dark"), (390, 844, "dark"), (1280, 900, "light")]
 LOOK_IDS = ["phone-light", "desktop-dark", "phone-dark", "desktop-light"]
@@ -191,7 +192,7 @@ def test_new_answer_button_goes_once_the_answer_is_in_view(open_chat, slow_answe
 # --- 3. feedback that matches its words ----------------------------------------------
 
 
-@pytest.mark.parametrize("width,height,scheme", LOOKS, ids=LOOK_IDS)
+@pytest.mark.parametrize("width,height,scheme", LOOKS[:2], ids=LOOK_IDS[:2])
 def test_votes_keep_their_state_save_what_the_footer_says_and_take_a_reason(open_chat, live, width, height, scheme):
     page = open_chat(width, height, scheme)
     feedback = live[1]
@@ -333,7 +334,7 @@ def test_the_conversation_downloads_as_text_or_a_web_page(open_chat, kind):
         page.get_by_role("button", name=f"Download as {kind}").click()
     download = info.value
     assert re.fullmatch(r"bone-metastasis-conversation-\d{4}-\d\d-\d\d\.(txt|html)", download.suggested_filename)
-    saved = open(download.path(), encoding="utf-8").read()
+    saved = Path(download.path()).read_text(encoding="utf-8")
     assert "what is zometa?" in saved and "should I wait?" in saved
     assert "Zometa" in saved and "Urgent" in saved and "not medical advice" in saved
     assert re.search(r"saved \d{1,2} \w{3} \d{4}, \d\d:\d\d", saved)  # when it was saved
