@@ -8,7 +8,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export GRADIO_ANALYTICS_ENABLED := False
 
-.PHONY: run chat test index eval bench train triage reader calibrate learning-curve clean
+.PHONY: run chat test chromium index eval bench train triage reader calibrate learning-curve clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,8 +28,23 @@ run: $(STAMP)
 chat: $(STAMP)
 	$(PY) -m qa chat
 
-test: $(STAMP) $(AXE)
+test: $(STAMP) $(AXE) chromium
 	$(PY) -m pytest -q
+
+# The browser tests drive Debian's Chromium (never a downloaded one). When it is missing it
+# is installed where this user may (root with apt-get, as .ci/run does; QA_NO_INSTALL=1 says
+# no); otherwise `make test` stops with the one command to run, never passing without them.
+CHROMIUM ?= /usr/bin/chromium
+chromium:
+	@if [ ! -x "$(CHROMIUM)" ]; then \
+	  if [ "$$(id -u)" = 0 ] && [ -z "$$QA_NO_INSTALL" ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Debian's chromium for the browser tests (apt-get install chromium)..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "error: the browser tests need Debian's chromium at $(CHROMIUM); install it with: sudo apt-get install chromium" >&2; \
+	    exit 2; \
+	  fi; \
+	fi
 
 index: $(STAMP)
 	$(PY) -m qa index

@@ -34,6 +34,22 @@ from qa.apps.chat import (  # noqa: E402
     sources_line,
     to_plain,
 )
+from qa.apps.conversation import (  # noqa: E402
+    KEPT_MESSAGES,  # noqa: F401  (app.KEPT_MESSAGES: how many messages the browser keeps)
+    Sent,
+    Vote,
+    already_answered,
+    answer_id,
+    feedback_note,
+    forget_lost,
+    from_browser,
+    now_like,
+    parse_sent,
+    parse_vote,
+    time_html,
+    to_browser,
+    votes_json,
+)
 from qa.apps.server import (  # noqa: E402
     BUSY,
     Gate,
@@ -49,8 +65,13 @@ from qa.errors import BusyError  # noqa: E402
 from qa.settings import SOURCE_AGE_YEARS, Settings  # noqa: E402
 
 log = logging.getLogger("qa.app")
-# Runs in the browser as a question is sent: empty the box then, so nothing typed later is lost.
-CLEAR_BOX_JS = "(...values) => { window.qaChat?.questionSent(); return values; }"
+# Run in the browser (web/chat.js): the question or vote to send replaces the first
+# input; the page learns whether a question was answered (after a failure too).
+SEND_JS = "(...values) => window.qaChat.sending(values)"
+VOTE_JS = "(...values) => window.qaChat.voting(values)"
+SETTLED_JS = "(done) => { window.qaChat.settled(done); }"
+NEW_JS = "(...values) => { window.qaChat.cleared(); return values; }"
+READY_JS = "() => { window.qaChat.ready(); }"
 TITLE = "Bone metastasis Q&A"
 EXAMPLES = [  # at most four: on a phone they fit under the welcome
     "What is bone metastasis?",
@@ -65,10 +86,11 @@ WELCOME = """**Ask about bone metastasis** in your own words, for yourself or so
 Answers are quoted word for word from trusted patient-education pages, each with its source. When the sources don't cover a question, it says so.
 
 **Not a doctor:** talk to your care team about your own care; in an emergency, call your local emergency number."""
+# Says exactly what a vote stores (Handlers.rate, qa/apps/chat.py feedback_record).
 FOOTER = (
-    "Rate an answer with the thumbs-up or thumbs-down button under it: that saves your question and the answer "
-    "(nothing else) to help improve the assistant. The conversation is kept in this browser only, until you "
-    "choose New conversation. Enter sends; Shift+Enter adds a new line."
+    "Rating an answer (thumbs up or down under it) saves that question, the answer with its sources, and the "
+    "reason you choose, if any, to help improve the assistant; nothing else from the conversation. The conversation is kept in "
+    "this browser only, until you choose New conversation. Enter sends; Shift+Enter adds a new line."
 )
 # System fonts: nothing to download, and the same look on every machine.
 THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", "sans-serif"])
@@ -78,12 +100,20 @@ WEB = Path(__file__).resolve().parent / "web"  # the page's stylesheet and scrip
 # fixed one keeps a conversation readable after the server restarts.
 STORAGE_KEY = "bone-mets-qa-conversation"
 STORAGE_KEY_CIPHER = "bone-mets-qa-v1"
-KEPT_MESSAGES = 200  # the newest messages kept in the browser
 # Under the chat, in the page's flow so it never covers a message: what the chat
-# is doing ("Answering…") and the button to an answer that arrived out of view.
+# is doing, the button to an answer that arrived out of view, and "Undo" after
+# New conversation.
 STATUS_BAR = (
     '<div class="qa-bar"><p id="qa-status" role="status" aria-live="polite"></p>'
-    '<button type="button" id="qa-jump" hidden>New answer ↓</button></div>'
+    '<button type="button" id="qa-jump" hidden>New answer ↓</button>'
+    '<button type="button" id="qa-undo-new" hidden>Undo</button></div>'
+)
+# Beside New conversation: the whole conversation on paper or as a file (web/chat.js).
+SAVE_BUTTONS = (
+    '<details id="qa-save-menu"><summary>Save or print conversation</summary><div class="qa-save-choices">'
+    '<button type="button" id="qa-print">Print</button>'
+    '<button type="button" id="qa-save-text">Download as text</button>'
+    '<button type="button" id="qa-save-html">Download as web page</button></div></details>'
 )
 
 
@@ -100,12 +130,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="where thumbs-up/down votes are appended as JSON lines (default feedback/feedback.jsonl, or $QA_FEEDBACK)")
     parser.add_argument("--corpus", type=Path, help="corpus folder (default: corpus/ or $QA_CORPUS)")
     parser.add_argument("--index", type=Path, help="index folder (default: index/ or $QA_INDEX)")
+    parser.add_argument("--show-api", action="store_true", default=env.show_api,
+                        help="show Gradio's 'Use via API' link in the page's footer (for developers; or QA_SHOW_API=1)")
     return parser.parse_args(argv)
 
 
-def render_busy() -> str:
+def render_busy(html_id: str = "") -> str:
     """The chat reply when every slot stayed taken."""
-    return f'<div class="qa-answer"><p class="qa-error">{escape(BUSY)}</p></div>'
+    attr = f' id="{escape(html_id)}"' if html_id else ""
+    return f'<div class="qa-answer"{attr}><p class="qa-error">{escape(BUSY)}</p></div>'
 
 
 class Handlers:
@@ -127,63 +160,63 @@ class Handlers:
                 log.exception("answering %r failed", text[:200])
                 return None
 
-    def take_message(self, message, chat):
-        """Show the user's message at once and clear the box; ignore an empty one."""
-        text, _ = prepare_message(message)
-        if not text:
-            return "", chat, ""
-        return "", chat + [{"role": "user", "content": render_question(text)}], message
-
-    def answer_pending(self, pending, chat, questions, turns):
-        """Answer the message take_message queued, with this session's earlier questions."""
-        text, note = prepare_message(pending)
+    def answer_turn(self, sent: Sent, chat, questions, turns):
+        """The question and its answer added to the conversation together; (chat, questions, turns)."""
+        text, note = prepare_message(sent.text)
         if not text:
             return chat, questions, turns
+        question = {"role": "user", "content": render_question(text) + time_html(sent.sent)}
+        html_id = answer_id(sent.id) if sent.id else ""
         try:
             answer = self.ask(text, questions)
         except BusyError:
-            return chat + [{"role": "assistant", "content": render_busy()}], questions, turns
+            return chat + [question, {"role": "assistant", "content": render_busy(html_id)}], questions, turns
+        stamp = time_html(now_like(sent.sent))
         if answer is None:
-            return chat + [{"role": "assistant", "content": render_error(note)}], questions, turns
-        age = self.source_age_years
-        reply = {"role": "assistant", "content": render_answer(answer, note, list_suggestions=False, source_age_years=age)}
+            return chat + [question, {"role": "assistant", "content": render_error(note, html_id, stamp)}], questions, turns
+        reply = {"role": "assistant", "content": render_answer(
+            answer, note, list_suggestions=False, html_id=html_id, stamp=stamp, source_age_years=self.source_age_years)}
         if answer.abstained and answer.suggestions:
             reply["options"] = [{"value": s} for s in answer.suggestions]
         # The answer as JSON, so a vote can be saved after a reload too.
-        turns = turns + [{"index": len(chat), "question": text, "history": list(questions), "answer": answer.to_json()}]
+        turns = turns + [{"index": len(chat) + 1, "question": text, "answer": answer.to_json()}]
         if answer.usable:
             questions = questions + [text]
-        return chat + [reply], questions, turns
+        return chat + [question, reply], questions, turns
 
-    def respond(self, message, chat, questions, turns):
-        """The question's bubble first, then its answer; the conversation is saved in the browser."""
-        _, shown, pending = self.take_message(message, chat)
-        if not pending:
-            yield chat, questions, turns, gr.skip()
-            return
-        yield shown, questions, turns, gr.skip()
-        chat, questions, turns = self.answer_pending(pending, shown, questions, turns)
-        yield chat, questions, turns, to_browser(chat, questions, turns)
+    def respond(self, payload, chat, questions, turns):
+        """Answer the question the page sent (web/chat.js). The last output tells the page which
+        question is answered, so it stops keeping it; one sent again whose answer the chat
+        already holds (after a lost reply or a reload) is not answered twice."""
+        sent = parse_sent(payload)
+        chat, questions, turns = forget_lost(list(chat or []), list(questions or []), list(turns or []))
+        if already_answered(chat, sent.id):
+            return chat, questions, turns, gr.skip(), sent.id
+        chat, questions, turns = self.answer_turn(sent, chat, questions, turns)
+        return chat, questions, turns, to_browser(chat, questions, turns), sent.id
 
-    def on_like(self, turns, evt: gr.LikeData) -> str:
-        """The thumbs-up/down event of the chat: the result is shown under the chat, not in a toast."""
-        return feedback_note(self.rate(turns, evt.index, evt.liked))
+    def vote(self, payload, chat, questions, turns):
+        """A thumbs-up/down (and a thumbs-down's reason) from the page: saved, shown under the chat,
+        and kept with the conversation so the buttons show it after a reload."""
+        result, turns, question = self.rate(turns, parse_vote(payload))
+        return turns, to_browser(chat or [], questions or [], turns), votes_json(turns), feedback_note(result, question)
 
-    def rate(self, turns, index, liked) -> str:
-        """Append a vote to the feedback file; 'up', 'down', 'failed', 'missing' or 'ignored'."""
-        if liked not in (True, False):
-            return "ignored"  # a vote taken back: the earlier line stays, as in any log
-        index = index[0] if isinstance(index, (list, tuple)) else index
-        turn = next((t for t in turns if t["index"] == index), None)
+    def rate(self, turns, vote: Vote | None):
+        """Append a vote to the feedback file: (result, turns with the vote, the question);
+        result is 'up', 'down', 'reason', 'failed', 'missing' or 'ignored'."""
+        if vote is None:
+            return "ignored", turns, ""
+        turn = next((t for t in turns if t["index"] == vote.index), None)
         if turn is None:
-            return "missing"
-        vote = "up" if liked else "down"
+            return "missing", turns, ""
         try:
-            record_feedback(self.feedback_path, turn["question"], turn["history"], turn["answer"], vote)
+            record_feedback(self.feedback_path, turn["question"], turn["answer"], vote.vote, vote.reason, vote.words)
         except FeedbackError as exc:
             log.error("feedback not saved: %s", exc)
-            return "failed"
-        return vote
+            return "failed", turns, turn["question"]
+        kept = {"vote": vote.vote, "reason": vote.reason}
+        turns = [t | {"vote": kept} if t is turn else t for t in turns]
+        return ("reason" if vote.reason else vote.vote), turns, turn["question"]
 
     def chat_api(self, message: str, history: list[str] | None = None) -> str:
         """Answer `message`; `history` is the user's earlier questions, oldest first."""
@@ -201,62 +234,24 @@ class Handlers:
         return to_plain(answer, note, self.source_age_years)
 
 
-def new_conversation():
-    """Empty chat, history, turns, box, feedback note, and an empty conversation kept in the browser."""
+def new_conversation(chat, questions, turns):
+    """Empty chat, history, turns, feedback note, votes and kept conversation; the old one
+    is put aside for "Undo" (this session only)."""
     # An empty conversation, not None: the browser only writes a value that is set.
-    return [], [], [], "", "", {"chat": [], "questions": [], "turns": []}
+    empty = {"chat": [], "questions": [], "turns": []}
+    return [], [], [], "", empty, "{}", to_browser(chat or [], questions or [], turns or [])
 
 
-FEEDBACK_NOTES = {
-    "up": "Thank you, your feedback was saved.",
-    "down": "Thank you, your feedback was saved.",
-    "failed": "Sorry, your feedback could not be saved. The chat still works.",
-    "missing": "There is no answer to rate there.",
-    "ignored": "",
-}
+def undo_new_conversation(put_aside):
+    """The conversation New conversation cleared, back (kept in the browser again)."""
+    chat, questions, turns = from_browser(put_aside)
+    return chat, questions, turns, to_browser(chat, questions, turns), votes_json(turns), None
 
 
-def feedback_note(result: str) -> str:
-    """The line under the chat after a vote (HTML; empty when there is nothing to say)."""
-    text = FEEDBACK_NOTES[result]
-    return f'<p class="qa-feedback">{text}</p>' if text else ""
-
-
-def to_browser(chat, questions, turns) -> dict:
-    """What the browser keeps of a conversation: its newest messages and what a vote needs."""
-    drop = max(0, len(chat) - KEPT_MESSAGES)
-    drop += drop % 2  # never keep an answer without its question
-    kept = [t | {"index": t["index"] - drop} for t in turns if t["index"] >= drop]
-    return {"chat": [plain_message(m) for m in chat[drop:]], "questions": list(questions), "turns": kept}
-
-
-def plain_message(message: dict) -> dict:
-    """A chat message as {"role", "content": HTML text, "options"?}: the chat hands earlier
-    messages back with their content as a list of parts."""
-    content = message["content"]
-    if not isinstance(content, str):
-        content = "".join(part.get("text", "") for part in content if isinstance(part, dict))
-    plain = {"role": message["role"], "content": content}
-    if message.get("options"):
-        plain["options"] = [{"value": o["value"]} for o in message["options"]]
-    return plain
-
-
-def from_browser(saved):
-    """A conversation kept in the browser, checked: chat, questions, turns; empty if it is not one."""
-    empty = [], [], []
-    if not isinstance(saved, dict):
-        return empty
-    chat, questions, turns = saved.get("chat"), saved.get("questions"), saved.get("turns")
-    if not (isinstance(chat, list) and isinstance(questions, list) and isinstance(turns, list)):
-        return empty
-    roles_ok = all(
-        isinstance(m, dict) and m.get("role") in ("user", "assistant") and isinstance(m.get("content"), str) for m in chat
-    )
-    if not roles_ok or not all(isinstance(q, str) for q in questions):
-        return empty
-    turns = [t for t in turns if isinstance(t, dict) and isinstance(t.get("index"), int) and isinstance(t.get("answer"), dict)]
-    return chat, questions, turns
+def restore(saved):
+    """The conversation kept in this browser, and its votes for the page's buttons."""
+    chat, questions, turns = from_browser(saved)
+    return chat, questions, turns, votes_json(turns)
 
 
 def _welcome(assistant) -> str:
@@ -266,13 +261,13 @@ def _welcome(assistant) -> str:
     return f"{intro}\n\n{line}\n\n{reminder}" if line else WELCOME
 
 
-def build_app(assistant, feedback_path: Path | str) -> gr.Blocks:
+def build_app(assistant, feedback_path: Path | str, show_api: bool = False) -> gr.Blocks:
     """The chat UI and the `/chat` API endpoint around an already loaded assistant."""
     h = Handlers(assistant, feedback_path, source_age_years=assistant.settings.source_age_years)
     private = dict(api_visibility="private")
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.Markdown(HEADER, elem_id="qa-header")
-        questions, turns = gr.State([]), gr.State([])
+        questions, turns, put_aside = gr.State([]), gr.State([]), gr.State(None)
         saved = gr.BrowserState(None, storage_key=STORAGE_KEY, secret=STORAGE_KEY_CIPHER)
         chat = gr.Chatbot(
             label="Conversation", show_label=False, height="62vh", min_height=360, buttons=[], latex_delimiters=[],
@@ -281,32 +276,43 @@ def build_app(assistant, feedback_path: Path | str) -> gr.Blocks:
         )
         gr.HTML(STATUS_BAR, elem_id="qa-bar", padding=False)  # filled in by web/chat.js
         note = gr.HTML("", elem_id="qa-feedback-note", padding=False)
-        box = gr.Textbox(
-            label="Your question", show_label=False, placeholder="Ask about bone metastasis…", lines=1, max_lines=6,
+        gr.Textbox(  # web/chat.js sends what is typed here (Enter or Ask), never Gradio's own submit
+            label="Your question", show_label=True, placeholder="Type your question here", lines=1, max_lines=6,
             submit_btn="Ask", autofocus=True, elem_id="qa-box",
         )
-        with gr.Row():
+        with gr.Row(elem_id="qa-actions"):
             new = gr.Button("New conversation", variant="secondary", size="sm", scale=0, min_width=180, elem_id="qa-new")
+            gr.HTML(SAVE_BUTTONS, padding=False, elem_id="qa-save")
         gr.Markdown(FOOTER, elem_classes=["qa-footer"])
+        # What web/chat.js sends and reads: never shown. The page, not Gradio, sends a
+        # question (Enter, Ask, an example or a suggestion all go through it), so it
+        # can keep it until its answer arrives and send it again after a failure.
+        wire = gr.Textbox(visible="hidden", elem_id="qa-wire")
+        done = gr.Textbox(visible="hidden", elem_id="qa-done")  # the id of the question last answered
+        votes = gr.Textbox("{}", visible="hidden", elem_id="qa-votes")  # the votes, for the page's buttons
+        send = gr.Button("send", visible="hidden", elem_id="qa-send")
+        rate = gr.Button("vote", visible="hidden", elem_id="qa-rate")
+        undo = gr.Button("undo", visible="hidden", elem_id="qa-undo")
 
-        # One event for every question: a question sent while another is answered
-        # waits in the box and is sent when the answer lands (always_last). The
-        # box is emptied in the browser as the question leaves, never later.
-        box.submit(
-            h.respond, [box, chat, questions, turns], [chat, questions, turns, saved], js=CLEAR_BOX_JS,
-            trigger_mode="always_last", show_progress="minimal", **private,
-        )
-        chat.like(h.on_like, [turns], [note], show_progress="hidden", **private)
-        reset = [chat, questions, turns, box, note, saved]
-        new.click(new_conversation, None, reset, queue=False, **private)
-        chat.clear(new_conversation, None, reset, queue=False, **private)
-        demo.load(from_browser, [saved], [chat, questions, turns], queue=False, **private)
+        send.click(
+            h.respond, [wire, chat, questions, turns], [chat, questions, turns, saved, done], js=SEND_JS,
+            trigger_mode="multiple", show_progress="hidden", **private,
+        ).then(None, [done], None, js=SETTLED_JS, **private)  # after a failure too: the page offers Retry
+        rate.click(h.vote, [wire, chat, questions, turns], [turns, saved, votes, note], js=VOTE_JS,
+                   trigger_mode="multiple", show_progress="hidden", **private)
+        reset = [chat, questions, turns, note, saved, votes, put_aside]
+        new.click(new_conversation, [chat, questions, turns], reset, js=NEW_JS, queue=False, **private)
+        chat.clear(new_conversation, [chat, questions, turns], reset, queue=False, **private)
+        undo.click(undo_new_conversation, [put_aside], [chat, questions, turns, saved, votes, put_aside], queue=False, **private)
+        demo.load(restore, [saved], [chat, questions, turns, votes], queue=False, **private).then(
+            None, None, None, js=READY_JS, **private)
         gr.api(h.chat_api, api_name="chat")
     # Gradio's queue passes every request on at once (a full Gradio queue is a raw
     # "Queue is full" error); the Gate (qa/apps/server.py) lets 8 answer at a time and
     # tells the rest, after BUSY_AFTER_S, that the assistant is busy.
     demo.queue(default_concurrency_limit=None, max_size=None)
     default_missing_history(demo)
+    demo.qa_show_api = show_api  # read by launch(): the "Use via API" link only when asked for
     return demo
 
 
@@ -317,8 +323,9 @@ def launch(demo: gr.Blocks, host: str = "127.0.0.1", port: int = 7860, block: bo
     return demo.launch(
         server_name=host, server_port=port, prevent_thread_lock=not block, css_paths=[WEB / "chat.css"],
         head=f"<script>{(WEB / 'chat.js').read_text(encoding='utf-8')}</script>", theme=THEME, show_error=False,
-        footer_links=["api"], run_history=False, enable_monitoring=False, ssr_mode=False, pwa=False,
-        mcp_server=False, quiet=True, app_kwargs={"middleware": [guard, Middleware(NoUploads)]}, max_file_size=1,
+        footer_links=["api"] if getattr(demo, "qa_show_api", False) else [], run_history=False, enable_monitoring=False,
+        ssr_mode=False, pwa=False, mcp_server=False, quiet=True, app_kwargs={"middleware": [guard, Middleware(NoUploads)]},
+        max_file_size=1,
     )
 
 
@@ -342,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     except (QAError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    demo = build_app(assistant, settings.feedback_path)
+    demo = build_app(assistant, settings.feedback_path, show_api=args.show_api)
     try:
         launch(demo, settings.host, settings.port, block=False, extra_hosts=settings.allowed_hosts)
     except OSError as exc:

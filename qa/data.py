@@ -180,6 +180,8 @@ class Answer:
     # Parts of a message asking several things that the sources do not answer
     # (the user's own words): said plainly, never left out silently.
     unanswered: tuple[str, ...] = ()
+    # A refusal of how things will go or how to cope: the support lines the sources name.
+    support: tuple[AnswerUnit, ...] = ()
 
     @property
     def unanswered_lines(self) -> tuple[str, ...]:
@@ -231,6 +233,7 @@ class Answer:
             ],
             "message": self.message,
             "unanswered_parts": list(self.unanswered),
+            "support": [f"{' '.join(u.text.split())} [{u.citation}]" for u in self.support],
             "suggestions": list(self.suggestions),
             "disclaimer": self.disclaimer,
         }

@@ -75,6 +75,7 @@ class Settings:
     # own names (QA_ALLOWED_HOSTS, comma-separated): a name in a request's Host
     # header that is not listed is refused, which stops DNS rebinding.
     allowed_hosts: tuple = ()
+    show_api: bool = False  # Gradio's "Use via API" link in the footer: for developers, so off unless asked
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -140,7 +141,7 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
         """Defaults, then QA_CORPUS / QA_INDEX / QA_MODEL / QA_ANSWER_MODEL / QA_READER / QA_HIGHLIGHT_MODEL /
-        QA_MAX_FILE_MB / QA_HOST / QA_PORT / QA_FEEDBACK / QA_ALLOWED_HOSTS, then overrides (None: not given)."""
+        QA_MAX_FILE_MB / QA_HOST / QA_PORT / QA_FEEDBACK / QA_ALLOWED_HOSTS / QA_SHOW_API, then overrides (None: not given)."""
         env = {
             "corpus_dir": os.environ.get("QA_CORPUS"),
             "index_dir": os.environ.get("QA_INDEX"),
@@ -163,6 +164,11 @@ class Settings:
             if not port.strip().isdigit() or not 1 <= int(port) <= 65535:
                 raise ValueError(f"QA_PORT must be a port number from 1 to 65535, got {port!r}")
             values["port"] = int(port)
+        show_api = os.environ.get("QA_SHOW_API", "").strip().lower()
+        if show_api:
+            if show_api not in ("1", "true", "yes", "0", "false", "no"):
+                raise ValueError(f"QA_SHOW_API must be 1 or 0 (true or false), got {os.environ['QA_SHOW_API']!r}")
+            values["show_api"] = show_api in ("1", "true", "yes")
         max_mb = os.environ.get("QA_MAX_FILE_MB")
         if max_mb:
             try:

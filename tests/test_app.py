@@ -111,9 +111,11 @@ def test_analytics_are_off():
 # --- handlers (fake assistant) ------------------------------------------------
 
 
-def _turn(h, message, chat=(), questions=(), turns=()):
-    box, chat, pending = h.take_message(message, list(chat))
-    return h.answer_pending(pending, chat, list(questions), list(turns))
+def _turn(h, message, chat=(), questions=(), turns=(), qid=""):
+    payload = json.dumps({"id": qid, "text": message}) if qid else message
+    chat, questions, turns, _, done = h.respond(payload, list(chat), list(questions), list(turns))
+    assert done == qid
+    return chat, questions, turns
 
 
 def test_a_conversation_keeps_its_own_history(fake_assistant, tmp_path):
@@ -122,14 +124,13 @@ def test_a_conversation_keeps_its_own_history(fake_assistant, tmp_path):
     chat, questions, turns = _turn(h, "what are its side effects?", chat, questions, turns)
     assert questions == ["what is zometa?", "what are its side effects?"]
     assert [m["role"] for m in chat] == ["user", "assistant"] * 2
-    assert "headache" in chat[3]["content"] and turns[1]["history"] == ["what is zometa?"]
+    assert "headache" in chat[3]["content"] and turns[1]["question"] == "what are its side effects?"
     assert turns[1]["index"] == 3
 
 
 def test_empty_messages_are_ignored(fake_assistant, tmp_path):
     h = app.Handlers(fake_assistant, tmp_path / "f.jsonl")
-    assert h.take_message("   \n ", []) == ("", [], "")
-    assert h.answer_pending("", [], [], []) == ([], [], [])
+    assert _turn(h, "   \n ", qid="a1") == ([], [], [])
 
 
 def test_long_messages_are_cut_with_a_note(fake_assistant, tmp_path):
@@ -162,33 +163,66 @@ def test_an_internal_error_apologises_and_the_next_question_works(fake_assistant
     assert "Zometa is a bisphosphonate" in chat[3]["content"]
 
 
-def test_votes_are_saved_and_a_failure_is_reported(fake_assistant, tmp_path, caplog):
+def _vote(index, vote, reason="", words=""):
+    return json.dumps({"index": index, "vote": vote, "reason": reason, "words": words})
+
+
+def test_votes_are_saved_kept_with_the_conversation_and_a_failure_is_reported(fake_assistant, tmp_path, caplog):
     path = tmp_path / "feedback.jsonl"
     h = app.Handlers(fake_assistant, path)
     chat, questions, turns = _turn(h, "what is zometa?")
-    assert h.rate(turns, 1, True) == "up"
-    assert h.rate(turns, [1], False) == "down"
-    assert h.rate(turns, 1, "") == "ignored" and h.rate(turns, 0, True) == "missing"
+    chat, questions, turns = _turn(h, "what are its side effects?", chat, questions, turns)
+    turns, kept, votes, note = h.vote(_vote(1, "up"), chat, questions, turns)
+    assert json.loads(votes) == {"1": {"vote": "up", "reason": ""}} and "thumbs-up for “what is zometa?” was saved" in note
+    turns, kept, votes, note = h.vote(_vote(3, "down", "hard", "  too   long "), chat, questions, turns)
+    assert json.loads(votes) == {"1": {"vote": "up", "reason": ""}, "3": {"vote": "down", "reason": "hard"}}
+    assert "your reason for" in note
+    # The votes come back after a reload, with the conversation kept in the browser.
+    assert json.loads(app.restore(json.loads(json.dumps(kept)))[3]) == json.loads(votes)
     lines = [json.loads(line) for line in path.read_text().splitlines()]
-    assert [r["vote"] for r in lines] == ["up", "down"] and lines[0]["question"] == "what is zometa?"
+    assert [(r["vote"], r["reason"], r["reason_text"]) for r in lines] == [("up", None, None), ("down", "hard", "too long")]
+    assert lines[1]["question"] == "what are its side effects?" and "history" not in lines[1]
+    assert h.vote(_vote(0, "up"), chat, questions, turns)[3] == app.feedback_note("missing")
+    assert h.vote("not json", chat, questions, turns)[3] == ""
     broken = app.Handlers(fake_assistant, tmp_path)  # a folder: cannot be written as a file
-    assert broken.rate(turns, 1, True) == "failed"
+    assert "could not be saved" in broken.vote(_vote(1, "down"), chat, questions, turns)[3]
     assert "feedback not saved" in caplog.text
-    # The user reads the outcome under the chat (no toast over the conversation).
-    assert "could not be saved" in app.feedback_note("failed") and "was saved" in app.feedback_note("up")
-    assert app.feedback_note("ignored") == ""
 
 
-def test_respond_shows_the_question_then_the_answer_and_keeps_it_for_the_browser(fake_assistant, tmp_path):
+def test_respond_adds_question_and_answer_together_and_keeps_them_for_the_browser(fake_assistant, tmp_path):
     h = app.Handlers(fake_assistant, tmp_path / "f.jsonl")
-    steps = list(h.respond("what is zometa?", [], [], []))
-    assert len(steps) == 2
-    shown, answered = steps
-    assert [m["role"] for m in shown[0]] == ["user"] and [m["role"] for m in answered[0]] == ["user", "assistant"]
-    kept = answered[3]
+    payload = json.dumps({"id": "k1-abc", "text": "what is zometa?", "time": "2026-03-04T09:05:00Z", "offset": 60})
+    chat, questions, turns, kept, done = h.respond(payload, [], [], [])
+    assert done == "k1-abc" and [m["role"] for m in chat] == ["user", "assistant"]
+    assert '<time datetime="2026-03-04T10:05:00+01:00">4 Mar 2026, 10:05</time>' in chat[0]["content"]
+    assert 'id="qa-a-k1-abc"' in chat[1]["content"] and 'class="qa-time"' in chat[1]["content"]
     assert kept["questions"] == ["what is zometa?"] and kept["turns"][0]["answer"]["answer"]
-    assert app.from_browser(json.loads(json.dumps(kept))) == (answered[0], answered[1], answered[2])
-    assert [len(step) for step in h.respond("   ", [], [], [])] == [4]  # nothing to ask: one unchanged step
+    assert app.from_browser(json.loads(json.dumps(kept))) == (chat, questions, turns)
+
+
+def test_a_question_sent_again_is_never_answered_twice(fake_assistant, tmp_path):
+    """After a reload (or a lost reply) the page sends its question again: the chat already holding
+    its answer is told so; an answer the page never got is given again, counted once."""
+    h = app.Handlers(fake_assistant, tmp_path / "f.jsonl")
+    payload = json.dumps({"id": "q-1", "text": "what is zometa?"})
+    chat, questions, turns, _, _ = h.respond(payload, [], [], [])
+    again = h.respond(payload, chat, questions, turns)
+    assert again[0] == chat and again[1] == ["what is zometa?"] and again[4] == "q-1"
+    # This session answered it, the page never got the reply: asked again with the page's chat.
+    lost = h.respond(payload, [], questions, turns)
+    assert [m["role"] for m in lost[0]] == ["user", "assistant"] and lost[1] == ["what is zometa?"]
+    assert [t["index"] for t in lost[2]] == [1]
+
+
+def test_new_conversation_can_be_undone(fake_assistant, tmp_path):
+    h = app.Handlers(fake_assistant, tmp_path / "f.jsonl")
+    chat, questions, turns = _turn(h, "what is zometa?")
+    turns = h.vote(_vote(1, "up"), chat, questions, turns)[0]
+    as_the_page_sends = [m | {"content": [{"text": m["content"], "type": "text"}]} for m in chat]
+    cleared = app.new_conversation(as_the_page_sends, questions, turns)
+    assert cleared[:4] == ([], [], [], "") and cleared[4] == {"chat": [], "questions": [], "turns": []}
+    back = app.undo_new_conversation(cleared[6])
+    assert back[:3] == (chat, questions, turns) and json.loads(back[4]) == {"1": {"vote": "up", "reason": ""}}
 
 
 def test_what_the_browser_keeps_is_checked_and_plain(fake_assistant, tmp_path):
@@ -199,11 +233,17 @@ def test_what_the_browser_keeps_is_checked_and_plain(fake_assistant, tmp_path):
                 {"chat": [], "questions": [1], "turns": []}):
         assert app.from_browser(bad) == ([], [], [])
     many = [{"role": r, "content": "x"} for _ in range(app.KEPT_MESSAGES) for r in ("user", "assistant")]
-    turns = [{"index": i, "question": "q", "history": [], "answer": {}} for i in range(1, len(many), 2)]
+    turns = [{"index": i, "question": "q", "answer": {}} for i in range(1, len(many), 2)]
     kept = app.to_browser(many, [], turns)
     assert len(kept["chat"]) == app.KEPT_MESSAGES and kept["chat"][0]["role"] == "user"
     assert kept["turns"][0]["index"] == 1 and len(kept["turns"]) == app.KEPT_MESSAGES // 2
-    assert app.new_conversation()[-1] == {"chat": [], "questions": [], "turns": []}  # an empty one replaces it
+
+
+def test_the_api_link_shows_only_when_asked_for(monkeypatch):
+    assert app.parse_args([]).show_api is False
+    assert app.parse_args(["--show-api"]).show_api is True
+    monkeypatch.setenv("QA_SHOW_API", "1")
+    assert app.parse_args([]).show_api is True
 
 
 # --- the live app (real assistant) ---------------------------------------------
@@ -216,7 +256,6 @@ def live(assistant, tmp_path_factory):
         yield url
 
 
-@pytest.mark.slow
 def test_gradio_client_round_trip(live):
     from gradio_client import Client
 

@@ -170,33 +170,42 @@ def test_feedback_appends_durable_lines_and_keeps_earlier_ones(fake_assistant, t
     monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd)))
     first = fake_assistant.ask("what is zometa?")
     second = fake_assistant.ask("what are its side effects?", ["what is zometa?"])
-    record_feedback(path, "what is zometa?", [], first, "up")
-    record_feedback(path, "what are its side effects?", ["what is zometa?"], second, "down")
+    record_feedback(path, "what is zometa?", first, "up")
+    record_feedback(path, "what are its side effects?", second, "down", "hard", "too many long words")
     lines = path.read_text(encoding="utf-8").splitlines()
     assert len(lines) == 3 and json.loads(lines[0]) == {"earlier": True}
     one, two = json.loads(lines[1]), json.loads(lines[2])
-    assert one["vote"] == "up" and one["question"] == "what is zometa?" and one["history"] == []
+    assert one["vote"] == "up" and one["question"] == "what is zometa?" and one["reason"] is None
     assert one["answer"] == first.text
     assert one["citations"][0]["title"] == "Bone Health Basics"
     assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$", one["time"])
-    assert two["vote"] == "down" and two["history"] == ["what is zometa?"]
+    assert two["vote"] == "down" and (two["reason"], two["reason_text"]) == ("hard", "too many long words")
     assert len(synced) >= 2
+
+
+def test_a_feedback_line_holds_the_question_and_answer_and_nothing_else_of_the_conversation(fake_assistant, tmp_path):
+    """The footer says a vote saves the question, the answer with its sources and the reason: nothing more."""
+    answer = fake_assistant.ask("what are its side effects?", ["I am 67, what is zometa?"])
+    record = record_feedback(tmp_path / "f.jsonl", "what are its side effects?", answer, "down", "wrong")
+    assert set(record) == {"time", "vote", "reason", "reason_text", "question", "answer", "abstained", "confidence",
+                           "urgent", "citations"}
+    assert "67" not in json.dumps(record)
 
 
 def test_feedback_creates_the_folder(fake_assistant, tmp_path):
     path = tmp_path / "new" / "deeper" / "feedback.jsonl"
-    record_feedback(path, "q", [], fake_assistant.ask("what is zometa?"), "up")
+    record_feedback(path, "q", fake_assistant.ask("what is zometa?"), "up")
     assert len(path.read_text(encoding="utf-8").splitlines()) == 1
 
 
 def test_feedback_to_a_directory_raises_a_clear_error(fake_assistant, tmp_path):
     answer = fake_assistant.ask("what is zometa?")
     with pytest.raises(FeedbackError, match=r"could not save feedback to .*feedback"):
-        record_feedback(tmp_path, "q", [], answer, "up")
+        record_feedback(tmp_path, "q", answer, "up")
     blocker = tmp_path / "file"
     blocker.write_text("x")
     with pytest.raises(FeedbackError, match="could not save feedback"):
-        record_feedback(blocker / "feedback.jsonl", "q", [], answer, "up")
+        record_feedback(blocker / "feedback.jsonl", "q", answer, "up")
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root can write read-only files")
@@ -205,12 +214,12 @@ def test_feedback_to_a_read_only_file_raises(fake_assistant, tmp_path):
     path.write_text("")
     path.chmod(0o444)
     with pytest.raises(FeedbackError, match="could not save feedback"):
-        record_feedback(path, "q", [], fake_assistant.ask("what is zometa?"), "up")
+        record_feedback(path, "q", fake_assistant.ask("what is zometa?"), "up")
 
 
 def test_feedback_vote_must_be_up_or_down(fake_assistant, tmp_path):
     with pytest.raises(ValueError, match="up"):
-        record_feedback(tmp_path / "f.jsonl", "q", [], fake_assistant.ask("what is zometa?"), "meh")
+        record_feedback(tmp_path / "f.jsonl", "q", fake_assistant.ask("what is zometa?"), "meh")
     assert not (tmp_path / "f.jsonl").exists()
 
 
@@ -231,8 +240,8 @@ def test_feedback_from_an_answer_kept_in_the_browser(fake_assistant, tmp_path):
     """After a reload the chat only has the answer's JSON: the line is the same."""
     answer = fake_assistant.ask("what is zometa?")
     path = tmp_path / "f.jsonl"
-    record_feedback(path, "what is zometa?", [], answer, "up")
-    record_feedback(path, "what is zometa?", [], json.loads(json.dumps(answer.to_json())), "up")
+    record_feedback(path, "what is zometa?", answer, "up")
+    record_feedback(path, "what is zometa?", json.loads(json.dumps(answer.to_json())), "up")
     one, two = [json.loads(line) for line in path.read_text().splitlines()]
     one.pop("time"), two.pop("time")
     assert one == two and one["answer"] == answer.text

@@ -178,9 +178,10 @@ def test_surrogates_in_the_app_message_or_history_are_answered(fake_assistant, t
     h = app.Handlers(fake_assistant, tmp_path / "f.jsonl")
     reply = h.chat_api("what is \ud800 zometa?", ["\udcff what is zometa?"])
     assert "Zometa is a bisphosphonate" in reply and "Sorry" not in reply
-    _, chat, pending = h.take_message("what are its side effects \udcff?", [])
-    chat, _, _ = h.answer_pending(pending, chat, ["what is zometa?"], [])
-    assert "headache" in chat[1]["content"] and "\udcff" not in chat[0]["content"]
+    # As the page sends it: JSON, where a lone surrogate is an escape ("\\udcff").
+    payload = json.dumps({"id": "s-1", "text": "what are its side effects \udcff?"})
+    chat, _, _, _, done = h.respond(payload, [], ["what is zometa?"], [])
+    assert "headache" in chat[1]["content"] and "\udcff" not in chat[0]["content"] and done == "s-1"
 
 
 # --- 3. batch lines -----------------------------------------------------------
@@ -835,7 +836,7 @@ def test_a_full_house_answers_busy_in_the_chat_and_the_api(fake_assistant, tmp_p
     first = threading.Thread(target=h.chat_api, args=("what is zometa?",))
     first.start()
     assert blocking.started.wait(10)
-    chat, questions, _ = h.answer_pending("what is zometa?", [{"role": "user", "content": "q"}], [], [])
+    chat, questions, _, _, _ = h.respond("what is zometa?", [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}], [], [])
     assert "The assistant is busy; please try again in a moment." in chat[-1]["content"] and questions == []
     with pytest.raises(gr.Error, match="The assistant is busy"):
         h.chat_api("what is zometa?")

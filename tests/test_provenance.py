@@ -96,6 +96,6 @@ def test_the_chat_uses_the_configured_age(dated_assistant, tmp_path):
 
     for age, shown in ((5, True), (THIS_YEAR - 2011, False)):
         h = app.Handlers(dated_assistant, tmp_path / "f.jsonl", source_age_years=age)
-        chat, *_ = h.answer_pending("what are the side effects of zometa?", [], [], [])
+        chat, *_ = h.respond("what are the side effects of zometa?", [], [], [])
         assert ("some details may have changed" in chat[-1]["content"]) is shown
         assert ("some details may have changed" in h.chat_api("what are the side effects of zometa?")) is shown

@@ -24,7 +24,7 @@ from qa.answering.citations import cite
 from qa.answering.compose import read_units
 from qa.answering.features import Question, Reader, describe
 from qa.answering.memory import Memory, load_memory
-from qa.answering.policy import merge_parts, why_not
+from qa.answering.policy import asks_about_outlook, find_support, merge_parts, why_not
 from qa.answering.reader import UnitReader, load_reader
 from qa.answering.retrieve import Retriever
 from qa.answering.safety import DISCLAIMER, Advice, advice_in_each_file, answer_topics, best_advice, sends_to_emergency
@@ -162,6 +162,10 @@ class Assistant:
     @cached_property
     def advice_by_file(self) -> dict[str, dict[str, Advice]]:
         return advice_in_each_file(self.index.chunks)
+
+    @cached_property
+    def support(self) -> tuple[Advice, ...]:
+        return find_support(self.index.chunks)
 
     @cached_property
     def suggestions(self) -> tuple[list[str], object]:
@@ -311,6 +315,7 @@ class Assistant:
         citations: list[Citation] = []
         urgent = self._urgent(topics, citations)
         help_note = None if urgent is not None else self._urgent(touched, citations)
+        support = tuple(self._cited(line, citations) for line in self.support) if asks_about_outlook(resolved) else ()
         return Answer(
             question=question,
             units=(),
@@ -324,6 +329,7 @@ class Assistant:
             suggestions=suggestions,
             usable=usable,
             help_note=help_note,
+            support=support,
         )
 
     def _answer(

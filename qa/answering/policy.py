@@ -2,19 +2,22 @@
 message, and the words of an abstention.
 
     >>> merge_parts(best_per_part, picks_for_the_whole, max_units=3)
-    >>> why_not(question, picks, rare_term_zipf=3.3)
+    >>> why_not(question, picks, rare_term_zipf=3.3)  # one sentence
 """
 
 from __future__ import annotations
 
 from qa.answering.answer import Pick
 from qa.answering.features import Question
+from qa.answering.support import asks_about_outlook, find_support  # noqa: F401  (the assistant imports them here)
 from qa.language.terms import states_figure
 
-NOT_COVERED = (
-    "The sources I have don't cover this question, so I can't answer it. "
-    "Please ask your care team; they know your situation."
-)
+# Each refusal is one sentence: what the sources lack, and who can help instead.
+CARE_TEAM = "so please ask your care team, who know your situation."
+NOT_COVERED = "Sorry, the sources I have don't cover this question, " + CARE_TEAM
+# How long someone may live, what lies ahead, how to cope: no leaflet can say that for
+# one person. The support lines the sources name are quoted below it (support.py).
+OUTLOOK = "Sorry, the sources I have can't say how things will go for one person, " + CARE_TEAM
 
 
 def merge_parts(best: list[Pick], picks: list[Pick], max_units: int) -> list[Pick]:
@@ -34,9 +37,11 @@ def same_text(a: Pick, b: Pick) -> bool:
 def why_not(question: Question, picks: list[Pick], rare_term_zipf: float) -> str:
     """The abstention message: it names words the sources never use, so
     "keytruda" is not taken for a word the assistant missed."""
+    if asks_about_outlook(question.text):
+        return OUTLOOK
     rare = [word for word, zipf in question.unknown if zipf < rare_term_zipf]
     if rare:
-        return f"The sources don't mention {', '.join(rare[:3])}. " + NOT_COVERED
+        return f"Sorry, the sources I have don't cover this question (they don't mention {', '.join(rare[:3])}), " + CARE_TEAM
     if question.asks_for_figure and not any(states_figure(p.unit.text) for p in picks):
-        return "The sources don't give that figure. " + NOT_COVERED
+        return "Sorry, the sources I have don't cover this question (they don't give that figure), " + CARE_TEAM
     return NOT_COVERED

@@ -185,6 +185,9 @@ def help_html(unit: AnswerUnit) -> str:
 def abstain_html(answer: Answer, list_suggestions: bool = True) -> str:
     """Why there is no answer, and where to go instead (the suggestions, if listed here)."""
     html = f'<div class="qa-abstain"><p>{escape(answer.message)}</p>'
+    if answer.support:  # the support lines the sources name, quoted and cited
+        lines = "".join(f"<li>{unit_html(u)}</li>" for u in answer.support)
+        html += f'<div class="qa-support"><p class="qa-support-title">Support lines the sources name:</p><ul>{lines}</ul></div>'
     if answer.suggestions and list_suggestions:
         html += '<p class="qa-suggest">Questions the sources do answer:</p><ul>'
         html += "".join(f"<li>{escape(s)}</li>" for s in answer.suggestions)
@@ -203,8 +206,12 @@ def body_units(answer: Answer) -> list[AnswerUnit]:
     return rest or list(answer.units)
 
 
-def render_answer(answer: Answer, note: str = "", list_suggestions: bool = True, source_age_years: int = SOURCE_AGE_YEARS) -> str:
-    """The whole reply as chat HTML: urgent notice first, answer, sources, disclaimer.
+def render_answer(
+    answer: Answer, note: str = "", list_suggestions: bool = True, html_id: str = "", stamp: str = "",
+    source_age_years: int = SOURCE_AGE_YEARS,
+) -> str:
+    """The whole reply as chat HTML: urgent notice first, answer, sources, disclaimer, then
+    `stamp` (the time, as HTML). `html_id` names the reply (which question it answers).
 
     With list_suggestions=False the caller shows the suggestions as buttons instead."""
     parts = []
@@ -225,15 +232,19 @@ def render_answer(answer: Answer, note: str = "", list_suggestions: bool = True,
         sources = "".join(source_html(c, answer) for c in answer.citations)
         age = age_note(answer.citations, source_age_years, datetime.now().year)
         sources += f'<p class="qa-age-note">{escape(age)}</p>' if age else ""
-        parts.append(f'<div class="qa-sources"><p class="qa-sources-title">Sources</p>{sources}</div>')
+        parts.append(f'<div class="qa-sources"><h2 class="qa-sources-title">Sources</h2>{sources}</div>')
     parts.append(f'<p class="qa-disclaimer"><small>{escape(answer.disclaimer)}</small></p>')
-    return f'<div class="qa-answer">{"".join(parts)}</div>'
+    return f'<div class="qa-answer"{id_attr(html_id)}>{"".join(parts)}{stamp}</div>'
 
 
-def render_error(note: str = "") -> str:
+def id_attr(html_id: str) -> str:
+    return f' id="{escape(html_id)}"' if html_id else ""
+
+
+def render_error(note: str = "", html_id: str = "", stamp: str = "") -> str:
     """The short apology shown when answering failed."""
     extra = f'<p class="qa-note">{escape(note)}</p>' if note else ""
-    return f'<div class="qa-answer">{extra}<p class="qa-error">{escape(APOLOGY)}</p></div>'
+    return f'<div class="qa-answer"{id_attr(html_id)}>{extra}<p class="qa-error">{escape(APOLOGY)}</p>{stamp}</div>'
 
 
 def to_plain(answer: Answer, note: str = "", source_age_years: int = SOURCE_AGE_YEARS) -> str:
@@ -245,6 +256,8 @@ def to_plain(answer: Answer, note: str = "", source_age_years: int = SOURCE_AGE_
     if note:
         lines += [note, ""]
     lines.append(answer.text)
+    if answer.support:
+        lines += ["", "Support lines the sources name:"] + [f"- {flat(u.text)} [{u.citation}]" for u in answer.support]
     if answer.abstained and answer.suggestions:
         lines += ["", "Questions the sources do answer:"] + [f"- {s}" for s in answer.suggestions]
     elif not answer.abstained:
@@ -266,16 +279,18 @@ def to_plain(answer: Answer, note: str = "", source_age_years: int = SOURCE_AGE_
     return "\n".join(lines)
 
 
-def feedback_record(question: str, history, answer: Answer | dict, vote: str) -> dict:
-    """One feedback line: what was asked, what was answered, and the vote."""
+def feedback_record(question: str, answer: Answer | dict, vote: str, reason: str = "", words: str = "") -> dict:
+    """One feedback line: the question, its answer with its sources, the vote and a thumbs-down's
+    reason; nothing else from the conversation (the page's footer says so)."""
     if vote not in ("up", "down"):
         raise ValueError(f'vote must be "up" or "down", got {vote!r}')
     data = answer if isinstance(answer, dict) else answer.to_json()  # a dict: the answer as kept in the browser
     return {
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "vote": vote,
+        "reason": reason or None,
+        "reason_text": words or None,
         "question": question,
-        "history": list(history or []),
         "answer": data["answer"],
         "abstained": data["abstained"],
         "confidence": data["confidence"],
@@ -284,10 +299,10 @@ def feedback_record(question: str, history, answer: Answer | dict, vote: str) ->
     }
 
 
-def record_feedback(path: Path | str, question: str, history, answer: Answer | dict, vote: str) -> dict:
+def record_feedback(path: Path | str, question: str, answer: Answer | dict, vote: str, reason: str = "", words: str = "") -> dict:
     """Append one JSON line to the feedback file and fsync it; raise FeedbackError if that fails."""
     path = Path(path)
-    record = feedback_record(question, history, answer, vote)
+    record = feedback_record(question, answer, vote, reason, words)
     line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
