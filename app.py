@@ -35,7 +35,8 @@ from qa.apps.chat import (  # noqa: E402
     to_plain,
 )
 from qa.apps.conversation import (  # noqa: E402
-    KEPT_MESSAGES,  # noqa: F401  (app.KEPT_MESSAGES: how many messages the browser keeps)
+    KEPT_MESSAGES,
+    Answered,  # noqa: F401  (app.KEPT_MESSAGES: how many messages the browser keeps)
     Sent,
     Vote,
     already_answered,
@@ -149,6 +150,7 @@ class Handlers:
         self.source_age_years = source_age_years  # older sources get a note (Settings.source_age_years)
         self.feedback_path = Path(feedback_path)
         self.gate = Gate() if gate is None else gate
+        self.answered = Answered()  # what a vote may rate: this server's own answers
 
     def ask(self, text: str, questions: list[str]):
         """The Answer, or None after logging the error: an engine bug must not end the chat.
@@ -178,8 +180,10 @@ class Handlers:
             answer, note, list_suggestions=False, html_id=html_id, stamp=stamp, source_age_years=self.source_age_years)}
         if answer.abstained and answer.suggestions:
             reply["options"] = [{"value": s} for s in answer.suggestions]
-        # The answer as JSON, so a vote can be saved after a reload too.
-        turns = turns + [{"index": len(chat) + 1, "question": text, "answer": answer.to_json()}]
+        # The answer as JSON, so the page can show it after a reload; a vote is
+        # saved from the server's own record of it (self.answered), by its key.
+        key = self.answered.add(text, answer.to_json())
+        turns = turns + [{"index": len(chat) + 1, "question": text, "answer": answer.to_json(), "key": key}]
         if answer.usable:
             questions = questions + [text]
         return chat + [question, reply], questions, turns
@@ -207,16 +211,18 @@ class Handlers:
         if vote is None:
             return "ignored", turns, ""
         turn = next((t for t in turns if t["index"] == vote.index), None)
-        if turn is None:
-            return "missing", turns, ""
+        said = self.answered.get(turn.get("key")) if turn is not None else None
+        if said is None:
+            return "missing", turns, ""  # not answered here (or before a restart): nothing of the client's is written
+        question, answer = said
         try:
-            record_feedback(self.feedback_path, turn["question"], turn["answer"], vote.vote, vote.reason, vote.words)
+            record_feedback(self.feedback_path, question, answer, vote.vote, vote.reason, vote.words)
         except FeedbackError as exc:
             log.error("feedback not saved: %s", exc)
-            return "failed", turns, turn["question"]
+            return "failed", turns, question
         kept = {"vote": vote.vote, "reason": vote.reason}
         turns = [t | {"vote": kept} if t is turn else t for t in turns]
-        return ("reason" if vote.reason else vote.vote), turns, turn["question"]
+        return ("reason" if vote.reason else vote.vote), turns, question
 
     def chat_api(self, message: str, history: list[str] | None = None) -> str:
         """Answer `message`; `history` is the user's earlier questions, oldest first."""

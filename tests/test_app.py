@@ -184,8 +184,8 @@ def test_votes_are_saved_kept_with_the_conversation_and_a_failure_is_reported(fa
     assert lines[1]["question"] == "what are its side effects?" and "history" not in lines[1]
     assert h.vote(_vote(0, "up"), chat, questions, turns)[3] == app.feedback_note("missing")
     assert h.vote("not json", chat, questions, turns)[3] == ""
-    broken = app.Handlers(fake_assistant, tmp_path)  # a folder: cannot be written as a file
-    assert "could not be saved" in broken.vote(_vote(1, "down"), chat, questions, turns)[3]
+    h.feedback_path = tmp_path  # a folder: cannot be written as a file
+    assert "could not be saved" in h.vote(_vote(1, "down"), chat, questions, turns)[3]
     assert "feedback not saved" in caplog.text
 
 

@@ -244,7 +244,7 @@ def test_an_interrupted_batch_keeps_its_answers_and_resume_finishes(tmp_path, ca
             if len(asked) == n:
                 raise KeyboardInterrupt
             asked.append(question)
-            return {"answer": "a"}
+            return ANSWER_A
 
         return lambda: ask
 
@@ -342,7 +342,7 @@ def test_resume_after_kill_9_of_a_real_batch_run(tiny_settings, tmp_path):
 def test_progress_lines_reach_a_non_terminal_stderr(tmp_path, monkeypatch):
     monkeypatch.setattr(batch, "PROGRESS_EVERY_S", 0.0)
     stderr = io.StringIO()  # not a terminal
-    batch.run_batch(_slow_batch(tmp_path, 3), tmp_path / "o.jsonl", lambda: lambda q, h: {"answer": "a"}, stderr=stderr)
+    batch.run_batch(_slow_batch(tmp_path, 3), tmp_path / "o.jsonl", lambda: lambda q, h: ANSWER_A, stderr=stderr)
     assert "3 of 3 lines done" in stderr.getvalue()
 
 
@@ -353,7 +353,7 @@ def test_each_answer_is_on_disk_before_the_next_is_asked(tmp_path):
     def ask(question, history):
         partial = batch.partial_path(out)
         seen.append(partial.read_text().count("\n"))
-        return {"answer": "a"}
+        return ANSWER_A
 
     batch.run_batch(_slow_batch(tmp_path, 4), out, lambda: ask)
     assert seen == [0, 1, 2, 3]
@@ -1086,3 +1086,49 @@ def test_a_deleted_tokenizer_of_the_shipped_model_is_refused(tmp_path):
     (folder / "tokenizer.json").unlink()
     with pytest.raises(ModelNotFoundError, match="tokenizer.json is missing"):
         OnnxSentenceModel(folder)
+
+
+# --- forged and lost feedback (issue 22, item 4) ----------------------------------
+
+def test_a_forged_vote_writes_nothing_the_client_made_up(fake_assistant, tmp_path):
+    """A page (or a request calling the page's functions) that sends its own
+    turn, answer text or key gets nothing written: a vote rates only what this
+    server answered, and the line holds the server's own record of it."""
+    path = tmp_path / "feedback.jsonl"
+    h = app.Handlers(fake_assistant, path)
+    payload = json.dumps({"id": "k1", "text": "what is zometa?"})
+    chat, questions, turns, _, _ = h.respond(payload, [], [], [])
+    forged = [{"index": 1, "question": "x" * 1_000_000, "answer": {"answer": "javascript:alert(1)", "citations": [{"file": "../../etc/passwd"}]},
+               "key": "0" * 32}]
+    assert "no answer to rate" in h.vote(json.dumps({"index": 1, "vote": "up"}), chat, questions, forged)[3]
+    assert not path.exists()
+    edited = [t | {"answer": {"answer": "stop all your other cancer medicines"}, "question": "forged?"} for t in turns]
+    h.vote(json.dumps({"index": 1, "vote": "down"}), chat, questions, edited)
+    line = json.loads(path.read_text(encoding="utf-8"))
+    assert line["question"] == "what is zometa?" and "stop all your other" not in json.dumps(line)
+
+
+def test_a_vote_on_a_full_disk_is_refused_whole_and_the_next_is_a_line_of_its_own(tmp_path, monkeypatch):
+    from collections import namedtuple
+
+    import qa.apps.chat as chat_module
+    from qa.apps.chat import FeedbackError, record_feedback
+
+    path = tmp_path / "feedback.jsonl"
+    ANSWER_A = {"answer": "Zometa is a bisphosphonate.", "abstained": False, "confidence": 0.9, "urgent": None, "citations": []}
+    record_feedback(path, "what is zometa?", ANSWER_A, "up")
+    before = path.read_bytes()
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(chat_module.shutil, "disk_usage", lambda p: usage(10, 10, 0))
+    with pytest.raises(FeedbackError, match="disk is full"):
+        record_feedback(path, "what is xgeva?", ANSWER_A, "down")
+    assert path.read_bytes() == before
+    monkeypatch.undo()
+    real_write = os.write
+    monkeypatch.setattr(chat_module.os, "write", lambda fd, data: real_write(fd, data[:7]))  # the disk fills part way
+    with pytest.raises(FeedbackError):
+        record_feedback(path, "what is xgeva?", ANSWER_A, "down")
+    assert path.read_bytes() == before  # cut back to the last whole line
+    monkeypatch.undo()
+    record_feedback(path, "is it chemo?", ANSWER_A, "up")
+    assert [json.loads(line)["question"] for line in path.read_text().splitlines()] == ["what is zometa?", "is it chemo?"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import threading
 from datetime import datetime, timezone
 from html import escape
@@ -299,18 +300,34 @@ def feedback_record(question: str, answer: Answer | dict, vote: str, reason: str
     }
 
 
+FREE_SPACE_MARGIN = 1_000_000  # bytes left free after a vote: a vote never fills the disk
+
+
 def record_feedback(path: Path | str, question: str, answer: Answer | dict, vote: str, reason: str = "", words: str = "") -> dict:
-    """Append one JSON line to the feedback file and fsync it; raise FeedbackError if that fails."""
+    """Append one JSON line to the feedback file and fsync it; raise FeedbackError if that fails.
+    The line goes in one write, after checking there is room; a write that fails
+    part way is cut back, so the next vote never lands glued to a torn line."""
     path = Path(path)
     record = feedback_record(question, answer, vote, reason, words)
     line = (json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         created = not path.exists()
-        with _FEEDBACK_LOCK, open(path, "ab") as f:
-            f.write(line)
-            f.flush()
-            os.fsync(f.fileno())
+        with _FEEDBACK_LOCK:
+            if shutil.disk_usage(path.parent).free < len(line) + FREE_SPACE_MARGIN:
+                raise FeedbackError(f"could not save feedback to {path}: the disk is full")
+            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                size = os.fstat(fd).st_size
+                try:
+                    if os.write(fd, line) != len(line):
+                        raise OSError(28, "the line was cut short")
+                    os.fsync(fd)
+                except OSError:
+                    os.ftruncate(fd, size)  # back to the last whole line
+                    raise
+            finally:
+                os.close(fd)
         if created:
             fsync_dir(path.parent)
     except OSError as exc:

@@ -12,6 +12,9 @@ holds (the answer carries the id) is never answered twice.
 from __future__ import annotations
 
 import json
+import secrets
+import threading
+from collections import OrderedDict
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -198,3 +201,28 @@ def from_browser(saved):
         return empty
     turns = [t for t in turns if isinstance(t, dict) and isinstance(t.get("index"), int) and isinstance(t.get("answer"), dict)]
     return chat, questions, turns
+
+
+class Answered:
+    """What this server answered, by an unguessable key: a vote names the key and
+    the feedback line holds the server's own question and answer, never text a
+    page (or a forged request) sends. Bounded: the oldest are forgotten first."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self._size = size
+        self._said: OrderedDict[str, tuple[str, dict]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def add(self, question: str, answer: dict) -> str:
+        key = secrets.token_hex(16)
+        with self._lock:
+            self._said[key] = (question, answer)
+            while len(self._said) > self._size:
+                self._said.popitem(last=False)
+        return key
+
+    def get(self, key) -> tuple[str, dict] | None:
+        if not isinstance(key, str):
+            return None
+        with self._lock:
+            return self._said.get(key)
