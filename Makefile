@@ -50,7 +50,7 @@ index: $(STAMP)
 	$(PY) -m qa index
 
 # With leave-one-document-out: the first run trains a reader per document
-# (about an hour on 2 cores, kept in .cache/lodo); later runs take minutes.
+# (about 40 minutes each, 4 documents, on 2 cores; kept in .cache/lodo); later runs take minutes.
 eval: $(STAMP)
 	$(PY) -m qa eval --split all --report eval --lodo
 
@@ -66,7 +66,7 @@ train: $(STAMP)
 	$(PY) -m qa train-reader
 	$(PY) -m qa calibrate
 
-# Retrain only the reader (about 15 minutes), then recalibrate: the confidence reads it.
+# Retrain only the reader (45 to 75 minutes on 2 cores), then recalibrate: the confidence reads it.
 reader: $(STAMP)
 	$(PY) -m qa train-reader
 	$(PY) -m qa calibrate

@@ -55,7 +55,7 @@ def about(gold: GoldUnits, index, item: dict, files: frozenset[str]) -> bool:
 
 
 def reader_for(settings, files: frozenset[str], cache: Path, log) -> Path:
-    """The reader trained without these files: from the cache, else trained now (about 15 minutes)."""
+    """The reader trained without these files: from the cache, else trained now (about 40 minutes on 2 cores)."""
     from qa.answering.reader import READER_FILE
     from qa.training.reader import ReaderConfig, build_reader
 
