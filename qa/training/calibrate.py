@@ -30,8 +30,12 @@ def fit_platt(raw: np.ndarray, right: np.ndarray) -> tuple[float, ...]:
 
 
 def choose_threshold(confidence: np.ndarray, answerable: np.ndarray, refused_anyway: np.ndarray | None = None) -> float:
-    """The lowest threshold that refuses as many unanswerable questions as any
-    threshold refusing at most MAX_FALSE_ABSTENTIONS of the answerable ones."""
+    """The highest threshold that refuses at most MAX_FALSE_ABSTENTIONS of the
+    answerable questions. The whole allowance goes to refusing: dev's few
+    unanswerable questions are all refused well below it, and the margin above
+    them is what keeps an unseen question the sources don't cover from being
+    answered with an unrelated passage (at the lowest such threshold, 3 of 8
+    uncovered medical questions of a later set were answered)."""
     by_rule = np.zeros_like(answerable, dtype=bool) if refused_anyway is None else refused_anyway
 
     def refused(t: float) -> np.ndarray:
@@ -39,10 +43,7 @@ def choose_threshold(confidence: np.ndarray, answerable: np.ndarray, refused_any
 
     steps = np.round(np.arange(0.0, 1.0, 0.01), 2)
     allowed = [t for t in steps if np.mean(refused(t)[answerable]) <= MAX_FALSE_ABSTENTIONS]
-    if not allowed:
-        return 0.0
-    most = np.mean(refused(max(allowed))[~answerable]) if (~answerable).any() else 0.0
-    return float(min(t for t in allowed if not (~answerable).any() or np.mean(refused(t)[~answerable]) >= most))
+    return float(max(allowed)) if allowed else 0.0
 
 
 def raw_outcomes(assistant, items: list[dict], reader: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
