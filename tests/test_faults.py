@@ -1085,3 +1085,28 @@ def test_a_deleted_tokenizer_of_the_shipped_model_is_refused(tmp_path):
     (folder / "tokenizer.json").unlink()
     with pytest.raises(ModelNotFoundError, match="tokenizer.json is missing"):
         OnnxSentenceModel(folder)
+
+
+# --- corpus HTML and markup (issue 22, item 6; the rest is in tests/test_webpage.py) ---
+
+def test_pathological_markup_finishes_in_seconds_not_minutes(tmp_path):
+    """33,000 unfinished `<a ` in a page (past 120 s), a 240 KB .md of `<!-- `
+    (past 300 s) and a 256 KB `<script ` history item (48 s) each went
+    quadratic. Run in a child so that a regression fails at the guard instead of
+    hanging the suite; the guard is a hang detector, not a speed measure
+    (each now takes well under a second)."""
+    (tmp_path / "links.html").write_text("<p>Gentle walks keep bones strong.</p>" + "<a " * 33_000, encoding="utf-8")
+    (tmp_path / "notes.md").write_text("# Notes\n\nCalcium keeps bones strong.\n\n" + "<!-- " * 48_000, encoding="utf-8")
+    script = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        from qa.ingest.chunk import chunk_corpus
+        from qa.ingest.corpus import load_corpus
+        from qa.language.question import clean_question
+        chunks = chunk_corpus(load_corpus(Path(sys.argv[1])), 300, 1)
+        print(sorted(c.text for c in chunks))
+        print(repr(clean_question("what is zometa? " + "<script " * 32_000)))
+    """)
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["['Calcium keeps bones strong.', 'Gentle walks keep bones strong.']", "'what is zometa?'"]
