@@ -1110,3 +1110,34 @@ def test_pathological_markup_finishes_in_seconds_not_minutes(tmp_path):
     done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=90)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["['Calcium keeps bones strong.', 'Gentle walks keep bones strong.']", "'what is zometa?'"]
+
+
+# --- the command line (issue 22, item 7) ------------------------------------------
+
+def test_a_renamed_corpus_file_warns_naming_both_files_and_the_fix(tmp_path, caplog):
+    """leaflet.txt renamed on disk to clinic-leaflet.txt while metadata.toml still
+    names leaflet.txt: its publisher would be lost without a word."""
+    (tmp_path / "clinic-leaflet.txt").write_text("Pain relief\n\nHeat packs can ease aches.\n", encoding="utf-8")
+    (tmp_path / "metadata.toml").write_text('[[document]]\nfile = "leaflet.txt"\nid = "clinic"\npublisher = "Riverside Clinic"\n')
+    with caplog.at_level("WARNING", logger="qa.corpus"):
+        (doc,) = load_corpus(tmp_path)
+    assert doc.publisher == "your own document"  # indexed, not refused
+    (message,) = [r.getMessage() for r in caplog.records if r.name == "qa.corpus"]
+    assert message == (
+        f"metadata for leaflet.txt is not used: {tmp_path / 'metadata.toml'} names leaflet.txt, which is not in {tmp_path}; "
+        f'clinic-leaflet.txt has no entry: if it is leaflet.txt renamed, change file = "leaflet.txt" to '
+        f'file = "clinic-leaflet.txt" in {tmp_path / "metadata.toml"}; otherwise remove the entry'
+    )
+    caplog.clear()
+    (tmp_path / "clinic-leaflet.txt").unlink()
+    (tmp_path / "notes.md").write_text("# Notes\n\nRest.\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="qa.corpus"):
+        load_corpus(tmp_path)
+    assert [r.getMessage().split("; ", 1)[1] for r in caplog.records] == [
+        f"put leaflet.txt back in {tmp_path}, or remove its entry from {tmp_path / 'metadata.toml'}"
+    ]
+    caplog.clear()
+    (tmp_path / "metadata.toml").write_text('[[document]]\nfile = "notes.md"\nid = "notes"\n')
+    with caplog.at_level("WARNING", logger="qa.corpus"):
+        load_corpus(tmp_path)
+    assert not caplog.records  # every entry names a file that is there: nothing to say

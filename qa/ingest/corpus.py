@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import tomllib
 from pathlib import Path
@@ -20,6 +21,8 @@ from qa.settings import MAX_FILE_MB
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 EXTRACTED = (".pdf", ".docx")  # read through an extraction (qa/ingest/pdf.py, docx.py), not decoded
 METADATA_FILE = "metadata.toml"
+
+log = logging.getLogger("qa.corpus")  # the command line shows warnings on stderr, the app in its log
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
@@ -70,7 +73,10 @@ def load_corpus(corpus_dir: Path, max_file_mb: float = MAX_FILE_MB, progress: bo
     `max_file_mb` is refused (chunking it would take minutes). `progress`: a
     bar while a long PDF is read."""
     metadata = _load_metadata(corpus_dir)
-    docs = [_load_document(path, metadata.get(path.name), max_file_mb, progress) for path in corpus_files(corpus_dir)]
+    files = corpus_files(corpus_dir)
+    for message in missing_files(metadata, files, corpus_dir):
+        log.warning(message)
+    docs = [_load_document(path, metadata.get(path.name), max_file_mb, progress) for path in files]
     seen: dict[str, str] = {}
     for doc in docs:
         if doc.id in seen:
@@ -79,6 +85,29 @@ def load_corpus(corpus_dir: Path, max_file_mb: float = MAX_FILE_MB, progress: bo
             )
         seen[doc.id] = doc.path
     return docs
+
+
+def missing_files(metadata: dict, files: list[Path], corpus_dir: Path) -> list[str]:
+    """One message for each metadata.toml entry whose file is not in the corpus.
+    Its title, publisher, date and address would be lost without a word (a file
+    renamed on disk is indexed as "your own document"), so the message names the
+    entry's file, the likely new name, and the fix."""
+    names = {path.name for path in files}
+    unlisted = [path.name for path in files if path.name not in metadata]
+    messages = []
+    for name in (name for name in metadata if name not in names):
+        meta_path = corpus_dir / METADATA_FILE
+        alike = [other for other in unlisted if Path(other).suffix.lower() == Path(name).suffix.lower()]
+        if len(alike) == 1:
+            fix = (f"{alike[0]} has no entry: if it is {name} renamed, change file = \"{name}\" to "
+                   f"file = \"{alike[0]}\" in {meta_path}; otherwise remove the entry")
+        elif alike:
+            fix = (f"files without an entry: {', '.join(alike)}; if one of them is {name} renamed, write its name "
+                   f"in that entry's file = \"{name}\" in {meta_path}; otherwise remove the entry")
+        else:
+            fix = f"put {name} back in {corpus_dir}, or remove its entry from {meta_path}"
+        messages.append(f"metadata for {name} is not used: {meta_path} names {name}, which is not in {corpus_dir}; {fix}")
+    return messages
 
 
 def _read_bytes(path: Path) -> bytes:
