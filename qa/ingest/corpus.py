@@ -15,7 +15,7 @@ from pathlib import Path
 
 from qa.data import Article, Document, Span
 from qa.errors import CorpusError
-from qa.ingest.webpage import canonical_url, host, html_to_text, web_address_problem  # noqa: F401 (also read from here)
+from qa.ingest.webpage import canonical_url, host, html_to_text, web_address_problem
 from qa.settings import MAX_FILE_MB
 
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")

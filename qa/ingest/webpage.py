@@ -59,14 +59,14 @@ def html_to_text(raw: str) -> tuple[str, str | None]:
     Inline tags (<b>, <a>, <span>) add no space, so words keep the spacing of
     the source; blocks, list items and table rows are paragraphs, a row's cells
     its lines."""
+    from lxml import etree
+
     root = _parse(raw)
     if root is None:
         return "\n", None
     closed = _closed_furniture(raw, root)
     pieces: list[str] = []
     title: str | None = None
-    from lxml import etree
-
     walk = etree.iterwalk(root, events=("start", "end"))
     for event, element in walk:
         tag = element.tag.lower() if isinstance(element.tag, str) else ""
