@@ -70,7 +70,7 @@ def corpus_hash(corpus_dir: Path) -> str:
 
 def load_corpus(corpus_dir: Path, max_file_mb: float = MAX_FILE_MB, progress: bool = False) -> list[Document]:
     """Every document of the corpus, split into its articles; a file over
-    `max_file_mb` is refused (chunking it would take minutes). `progress`: a
+    `max_file_mb` is refused (20 MB takes about 17 minutes to index). `progress`: a
     bar while a long PDF is read."""
     metadata = _load_metadata(corpus_dir)
     files = corpus_files(corpus_dir)
