@@ -10,7 +10,7 @@ from pathlib import Path
 # An unknown word rarer than this in English (zipf) names something (a drug, a
 # disease), not a plain word: qa.language.terms reads it too.
 RARE_ZIPF = 3.3
-MAX_FILE_MB = 20.0  # the largest corpus file accepted: chunking runs at about 1 MB/s (eval/bench.md)
+MAX_FILE_MB = 20.0  # the largest corpus file accepted: 20 MB takes about 17 minutes to index on 2 cores (README)
 SOURCE_AGE_YEARS = 5  # a source reviewed longer ago than this gets a note beside the answer
 MAX_QUESTION_CHARS = 2000  # longer messages are refused (the chat cuts them with a note)
 

@@ -48,3 +48,11 @@ def test_a_tampered_export_is_refused_with_the_file_named(exported, tmp_path):
     (copy / EMBEDDER_FILE).write_text(json.dumps({**card, "pooling": "cls"}))
     with pytest.raises(ModelNotFoundError, match="cannot read"):
         Embedder(copy).encode(["x"])
+
+
+def test_embedding_for_an_index_build_shows_its_progress(exported, capsys):
+    """A 20 MB file embeds for many minutes: `qa index` shows a bar counted in
+    characters (issue 22, item 7), never silence."""
+    Embedder(exported).encode(TEXTS * 20, progress=True)
+    err = capsys.readouterr().err
+    assert "embedding:   0%" in err and "embedding: 100%" in err

@@ -244,7 +244,7 @@ def test_an_interrupted_batch_keeps_its_answers_and_resume_finishes(tmp_path, ca
             if len(asked) == n:
                 raise KeyboardInterrupt
             asked.append(question)
-            return ANSWER_A
+            return {"answer": "a"}
 
         return lambda: ask
 
@@ -342,7 +342,7 @@ def test_resume_after_kill_9_of_a_real_batch_run(tiny_settings, tmp_path):
 def test_progress_lines_reach_a_non_terminal_stderr(tmp_path, monkeypatch):
     monkeypatch.setattr(batch, "PROGRESS_EVERY_S", 0.0)
     stderr = io.StringIO()  # not a terminal
-    batch.run_batch(_slow_batch(tmp_path, 3), tmp_path / "o.jsonl", lambda: lambda q, h: ANSWER_A, stderr=stderr)
+    batch.run_batch(_slow_batch(tmp_path, 3), tmp_path / "o.jsonl", lambda: lambda q, h: {"answer": "a"}, stderr=stderr)
     assert "3 of 3 lines done" in stderr.getvalue()
 
 
@@ -353,7 +353,7 @@ def test_each_answer_is_on_disk_before_the_next_is_asked(tmp_path):
     def ask(question, history):
         partial = batch.partial_path(out)
         seen.append(partial.read_text().count("\n"))
-        return ANSWER_A
+        return {"answer": "a"}
 
     batch.run_batch(_slow_batch(tmp_path, 4), out, lambda: ask)
     assert seen == [0, 1, 2, 3]
@@ -1132,3 +1132,59 @@ def test_a_vote_on_a_full_disk_is_refused_whole_and_the_next_is_a_line_of_its_ow
     monkeypatch.undo()
     record_feedback(path, "is it chemo?", ANSWER_A, "up")
     assert [json.loads(line)["question"] for line in path.read_text().splitlines()] == ["what is zometa?", "is it chemo?"]
+
+
+# --- corpus HTML and markup (issue 22, item 6; the rest is in tests/test_webpage.py) ---
+
+def test_pathological_markup_finishes_in_seconds_not_minutes(tmp_path):
+    """33,000 unfinished `<a ` in a page (past 120 s), a 240 KB .md of `<!-- `
+    (past 300 s) and a 256 KB `<script ` history item (48 s) each went
+    quadratic. Run in a child so that a regression fails at the guard instead of
+    hanging the suite; the guard is a hang detector, not a speed measure
+    (each now takes well under a second)."""
+    (tmp_path / "links.html").write_text("<p>Gentle walks keep bones strong.</p>" + "<a " * 33_000, encoding="utf-8")
+    (tmp_path / "notes.md").write_text("# Notes\n\nCalcium keeps bones strong.\n\n" + "<!-- " * 48_000, encoding="utf-8")
+    script = textwrap.dedent("""
+        import sys
+        from pathlib import Path
+        from qa.ingest.chunk import chunk_corpus
+        from qa.ingest.corpus import load_corpus
+        from qa.language.question import clean_question
+        chunks = chunk_corpus(load_corpus(Path(sys.argv[1])), 300, 1)
+        print(sorted(c.text for c in chunks))
+        print(repr(clean_question("what is zometa? " + "<script " * 32_000)))
+    """)
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], cwd=ROOT, capture_output=True, text=True, timeout=90)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["['Calcium keeps bones strong.', 'Gentle walks keep bones strong.']", "'what is zometa?'"]
+
+
+# --- the command line (issue 22, item 7) ------------------------------------------
+
+def test_a_renamed_corpus_file_warns_naming_both_files_and_the_fix(tmp_path, caplog):
+    """leaflet.txt renamed on disk to clinic-leaflet.txt while metadata.toml still
+    names leaflet.txt: its publisher would be lost without a word."""
+    (tmp_path / "clinic-leaflet.txt").write_text("Pain relief\n\nHeat packs can ease aches.\n", encoding="utf-8")
+    (tmp_path / "metadata.toml").write_text('[[document]]\nfile = "leaflet.txt"\nid = "clinic"\npublisher = "Riverside Clinic"\n')
+    with caplog.at_level("WARNING", logger="qa.corpus"):
+        (doc,) = load_corpus(tmp_path)
+    assert doc.publisher == "your own document"  # indexed, not refused
+    (message,) = [r.getMessage() for r in caplog.records if r.name == "qa.corpus"]
+    assert message == (
+        f"metadata for leaflet.txt is not used: {tmp_path / 'metadata.toml'} names leaflet.txt, which is not in {tmp_path}; "
+        f'clinic-leaflet.txt has no entry: if it is leaflet.txt renamed, change file = "leaflet.txt" to '
+        f'file = "clinic-leaflet.txt" in {tmp_path / "metadata.toml"}; otherwise remove the entry'
+    )
+    caplog.clear()
+    (tmp_path / "clinic-leaflet.txt").unlink()
+    (tmp_path / "notes.md").write_text("# Notes\n\nRest.\n", encoding="utf-8")
+    with caplog.at_level("WARNING", logger="qa.corpus"):
+        load_corpus(tmp_path)
+    assert [r.getMessage().split("; ", 1)[1] for r in caplog.records] == [
+        f"put leaflet.txt back in {tmp_path}, or remove its entry from {tmp_path / 'metadata.toml'}"
+    ]
+    caplog.clear()
+    (tmp_path / "metadata.toml").write_text('[[document]]\nfile = "notes.md"\nid = "notes"\n')
+    with caplog.at_level("WARNING", logger="qa.corpus"):
+        load_corpus(tmp_path)
+    assert not caplog.records  # every entry names a file that is there: nothing to say

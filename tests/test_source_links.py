@@ -44,7 +44,10 @@ def test_an_article_of_a_compilation_has_only_its_own_url(tmp_path):
     assert [a.url for a in doc.articles] == ["https://a.example.org/one", None]
 
 
-def test_a_saved_page_gives_its_own_address_and_metadata_wins(tmp_path):
+def test_a_saved_page_gives_its_own_address_only_on_the_metadatas_host(tmp_path):
+    """A page's canonical link is its own claim (it may name a phishing site):
+    it only makes the metadata's address more precise on the same host
+    (issue 22, item 6; tests/test_webpage.py has the hostile cases)."""
     page = '<html><head><link rel="canonical" href="https://example.org/pain"><title>Pain</title></head><body><p>Heat helps.</p></body></html>'
     assert canonical_url(page) == "https://example.org/pain"
     assert canonical_url('<meta property="og:url" content="https://example.org/og">') == "https://example.org/og"
@@ -52,10 +55,15 @@ def test_a_saved_page_gives_its_own_address_and_metadata_wins(tmp_path):
     (tmp_path / "pain.html").write_text(page, encoding="utf-8")
     (tmp_path / "relative.html").write_text('<link rel="canonical" href="/pain"><p>Rest.</p>', encoding="utf-8")
     docs = {d.id: d for d in load_corpus(tmp_path)}
-    assert docs["pain"].articles[0].url == "https://example.org/pain"
+    assert docs["pain"].articles[0].url is None  # the page's word alone
     assert docs["relative"].articles[0].url is None  # not a full address: ignored, not guessed
-    (tmp_path / "metadata.toml").write_text('[[document]]\nfile = "pain.html"\nid = "pain"\nurl = "https://example.org/other"\n')
-    assert load_corpus(tmp_path)[0].articles[0].url == "https://example.org/other"
+    (tmp_path / "metadata.toml").write_text(
+        '[[document]]\nfile = "pain.html"\nid = "pain"\nurl = "https://example.org/other"\n'
+        '[[document]]\nfile = "relative.html"\nid = "relative"\nurl = "https://example.org/rest"\n'
+    )
+    docs = {d.id: d for d in load_corpus(tmp_path)}
+    assert docs["pain"].articles[0].url == "https://example.org/pain"
+    assert docs["relative"].articles[0].url == "https://example.org/rest"
 
 
 @pytest.mark.parametrize(

@@ -123,7 +123,7 @@ class Embedder:
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Batched encoding for index builds."""
         if isinstance(self.model, OnnxSentenceModel):
-            return self.model.encode(texts, self.batch_size)
+            return self.model.encode(texts, self.batch_size, progress)
         vectors = self.model.encode(
             texts,
             batch_size=self.batch_size,
@@ -176,17 +176,24 @@ class OnnxSentenceModel:
     def get_embedding_dimension(self) -> int:
         return self._dimension
 
-    def encode(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+        from tqdm import tqdm
+
         from qa.index.onnx import batch_feeds
 
         out = np.zeros((len(texts), self._dimension), dtype=np.float32)
         # Similar lengths together: less padding to compute.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            feeds = batch_feeds(self.tokenizer.encode_batch([texts[i] for i in rows]))
-            tokens = self.session.run(None, feeds)[0]
-            mask = feeds["attention_mask"][..., None].astype(np.float32)
-            pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-            out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        # Counted in characters, not texts: the short texts come first, so a
+        # bar counting texts would promise a large file far too soon.
+        total = sum(min(len(t), self.max_length * 8) for t in texts)
+        with tqdm(total=total, desc="embedding", unit="char", unit_scale=True, disable=not progress) as bar:
+            for start in range(0, len(order), batch_size):
+                rows = order[start:start + batch_size]
+                feeds = batch_feeds(self.tokenizer.encode_batch([texts[i] for i in rows]))
+                tokens = self.session.run(None, feeds)[0]
+                mask = feeds["attention_mask"][..., None].astype(np.float32)
+                pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+                out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+                bar.update(sum(min(len(texts[i]), self.max_length * 8) for i in rows))
         return out

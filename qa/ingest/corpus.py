@@ -7,19 +7,22 @@
 from __future__ import annotations
 
 import hashlib
-import html.parser
 import json
+import logging
 import re
 import tomllib
 from pathlib import Path
 
 from qa.data import Article, Document, Span
 from qa.errors import CorpusError
+from qa.ingest.webpage import canonical_url, host, html_to_text, web_address_problem
 from qa.settings import MAX_FILE_MB
 
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 EXTRACTED = (".pdf", ".docx")  # read through an extraction (qa/ingest/pdf.py, docx.py), not decoded
 METADATA_FILE = "metadata.toml"
+
+log = logging.getLogger("qa.corpus")  # the command line shows warnings on stderr, the app in its log
 
 
 def corpus_files(corpus_dir: Path) -> list[Path]:
@@ -67,10 +70,13 @@ def corpus_hash(corpus_dir: Path) -> str:
 
 def load_corpus(corpus_dir: Path, max_file_mb: float = MAX_FILE_MB, progress: bool = False) -> list[Document]:
     """Every document of the corpus, split into its articles; a file over
-    `max_file_mb` is refused (chunking it would take minutes). `progress`: a
+    `max_file_mb` is refused (20 MB takes about 17 minutes to index). `progress`: a
     bar while a long PDF is read."""
     metadata = _load_metadata(corpus_dir)
-    docs = [_load_document(path, metadata.get(path.name), max_file_mb, progress) for path in corpus_files(corpus_dir)]
+    files = corpus_files(corpus_dir)
+    for message in missing_files(metadata, files, corpus_dir):
+        log.warning(message)
+    docs = [_load_document(path, metadata.get(path.name), max_file_mb, progress) for path in files]
     seen: dict[str, str] = {}
     for doc in docs:
         if doc.id in seen:
@@ -79,6 +85,29 @@ def load_corpus(corpus_dir: Path, max_file_mb: float = MAX_FILE_MB, progress: bo
             )
         seen[doc.id] = doc.path
     return docs
+
+
+def missing_files(metadata: dict, files: list[Path], corpus_dir: Path) -> list[str]:
+    """One message for each metadata.toml entry whose file is not in the corpus.
+    Its title, publisher, date and address would be lost without a word (a file
+    renamed on disk is indexed as "your own document"), so the message names the
+    entry's file, the likely new name, and the fix."""
+    names = {path.name for path in files}
+    unlisted = [path.name for path in files if path.name not in metadata]
+    messages = []
+    for name in (name for name in metadata if name not in names):
+        meta_path = corpus_dir / METADATA_FILE
+        alike = [other for other in unlisted if Path(other).suffix.lower() == Path(name).suffix.lower()]
+        if len(alike) == 1:
+            fix = (f"{alike[0]} has no entry: if it is {name} renamed, change file = \"{name}\" to "
+                   f"file = \"{alike[0]}\" in {meta_path}; otherwise remove the entry")
+        elif alike:
+            fix = (f"files without an entry: {', '.join(alike)}; if one of them is {name} renamed, write its name "
+                   f"in that entry's file = \"{name}\" in {meta_path}; otherwise remove the entry")
+        else:
+            fix = f"put {name} back in {corpus_dir}, or remove its entry from {meta_path}"
+        messages.append(f"metadata for {name} is not used: {meta_path} names {name}, which is not in {corpus_dir}; {fix}")
+    return messages
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -169,8 +198,11 @@ def _load_document(path: Path, meta, max_file_mb: float = MAX_FILE_MB, progress:
         text, page_title, pages = extraction.text, extraction.title, extraction.pages
     elif path.suffix.lower() in (".html", ".htm"):
         raw = _decode(path, max_file_mb)
-        text, page_title = html_to_text(raw)
-        page_url = canonical_url(raw)
+        try:
+            text, page_title = html_to_text(raw)
+            page_url = canonical_url(raw)
+        except CorpusError as exc:
+            raise CorpusError(f"{path} {exc}") from exc
     else:
         text, page_title = _decode(path, max_file_mb), None
     if not text.strip():
@@ -183,9 +215,12 @@ def _load_document(path: Path, meta, max_file_mb: float = MAX_FILE_MB, progress:
     content_start = 0
     if meta is not None and meta.content_starts_with is not None:
         content_start = _line_starting_with(text, meta.content_starts_with, 0, path)
-    # The metadata's address wins; a page's own one that is no full web address is ignored.
-    meta_url = meta.url if meta is not None else None
-    url = _url(meta_url, path) if meta_url is not None else (page_url if _is_web_address(page_url) else None)
+    url = _url(meta.url if meta is not None else None, path)
+    # A page's own address (its canonical link) is only a claim: it may name any
+    # site, a phishing one too. It is used only to make the metadata's address
+    # more precise on the same host; alone, or on another host, it is never shown.
+    if url is not None and _is_web_address(page_url) and host(page_url) == host(url):
+        url = page_url
     articles = _articles(text, meta, doc_id, title, publisher, content_start, path, url)
     return Document(
         id=doc_id,
@@ -235,16 +270,17 @@ def _line_starting_with(text: str, marker: str, start: int, path: Path) -> int:
 
 
 def _is_web_address(value) -> bool:
-    return isinstance(value, str) and re.fullmatch(r"https?://[^\s/]+\.[^\s]+", value) is not None
+    return not web_address_problem(value)
 
 
 def _url(value, path: Path) -> str | None:
-    """An original page's address from the metadata: a full http(s) address, or absent."""
+    """An original page's address from the metadata: a plain http(s) address, or absent."""
     if value is None:
         return None
-    if not _is_web_address(value):
+    problem = web_address_problem(value)
+    if problem:
         raise CorpusError(
-            f"{path}: url {value!r} in {METADATA_FILE} is not a full web address: "
+            f"{path}: url {value!r} in {METADATA_FILE} {problem}: "
             "give the original page's https:// address, or leave the url out"
         )
     return value
@@ -263,72 +299,3 @@ def slug(name: str) -> str:
     """A file name as an id: "My Leaflet (2024)" -> "my-leaflet-2024"."""
     found = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     return found if found else "document"
-
-
-_BLOCK_TAGS = {"p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "br", "tr", "section", "article", "table"}
-_SKIP_TAGS = {"script", "style", "nav", "header", "footer", "noscript", "form", "aside"}
-
-
-class _TextExtractor(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.skip = 0
-        self.title: str | None = None
-        self._in_title = False
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in _SKIP_TAGS:
-            self.skip += 1
-        elif tag == "title":
-            self._in_title = True
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n\n")
-            if tag == "li":
-                self.parts.append("  • ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _SKIP_TAGS:
-            self.skip = max(0, self.skip - 1)
-        elif tag == "title":
-            self._in_title = False
-        elif tag in _BLOCK_TAGS:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._in_title:
-            self.title = " ".join(data.split()) if self.title is None else self.title
-        elif not self.skip:
-            self.parts.append(" ".join(data.split()) if data.strip() else "")
-
-
-def html_to_text(raw: str) -> tuple[str, str | None]:
-    """The text an HTML page shows, one paragraph per block, and its <title>."""
-    parser = _TextExtractor()
-    parser.feed(raw)
-    parser.close()
-    text = re.sub(r"\n\s*\n(\s*\n)*", "\n\n", "".join(parser.parts))
-    text = re.sub(r"[ \t]+\n", "\n", text).strip() + "\n"
-    return text, parser.title
-
-
-class _UrlFinder(html.parser.HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.canonical: str | None = None
-        self.og_url: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list) -> None:
-        found = {name: value for name, value in attrs if value}
-        if tag == "link" and "canonical" in found.get("rel", "").lower().split() and self.canonical is None:
-            self.canonical = found.get("href")
-        elif tag == "meta" and found.get("property") == "og:url" and self.og_url is None:
-            self.og_url = found.get("content")
-
-
-def canonical_url(raw: str) -> str | None:
-    """The address a saved HTML page gives for itself (<link rel="canonical"> or og:url), if any."""
-    finder = _UrlFinder()
-    finder.feed(raw)
-    finder.close()
-    return finder.canonical if finder.canonical is not None else finder.og_url

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from qa.data import Document
 from qa.errors import CorpusError
-from qa.ingest.corpus import METADATA_FILE, SUFFIXES, _is_web_address, corpus_files, load_corpus, read_document, slug
+from qa.ingest.corpus import METADATA_FILE, SUFFIXES, corpus_files, load_corpus, read_document, slug
+from qa.ingest.webpage import web_address_problem
 from qa.settings import MAX_FILE_MB
 
 _YEAR = re.compile(r"\b(19|20)\d{2}\b")
@@ -54,8 +55,8 @@ def add_documents(corpus_dir: Path, files: list[Path], info: DocumentInfo, max_f
         raise CorpusError("--title names one document: add the files one at a time to give each its title")
     if info.reviewed is not None and not _YEAR.search(info.reviewed):
         raise CorpusError(f"--reviewed {info.reviewed!r} names no year: give the review date as written, with its year (2024, 2024-03 or March 2024)")
-    if info.url is not None and not _is_web_address(info.url):
-        raise CorpusError(f"--url {info.url!r} is not a full web address: give the original page's https:// address")
+    if info.url is not None and web_address_problem(info.url):
+        raise CorpusError(f"--url {info.url!r} {web_address_problem(info.url)}: give the original page's https:// address")
     metadata_path = corpus_dir / METADATA_FILE
     metadata_text = _read_metadata(metadata_path)
     taken = _ids(corpus_dir, metadata_text)
