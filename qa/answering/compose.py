@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answering.answer import AnswerModel, Pick, _overlaps, _similar, leaning_on, sigmoid
+from qa.answering.answer import AnswerModel, Pick, _overlaps, _previous_unit, _similar, leaning_on, sigmoid
 from qa.answering.features import UNIT_FEATURES, Candidate, Question
 from qa.answering.reader import NULL_LOGIT, UnitReader, reader_text
 from qa.settings import Settings
@@ -101,10 +101,9 @@ def named_in(pick: Pick) -> str:
     """The text whose treatments a unit speaks of: its section heading and
     itself, with the sentence before when it opens with a pronoun."""
     text = pick.unit.text
-    if POINTS_BACK.match(text):
-        units = pick.chunk.units
-        before = next((units[i - 1].text for i, u in enumerate(units) if u.span == pick.unit.span and i > 0), "")
-        text = f"{before} {text}"
+    previous = _previous_unit(pick) if POINTS_BACK.match(text) else None
+    if previous is not None:
+        text = f"{previous.text} {text}"
     return f"{pick.chunk.section} {text}"
 
 
