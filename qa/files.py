@@ -26,22 +26,31 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def write_jsonl(path: Path, records: list[dict]) -> None:
-    """Write all lines to a temporary file beside `path`, then rename: never a half
-    file, and never a device or folder replaced by a file."""
-    if path.exists() and not path.is_file():
-        raise OutputError(f"{path} is not a regular file (a folder or a device): choose another file name")
-    tmp = path.with_name(f".{path.name}.tmp")
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write `data` to a temporary file beside `path`, fsync, then rename over it:
+    never a half file. Raises OSError (the temporary file removed)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tmp.open("w", encoding="utf-8") as f:
-            for record in records:
-                f.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+        with open(tmp, "wb") as f:
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except OSError:
         tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_jsonl(path: Path, records: list[dict]) -> None:
+    """Write all lines atomically (write_atomic): never a half file, and never a
+    device or folder replaced by a file."""
+    if path.exists() and not path.is_file():
+        raise OutputError(f"{path} is not a regular file (a folder or a device): choose another file name")
+    lines = "".join(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n" for record in records)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, lines.encode("utf-8"))
+    except OSError as exc:
         raise OutputError(f"cannot write {path} ({exc.strerror}): choose another file name") from exc
 
 

@@ -13,7 +13,6 @@ written, so a mistake never leaves a corpus that cannot be indexed.
 
 from __future__ import annotations
 
-import os
 import re
 import tomllib
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 
 from qa.data import Document
 from qa.errors import CorpusError
+from qa.files import write_atomic
 from qa.ingest.corpus import METADATA_FILE, SUFFIXES, corpus_files, load_corpus, read_document, slug
 from qa.ingest.webpage import web_address_problem
 from qa.settings import MAX_FILE_MB
@@ -200,14 +200,7 @@ def _check_metadata(text: str, path: Path) -> None:
 
 
 def _write_atomic(target: Path, data: bytes) -> None:
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
+        write_atomic(target, data)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise CorpusError(f"cannot write {target} ({exc.strerror}): make the corpus folder writable") from exc
-
