@@ -182,8 +182,8 @@ class Handlers:
             reply["options"] = [{"value": s} for s in answer.suggestions]
         # The answer as JSON, so the page can show it after a reload; a vote is
         # saved from the server's own record of it (self.answered), by its key.
-        key = self.answered.add(text, answer.to_json())
-        turns = turns + [{"index": len(chat) + 1, "question": text, "answer": answer.to_json(), "key": key}]
+        data = answer.to_json()
+        turns = turns + [{"index": len(chat) + 1, "question": text, "answer": data, "key": self.answered.add(text, data)}]
         if answer.usable:
             questions = questions + [text]
         return chat + [question, reply], questions, turns
