@@ -210,3 +210,36 @@ def test_a_nan_anywhere_in_the_fitted_numbers_refuses_the_model(tmp_path, damage
     loader = {"calibration": load_calibration, "memory": load_memory}.get(damage.split()[0], answer_module.load_answer_model)
     with pytest.raises(AnswerModelError, match="not finite"):
         loader(folder)
+
+
+def _chunk(text: str, offset: int = 40):
+    from qa.data import Chunk, Span, Unit
+
+    units, start = [], 0
+    for sentence in text.split("  "):
+        begin = text.index(sentence, start)
+        units.append(Unit(Span(offset + begin, offset + begin + len(sentence)), sentence))
+        start = begin + len(sentence)
+    return Chunk(0, "d", "a", "f.txt", "T", "P", "S", Span(offset, offset + len(text)), text, tuple(units))
+
+
+def test_a_unit_that_points_back_is_quoted_as_one_passage_with_the_sentence_before():
+    from qa.answering.answer import with_lead
+
+    chunk = _chunk("Bone pain can be sharp.  Thirst and confusion can come.  These symptoms may be due to calcium.")
+    pick = with_lead(Pick(chunk.units[2], chunk, 0.9, 7))
+    assert pick.unit.text == "Thirst and confusion can come.  These symptoms may be due to calcium."
+    assert chunk.text[pick.unit.span.start - 40 : pick.unit.span.end - 40] == pick.unit.text  # verbatim
+    assert (pick.uid, pick.score) == (7, 0.9)
+    alone = Pick(chunk.units[1], chunk, 0.9, 6)
+    assert with_lead(alone) == alone  # "Thirst ..." stands on its own
+
+
+def test_the_passage_is_picked_once_and_first(fake_assistant):
+    chunk = _chunk("Bone pain can be sharp.  Thirst and confusion can come.  These symptoms may be due to calcium.")
+    ranked = [Pick(chunk.units[2], chunk, 0.9, 7), Pick(chunk.units[1], chunk, 0.8, 6), Pick(chunk.units[0], chunk, 0.7, 5)]
+    picks = select(ranked, 0.5, 3)
+    assert [p.unit.text for p in picks] == [
+        "Thirst and confusion can come.  These symptoms may be due to calcium.",  # not "Thirst..." again
+        "Bone pain can be sharp.",
+    ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -29,7 +29,7 @@ from qa.answering.features import (
     figure_gap,
 )
 from qa.answering.retrieve import CANDIDATES
-from qa.data import Chunk, Unit
+from qa.data import Chunk, Span, Unit
 from qa.errors import AnswerModelError
 from qa.files import read_model_json, require_finite
 from qa.language.terms import analyse
@@ -209,14 +209,14 @@ def answer_features(question: Question, candidates: list[Candidate], logits: np.
 
 
 def select(ranked: list[Pick], extra_unit_min: float, max_units: int) -> list[Pick]:
-    """The best unit, the one before it when it leans back on it, then other
-    likely units that say something new, up to max_units."""
+    """The best unit (with the sentence it leans back on), then other likely
+    units that say something new, up to max_units."""
     # A lead-in whose list is not with it ("...they include:") says nothing alone.
     ranked = [pick for pick in ranked if not pick.unit.text.rstrip().endswith(":")]
     if not ranked:
         return []
     top = ranked[0]
-    picked = [top, *leaning_on(top)]
+    picked = [with_lead(top)]
     for pick in ranked[1:]:
         if len(picked) >= max_units or pick.score < extra_unit_min:
             break
@@ -226,24 +226,25 @@ def select(ranked: list[Pick], extra_unit_min: float, max_units: int) -> list[Pi
     return picked[:max_units]
 
 
-def leaning_on(top: Pick) -> list[Pick]:
-    """The sentence a unit points back to, when it does: "These symptoms may be
-    due to..." needs the sentence before it (uid -1: not a candidate of its own)."""
+def with_lead(top: Pick) -> Pick:
+    """The unit and the sentence it points back to, as one passage: "These
+    symptoms may be due to..." is quoted from the sentence that names them.
+    One passage, not two units, so that what is read first is the answer
+    with what it needs (the text between them is the chunk's own: verbatim)."""
     previous = _previous_unit(top)
-    if previous is not None and top.unit.text.split(" ", 1)[0] in LEAD_WORDS:
-        return [Pick(previous, top.chunk, top.score, -1)]
-    return []
+    if previous is None or top.unit.text.split(" ", 1)[0] not in LEAD_WORDS:
+        return top
+    offset = top.chunk.span.start
+    text = top.chunk.text[previous.span.start - offset : top.unit.span.end - offset]
+    return replace(top, unit=Unit(Span(previous.span.start, top.unit.span.end), text, page=previous.page))
 
 
 def best_first(picks: list[Pick]) -> list[Pick]:
-    """The best unit first (after the sentence it leans back on, which `select`
-    adds second), then the others in reading order: what is read first answers."""
+    """The best unit first, then the others in reading order: what is read first answers."""
     if not picks:
         return []
     top, rest = picks[0], picks[1:]
-    lead = [p for p in rest if p.uid == -1 and p.chunk.file == top.chunk.file and p.unit.span.end <= top.unit.span.start]
-    others = [p for p in rest if p not in lead]
-    return lead + [top] + sorted(others, key=lambda p: (p.chunk.file != top.chunk.file, p.chunk.file, p.unit.span.start))
+    return [top] + sorted(rest, key=lambda p: (p.chunk.file != top.chunk.file, p.chunk.file, p.unit.span.start))
 
 
 # A unit opening so points back at the sentence before ("These symptoms may be

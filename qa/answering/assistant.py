@@ -292,8 +292,7 @@ class Assistant:
             if part_prepared.text and not part_prepared.problem:
                 earlier = (*earlier, part_prepared.spelled)  # a later part may lean on this one
             if part_picks and part_confidence >= self.threshold:
-                # The picks come best first, after any sentence the best leans back on.
-                best.append(next(p for p in part_picks if p.uid != -1))
+                best.append(part_picks[0])  # best first
                 confident.append(part_confidence)
             elif part_prepared.usable:
                 unanswered.append(" ".join(part.split()))

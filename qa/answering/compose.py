@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answering.answer import AnswerModel, Pick, _overlaps, _previous_unit, _similar, leaning_on, sigmoid
+from qa.answering.answer import AnswerModel, Pick, _overlaps, _previous_unit, _similar, sigmoid, with_lead
 from qa.answering.features import UNIT_FEATURES, Candidate, Question
 from qa.answering.reader import NULL_LOGIT, UnitReader, reader_text
 from qa.settings import Settings
@@ -67,7 +67,7 @@ def read_units(
 
 
 def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: int, margin: float) -> list[Pick]:
-    """The best unit first (with the sentence it leans back on, before it), then
+    """The best unit first (one passage with the sentence it leans back on), then
     units the reader scores as answering too, in reading order."""
     ranked = [p for p in ranked if not p.unit.text.rstrip().endswith(":")]
     named = names(query)
@@ -78,7 +78,7 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
     if not ranked:
         return []
     best = ranked[0]
-    head = [*leaning_on(best), best]
+    head = [with_lead(best)]
     extra = []
     for pick in ranked[1:]:
         if len(head) + len(extra) >= max_units:

@@ -31,7 +31,8 @@ def merge_parts(best: list[Pick], picks: list[Pick], max_units: int) -> list[Pic
 
 
 def same_text(a: Pick, b: Pick) -> bool:
-    return a.chunk.file == b.chunk.file and a.unit.span == b.unit.span
+    """Two picks share text: one may be a passage holding the other."""
+    return a.chunk.file == b.chunk.file and a.unit.span.start < b.unit.span.end and b.unit.span.start < a.unit.span.end
 
 
 def why_not(question: Question, picks: list[Pick], rare_term_zipf: float) -> str:
