@@ -10,7 +10,8 @@ import pytest
 
 from conftest import FakeEmbedder, FakeReader
 from qa.answering.answer import Pick
-from qa.answering.compose import compose, names, names_other
+from qa.answering.compose import compose
+from qa.answering.entities import names, names_other
 from qa.answering.reader import READER_FILE, TOKENIZER_FILE, WEIGHTS_FILE, load_reader, reader_text, reads, save_reader_card
 from qa.data import Chunk, Span, Unit
 from qa.errors import AnswerModelError
@@ -66,7 +67,8 @@ def test_a_sentence_that_points_back_is_read_with_the_one_it_points_to():
                      "Bisphosphonates can harm the jaw bone.", section="Medicines")
     picks = picks_of(chunk)
     chosen = compose([picks[1], picks[2], picks[0]], {1: 4.0, 2: 3.0, 0: 0.5}, "why wont insurance pay for xgeva", max_units=3, margin=1.0)
-    assert [p.unit.text for p in chosen][:1] == [chunk.units[1].text]
+    # Quoted as one passage with the sentence that names Xgeva.
+    assert [p.unit.text for p in chosen][:1] == [f"{chunk.units[0].text} {chunk.units[1].text}"]
     assert chunk.units[2].text not in [p.unit.text for p in chosen]
 
 
@@ -161,3 +163,44 @@ def test_a_part_of_the_message_the_sources_do_not_answer_is_said_plainly(fake_as
     assert line in to_plain(answer) and "keytruda an immunotherapy" in render_answer(answer)
     assert answer.to_json()["unanswered_parts"] == ["Is keytruda an immunotherapy?"]
     assert fake_assistant.ask("What are the side effects of Zometa?").unanswered == ()
+
+
+def test_a_sentence_naming_no_treatment_speaks_of_the_one_named_before_it():
+    """"Possible side effects include ... the jaw" after a bisphosphonate
+    sentence is a bisphosphonate's: never an answer about radiotherapy."""
+    chunk = chunk_of("Radiation to the bone can ease pain within weeks.",
+                     "The usual bisphosphonates are zoledronate and pamidronate.",
+                     "Possible side effects include tiredness and damage to the jaw.", section="Treatments")
+    picks = picks_of(chunk)
+    chosen = compose([picks[2], picks[0]], {2: 4.0, 0: 3.0}, "does radiotherapy for bone pain have side effects", max_units=3, margin=1.0)
+    assert [p.unit.text for p in chosen] == [chunk.units[0].text]
+
+
+def test_it_leans_back_only_on_a_sentence_naming_a_treatment_it_does_not():
+    from qa.answering.answer import with_lead
+
+    chunk = chunk_of("It may come and go at first.", "It is often worse at night.")
+    night = picks_of(chunk)[1]
+    assert with_lead(night) == night  # nothing named before: the answer is read first, alone
+
+
+def test_the_sentence_before_counts_even_where_the_chunk_cuts_it_off():
+    """A chunk may open with "Possible side effects include ..."; the sentence
+    before it (another chunk's) still names the bisphosphonates it speaks of.
+    When every candidate is another treatment's, nothing is quoted: the
+    assistant says the sources don't answer."""
+    chunk = chunk_of("Possible side effects include tiredness and damage to the jaw.", section="Treatments")
+    jaw = Pick(chunk.units[0], chunk, 0.5, 0, before="The usual bisphosphonates are zoledronate and pamidronate.")
+    assert compose([jaw], {0: 4.0}, "does radiotherapy for bone pain have side effects", max_units=3, margin=1.0) == []
+    assert compose([jaw], {0: 4.0}, "what are the side effects of zometa", max_units=3, margin=1.0) == [jaw]
+
+
+def test_every_unit_but_a_sections_first_knows_the_unit_before_it(fake_assistant):
+    index = fake_assistant.index
+    for chunk, ids in zip(index.chunks, index.unit_ids):
+        for earlier, uid in zip(ids, ids[1:]):
+            assert index.previous[uid] == earlier
+    opening = {ids[0] for ids in index.unit_ids} - set(index.previous)
+    assert opening, "some unit opens its section"
+    sections = {(c.file, c.section) for c in index.chunks}
+    assert len(opening) <= len(sections)  # only a section's first unit has none before it

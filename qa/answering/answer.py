@@ -18,6 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
+from qa.answering.entities import names
 from qa.answering.features import (
     CONTEXT_WEIGHT,
     QUESTION_FEATURES,
@@ -50,6 +51,7 @@ class Pick:
     chunk: Chunk
     score: float
     uid: int
+    before: str = ""  # the unit before it in its section (Candidate.before)
 
 
 class AnswerModel(Protocol):
@@ -133,7 +135,7 @@ class LearnedAnswerModel:
             return [], self.answer_logit(question, [], np.zeros(0))
         logits = self.unit_logits(candidates)
         order = sorted(range(len(candidates)), key=lambda i: (-logits[i], candidates[i].chunk.id, candidates[i].unit.span.start))
-        ranked = [Pick(candidates[i].unit, candidates[i].chunk, sigmoid(logits[i]), candidates[i].uid) for i in order]
+        ranked = [Pick(candidates[i].unit, candidates[i].chunk, sigmoid(logits[i]), candidates[i].uid, candidates[i].before) for i in order]
         raw = self.answer_logit(question, candidates, logits)
         return best_first(select(ranked, self.extra_unit_min, max_units)), raw
 
@@ -232,7 +234,7 @@ def with_lead(top: Pick) -> Pick:
     One passage, not two units, so that what is read first is the answer
     with what it needs (the text between them is the chunk's own: verbatim)."""
     previous = _previous_unit(top)
-    if previous is None or top.unit.text.split(" ", 1)[0] not in LEAD_WORDS:
+    if previous is None or not _points_back(top.unit.text, previous.text):
         return top
     offset = top.chunk.span.start
     text = top.chunk.text[previous.span.start - offset : top.unit.span.end - offset]
@@ -248,10 +250,18 @@ def best_first(picks: list[Pick]) -> list[Pick]:
 
 
 # A unit opening so points back at the sentence before ("These symptoms may be
-# due to..."): that sentence comes with it. Not "It" or "They": those mostly
-# name the subject the question already gives ("It is often worse at night"),
-# and the sentence before would be read first instead of the answer.
+# due to..."): that sentence comes with it. "It" or "They" mostly name the
+# subject the question already gives ("It is often worse at night"), and the
+# sentence before would be read first for nothing; they lean back only on a
+# sentence naming a treatment they do not name themselves ("Denosumab
+# (Xgeva) ..." before "It's more expensive than bisphosphonates").
 LEAD_WORDS = frozenset({"This", "These", "That", "Those", "Such", "Both"})
+PRONOUNS = frozenset({"It", "It's", "Its", "They", "They're", "Their"})
+
+
+def _points_back(text: str, before: str) -> bool:
+    first = text.split(" ", 1)[0].replace("\u2019", "'")
+    return first in LEAD_WORDS or (first in PRONOUNS and bool(names(before) - names(text)))
 
 
 def sigmoid(x: float) -> float:

@@ -17,15 +17,13 @@ or treatment than the question does. A lead-in without its list never joins.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 
 from qa.answering.answer import AnswerModel, Pick, _overlaps, _previous_unit, _similar, sigmoid, with_lead
+from qa.answering.entities import names, names_other
 from qa.answering.features import UNIT_FEATURES, Candidate, Question
 from qa.answering.reader import NULL_LOGIT, UnitReader, reader_text
 from qa.settings import Settings
@@ -60,7 +58,7 @@ def read_units(
     again = np.array([c.features[REPEATS] for c in top])
     blended = read + settings.reader_blend * logits[order] - settings.reader_repeat_penalty * again
     ranked = sorted(range(len(top)), key=lambda i: (-blended[i], top[i].chunk.id, top[i].unit.span.start))
-    picks = [Pick(top[i].unit, top[i].chunk, sigmoid(read[i] - NULL_LOGIT), top[i].uid) for i in ranked]
+    picks = [Pick(top[i].unit, top[i].chunk, sigmoid(read[i] - NULL_LOGIT), top[i].uid, top[i].before) for i in ranked]
     scores = {top[i].uid: float(read[i]) for i in ranked}
     chosen = compose(picks, scores, question.query, settings.max_units, settings.reader_extra_margin)
     return Reading(chosen, raw, float(read[ranked[0]]))
@@ -74,7 +72,7 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
     if named:
         # Another treatment's facts never answer, first or later: a unit is read
         # with its section heading ("Radiopharmaceuticals" over "low blood counts").
-        ranked = [p for p in ranked if not names_other(named_in(p), named)] or ranked[:1]
+        ranked = [p for p in ranked if not names_other(named_in(p), named)]
     if not ranked:
         return []
     best = ranked[0]
@@ -93,38 +91,19 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
 
 
 # A unit that opens with a pronoun ("It's more expensive than bisphosphonates")
-# is about what the sentence before it names (Xgeva): read the two together.
+# is about what the sentence before it names (Xgeva); one that names no
+# treatment ("Possible side effects include ... the jaw") goes on speaking of
+# the treatment the sentence before names (bisphosphonates).
 POINTS_BACK = re.compile(r"^[\W_]*(?:it|its|they|their|this|these|those)\b", re.IGNORECASE)
 
 
 def named_in(pick: Pick) -> str:
     """The text whose treatments a unit speaks of: its section heading and
-    itself, with the sentence before when it opens with a pronoun."""
-    text = pick.unit.text
-    previous = _previous_unit(pick) if POINTS_BACK.match(text) else None
-    if previous is not None:
-        text = f"{previous.text} {text}"
-    return f"{pick.chunk.section} {text}"
-
-
-def names(text: str) -> frozenset[str]:
-    """The families of treatments and drugs a text names (data/entities.json):
-    Zometa and "bisphosphonates" are one family, Xgeva another."""
-    lowered = " " + " ".join(re.findall(r"[a-z0-9-]+", text.lower())) + " "
-    return frozenset(family for family, pattern in _families().items() if pattern.search(lowered))
-
-
-def names_other(text: str, named: frozenset[str]) -> bool:
-    """A unit names treatments, and none of the families the question names."""
-    own = names(text)
-    return bool(own) and not (own & named)
-
-
-@cache
-def _families() -> dict[str, re.Pattern]:
-    path = Path(__file__).with_name("data") / "entities.json"
-    families = json.loads(path.read_text(encoding="utf-8"))["families"]
-    return {
-        family: re.compile(r" (?:" + "|".join(re.escape(w) for w in words) + r")s? ")
-        for family, words in families.items()
-    }
+    itself, with the sentence before when it opens with a pronoun, or when
+    neither it nor its heading names a treatment."""
+    own = f"{pick.chunk.section} {pick.unit.text}"
+    previous = _previous_unit(pick)
+    before = pick.before or (previous.text if previous is not None else "")
+    if before and (POINTS_BACK.match(pick.unit.text) or not names(own)):
+        return f"{pick.chunk.section} {before} {pick.unit.text}"
+    return own

@@ -54,6 +54,7 @@ class Candidate:
     chunk: Chunk
     uid: int
     features: tuple[float, ...]
+    before: str = ""  # the unit before it in its section, wherever the chunks cut ("" when it opens the section)
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,10 @@ class Reader:
         self._vectors = in_context(self.index)
         self._remembered = remembered_units(self.index, self.memory)
 
+    def _before(self, uid: int) -> str:
+        earlier = self.index.previous.get(uid)
+        return "" if earlier is None else self.index.units[earlier][1].text
+
     def term_overlap(self, query_terms: list[str], uid: int) -> float:
         """IDF-weighted share of the question's terms found in the unit or its heading."""
         if self._terms is None:
@@ -180,7 +185,7 @@ class Reader:
         best_cos = max(r[3][0] for r in rows)
         best_own = max(r[3][1] for r in rows)
         return [
-            Candidate(unit, chunk, uid, (*features, features[0] - best_cos, features[1] - best_own, *memory))
+            Candidate(unit, chunk, uid, (*features, features[0] - best_cos, features[1] - best_own, *memory), self._before(uid))
             for unit, chunk, uid, features, memory in rows
         ]
 
@@ -202,11 +207,7 @@ def remembered_units(index: Index, memory: Memory) -> dict[int, np.ndarray]:
 def in_context(index: Index, weight: float = CONTEXT_WEIGHT) -> np.ndarray:
     """Unit vectors blended with the previous unit of the same passage, unit length."""
     vectors = index.unit_vectors.copy()
-    previous: dict[int, int] = {}
-    for ids in index.unit_ids:
-        for before, uid in zip(ids, ids[1:]):
-            previous.setdefault(uid, before)  # overlapping chunks agree on it
-    for uid, before in previous.items():
+    for uid, before in index.previous.items():
         if "\n" not in index.units[uid][1].text:  # a lead-in with its list carries its own context
             vectors[uid] += weight * index.unit_vectors[before]
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)

@@ -99,6 +99,16 @@ class Index:
                 found.setdefault(uid, (chunk, unit))
         return found
 
+    @cached_property
+    def previous(self) -> dict[int, int]:
+        """The unit before each unit in its section, by row: found across the
+        overlapping chunks, so a chunk's first unit has one too."""
+        before: dict[int, int] = {}
+        for ids in self.unit_ids:
+            for earlier, uid in zip(ids, ids[1:]):
+                before.setdefault(uid, earlier)  # overlapping chunks agree on it
+        return before
+
 
 def current_build(index_dir: Path) -> Path:
     """The live build folder that CURRENT names."""
