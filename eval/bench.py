@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 # This file: the CLI and the application-level benchmarks. Dense search on synthetic
@@ -91,20 +90,6 @@ def default_cache_dir() -> Path:
 # ---------------------------------------------------------------- helpers
 
 
-@contextmanager
-def torch_threads(n: int | None):
-    """torch's intra-op thread count set to n inside the block (None: unchanged)."""
-    import torch
-
-    before = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def load_questions(path: Path, limit: int = 0) -> tuple[list[tuple[str, list[str]]], str]:
     """(question, history) pairs from the eval set, else the suggested questions."""
     pairs = []
@@ -159,56 +144,61 @@ def run_child(code: str, env: dict) -> tuple[dict, float]:
 # ---------------------------------------------------------------- the assistant
 
 
-def bench_latency(assistant, questions, repeats: int) -> dict:
+def bench_latency(assistant, questions, repeats: int, one_thread=None) -> dict:
     """Warm per-question latency of `ask` on this thread: one untimed pass, then `repeats`
-    timed ones at torch's default intra-op threads, and the same at 1 thread."""
-    import torch
-
+    timed ones with the models' threads as set (Settings.threads), and the same
+    with `one_thread` (the assistant loaded at 1 thread), when given."""
     for question, history in questions:
         assistant.ask(question, history)
-    default = torch.get_num_threads()
-    times = {"all": [], "single": [], "follow-up": [], "all, torch threads 1": []}
+    times = {"all": [], "single": [], "follow-up": [], "all, 1 thread": []}
     for _ in range(repeats):
         for question, history in questions:
             assistant.forget()  # each timed question cold, as a new user's: the repeats find nothing kept
             _, ms = timed(assistant.ask, question, history)
             times["all"].append(ms)
             times["follow-up" if history else "single"].append(ms)
-    if default != 1:
-        with torch_threads(1):
-            for _ in range(repeats):
-                for question, history in questions:
-                    assistant.forget()
-                    times["all, torch threads 1"].append(timed(assistant.ask, question, history)[1])
+    if one_thread is not None:
+        for question, history in questions:
+            one_thread.ask(question, history)
+        for _ in range(repeats):
+            for question, history in questions:
+                one_thread.forget()
+                times["all, 1 thread"].append(timed(one_thread.ask, question, history)[1])
     return {group: summary(ms) for group, ms in times.items() if ms}
 
 
-def bench_throughput(assistant, questions, repeats: int) -> list[dict]:
-    """Questions per second with 1 and 2 worker threads, at torch's default and 1 intra-op thread."""
-    import torch
-
+def bench_throughput(assistants: list, questions, repeats: int) -> list[dict]:
+    """Questions per second with 1 and 2 worker threads, for each assistant
+    (the models' threads as set, and at 1 thread)."""
     work = list(questions) * repeats
-    default = torch.get_num_threads()
     rows = []
-    for threads in (default, 1) if default != 1 else (1,):
+    for assistant in assistants:
         for workers in (1, 2):
-            with torch_threads(threads):
-                errors = []
+            errors = []
 
-                def ask(pair):
-                    try:
-                        assistant.forget()  # between other workers' questions too: none finds its own kept
-                        assistant.ask(*pair)
-                    except Exception as exc:  # noqa: BLE001 - counted and reported, not hidden
-                        errors.append(f"{type(exc).__name__}: {exc}")
+            def ask(pair):
+                try:
+                    assistant.forget()  # between other workers' questions too: none finds its own kept
+                    assistant.ask(*pair)
+                except Exception as exc:  # noqa: BLE001 - counted and reported, not hidden
+                    errors.append(f"{type(exc).__name__}: {exc}")
 
-                start = time.perf_counter()
-                with ThreadPoolExecutor(max_workers=workers) as pool:
-                    list(pool.map(ask, work))
-                seconds = time.perf_counter() - start
-            rows.append({"workers": workers, "torch_threads": threads, "questions": len(work), "seconds": seconds,
+            start = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(ask, work))
+            seconds = time.perf_counter() - start
+            rows.append({"workers": workers, "threads": assistant.settings.threads, "questions": len(work), "seconds": seconds,
                          "qps": len(work) / seconds, "errors": len(errors), "first_error": errors[0] if errors else ""})
     return rows
+
+
+def one_thread_assistant(assistant):
+    """The same assistant with its models at 1 thread (None when they already are)."""
+    if assistant.settings.threads == 1:
+        return None
+    from qa.answering.assistant import Assistant
+
+    return Assistant.load(assistant.settings.with_(threads=1))
 
 
 def read_answer(assistant, query: str, passages, vector):
@@ -366,10 +356,11 @@ def run(args: argparse.Namespace, assistant=None) -> dict:
     results = {"args": args, "settings": settings, "machine": machine_info(args), "question_source": source, "n_questions": len(questions),
                "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
                "command": " ".join(["eval/bench.py", *sys.argv[1:]]) if Path(sys.argv[0]).name == "bench.py" else "bench.run()"}
+    one_thread = one_thread_assistant(assistant)
     log(f"latency over {len(questions)} questions")
-    results["latency"] = bench_latency(assistant, questions, args.repeats)
+    results["latency"] = bench_latency(assistant, questions, args.repeats, one_thread)
     log("throughput")
-    results["throughput"] = bench_throughput(assistant, questions, args.repeats)
+    results["throughput"] = bench_throughput([a for a in (assistant, one_thread) if a is not None], questions, args.repeats)
     log("per-step breakdown")
     results["breakdown"] = bench_breakdown(assistant, questions, args.repeats)
     log(f"cold start x{args.cold_runs}")
@@ -394,11 +385,11 @@ def print_summary(results: dict) -> None:
     """The headline numbers on stdout."""
     lat, b = results["latency"]["all"], results["breakdown"]
     print(f"ask latency: median {fmt_ms(lat['p50'])} ms, p95 {fmt_ms(lat['p95'])} ms over {lat['n']} calls")
-    one = results["latency"].get("all, torch threads 1")
+    one = results["latency"].get("all, 1 thread")
     if one:
-        print(f"ask latency at torch threads 1: median {fmt_ms(one['p50'])} ms, p95 {fmt_ms(one['p95'])} ms")
+        print(f"ask latency at 1 thread: median {fmt_ms(one['p50'])} ms, p95 {fmt_ms(one['p95'])} ms")
     for t in results["throughput"]:
-        print(f"throughput: {t['workers']} worker(s), torch threads {t['torch_threads']}: {t['qps']:.1f} questions/s ({t['errors']} errors)")
+        print(f"throughput: {t['workers']} worker(s), {t['threads']} thread(s): {t['qps']:.1f} questions/s ({t['errors']} errors)")
     if results["cold_start"]:
         print(f"cold start to first answer: median {statistics.median(c['to_answer'] for c in results['cold_start']):.2f} s")
     if results["build"]:

@@ -107,19 +107,20 @@ def _latency_section(r: dict) -> list[str]:
     rows = [[g, s["n"], fmt_ms(s["p50"]), fmt_ms(s["p95"]), fmt_ms(s["mean"]), fmt_ms(s["max"])] for g, s in r["latency"].items()]
     return ["", "## 1. Warm latency of `ask`", "",
             f"One untimed warm-up pass over the questions, then {r['args'].repeats} timed pass(es) on the main thread (as the "
-            f"command line asks), at torch's default {r['throughput'][0]['torch_threads']} intra-op threads and then at 1; "
+            f"command line asks), with the embedding model and the reader at {r['throughput'][0]['threads']} ONNX Runtime "
+            "threads each (`Settings.threads`) and then at 1; "
             "follow-ups are asked with their history.",
             "", table(["questions", "n", "median ms", "p95 ms", "mean ms", "max ms"], rows)]
 
 
 def _throughput_section(r: dict) -> list[str]:
-    rows = [[t["workers"], t["torch_threads"], t["questions"], f"{t['seconds']:.2f}", f"{t['qps']:.1f}", t["errors"]]
+    rows = [[t["workers"], t["threads"], t["questions"], f"{t['seconds']:.2f}", f"{t['qps']:.1f}", t["errors"]]
             for t in r["throughput"]]
     lines = ["", "## 2. Throughput", "",
              "The same questions through a `ThreadPoolExecutor` (pool threads, as the web app's handlers run); "
-             "torch's intra-op threads are set for each row "
-             f"(default here: {r['throughput'][0]['torch_threads']}).", "",
-             table(["workers", "torch threads", "questions", "seconds", "questions/s", "errors"], rows)]
+             "the models' ONNX Runtime threads per row "
+             f"(default: {r['throughput'][0]['threads']}).", "",
+             table(["workers", "model threads", "questions", "seconds", "questions/s", "errors"], rows)]
     errors = [t["first_error"] for t in r["throughput"] if t["first_error"]]
     if errors:
         lines += ["", f"First error: `{errors[0][:300]}`"]

@@ -45,6 +45,8 @@ class Settings:
     # The answer model's best units the reader reads: 8 found no more right first
     # units than 4 on dev and costs about 2.5 ms a unit more (eval/bench.md).
     reader_candidates: int = 4
+    # CPU threads the embedding model and the reader (ONNX Runtime) each use for one question.
+    threads: int = 2
     # A unit's score: the reader's logit plus this share of the answer model's.
     # Chosen on dev with the shipped reader (2: answer 0.921, first unit 0.738;
     # 3: 0.929, 0.762); the answer model ranks the first unit at least as well
@@ -92,7 +94,7 @@ class Settings:
             raise ValueError(f"reader_extra_margin must be a number, got {self.reader_extra_margin}")
         if self.turn_cache < 0:
             raise ValueError(f"turn_cache must be 0 or more questions, got {self.turn_cache}")
-        for name in ("top_k", "rrf_k", "ivf_nprobe", "reader_candidates", "source_age_years"):
+        for name in ("top_k", "rrf_k", "ivf_nprobe", "reader_candidates", "source_age_years", "threads"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.exact_search_max < 0:  # 0: always IVF

@@ -70,7 +70,8 @@ def test_latencies_and_throughput_count_every_question_cold(smoke):
     assert latency["n"] == n * args.repeats and 0 < latency["p50"] <= latency["p95"] <= latency["max"]
     for row in results["throughput"]:
         assert row["questions"] == n * args.repeats, row
-    assert {(t["workers"], t["torch_threads"]) for t in results["throughput"]} >= {(1, t["torch_threads"]) for t in results["throughput"]}
+    assert {(t["workers"], t["threads"]) for t in results["throughput"]} == {(w, n) for w in (1, 2) for n in (2, 1)}
+    assert results["latency"]["all, 1 thread"]["n"] == n * args.repeats
     for row in results["throughput"]:
         assert row["qps"] > 0 and row["errors"] == 0, row["first_error"]
     steps = results["breakdown"]
@@ -124,3 +125,12 @@ def test_switch_point_interpolates_between_sizes():
     assert scale.crossing([(10_000, 1.0), (100_000, 10.0)], 2.5) == pytest.approx(25_000, rel=0.01)
     assert scale.crossing([(10_000, 4.0)], 2.0) == pytest.approx(5_000)
     assert scale.round_nice(123_456) == 120_000
+
+
+def test_the_one_thread_run_really_runs_its_models_at_one_thread(assistant):
+    bench = load_bench()
+    one = bench.one_thread_assistant(assistant)
+    assert one.settings.threads == 1 and assistant.settings.threads == 2
+    assert one.embedder.threads == 1
+    assert one.unit_reader is None or one.unit_reader.threads == 1
+    assert one.ask("what is bone metastasis?").text

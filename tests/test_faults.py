@@ -481,6 +481,7 @@ def test_a_french_word_is_never_patched_by_the_spelling_fixer():
         (dict(corpus_dir="corpus"), "setting corpus_dir must be Path"),
         (dict(chunk_overlap=-1), "chunk_overlap must be 0 or more"),
         (dict(ivf_nprobe=0), "ivf_nprobe must be at least 1"),
+        (dict(threads=0), "threads must be at least 1"),
         (dict(max_file_mb=0), "max_file_mb must be a positive number"),
         (dict(abstain_below=1.5), "abstain_below must be in"),
     ],

@@ -89,7 +89,7 @@ class Assistant:
         folder = settings.answer_model()
         if calibrated:  # serving: every model file as its manifest lists it (refitting rewrites them), before any work
             check_manifest(folder, required=(folder / "embedder.json").is_file())
-        embedder = Embedder(settings.embedding_model()) if embedder is None else embedder
+        embedder = Embedder(settings.embedding_model(), threads=settings.threads) if embedder is None else embedder
         try:
             index = load_index(settings, embedder)
         except (IndexNotFoundError, StaleIndexError):
@@ -103,7 +103,7 @@ class Assistant:
         calibration = load_calibration(folder)
         reader = None
         if settings.reader_folder() is not None:
-            reader = load_reader(settings.reader_folder())
+            reader = load_reader(settings.reader_folder(), settings.threads)
             if calibrated and calibration.reader_sha256 != reader.weights_sha256:
                 raise AnswerModelError(
                     f"{folder / 'calibration.json'} was fitted with another reader than {settings.reader_folder()}: refit it with `qa calibrate`"

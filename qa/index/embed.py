@@ -66,9 +66,10 @@ def _skipped(relative: Path) -> bool:
 class Embedder:
     """Encodes texts to L2-normalised float32 vectors; the model loads lazily."""
 
-    def __init__(self, model_path: Path | None = None, batch_size: int = 32) -> None:
+    def __init__(self, model_path: Path | None = None, batch_size: int = 32, threads: int = 2) -> None:
         self.model_path = model_path
         self.batch_size = batch_size
+        self.threads = threads  # CPU threads of an exported (ONNX) model
         self._model = None
 
     @property
@@ -95,7 +96,7 @@ class Embedder:
     def _load(self):
         path = Path(self.model_path if self.model_path is not None else bundled_model_path())
         if (path / EMBEDDER_FILE).is_file():
-            return OnnxSentenceModel(path)
+            return OnnxSentenceModel(path, self.threads)
         return self._load_torch()
 
     def _load_torch(self):
