@@ -84,3 +84,21 @@ def test_train_reader_writes_a_reader_that_loads_and_scores(tiny_settings, tmp_p
     reader = load_reader(tmp_path / "reader")
     scores = reader.score("what side effects does zometa have", ["headache [SEP] Bone | Side effects | ", "Walking helps."])
     assert scores.shape == (2,) and np.isfinite(scores).all()
+
+
+@pytest.mark.slow
+def test_the_watch_hook_sees_the_model_in_eval_mode_after_each_epoch():
+    from qa.index.embed import bundled_model_path
+    from qa.training.reader import Group, train
+
+    groups = [Group("what side effects does zometa have", ("Headache is common.", "Walking helps."), True),
+              Group("how do I renew my passport", ("Walking helps.", "Rest helps."), False)]
+    seen = []
+
+    def watch(model, tokenizer, epoch):
+        seen.append((epoch, model.training))
+        assert tokenizer("a question", "a unit")["input_ids"]
+
+    config = ReaderConfig(epochs=2, groups_per_batch=2, warmup_steps=1)
+    model, _ = train(groups, bundled_model_path(), config, log=lambda _: None, watch=watch)
+    assert seen == [(1, False), (2, False)] and not model.training
