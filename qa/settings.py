@@ -51,6 +51,9 @@ class Settings:
     # Chosen on dev with the shipped reader (2: answer 0.921, first unit 0.738;
     # 3: 0.929, 0.762); the answer model ranks the first unit at least as well
     # as the reader does, on the five texts and on held-out leaflets alike.
+    # Without the question memory, 3 and 6 came within a question or two of
+    # each other (dev answer 0.865 / 0.881, first unit 0.762 / 0.754; document
+    # 003 left out 0.707 / 0.724), and 1.5 lost first units (0.683).
     reader_blend: float = 3.0
     # A second or third unit joins only when the reader scores it at least this
     # far above "nothing here" (-1: about a 1 in 4 chance that it answers).
@@ -60,6 +63,13 @@ class Settings:
     # Recent questions kept prepared, embedded and searched, so a follow-up reuses
     # its previous turn's work (0: none, as the benchmark measures a cold question).
     turn_cache: int = 256
+    # The answer model's memory of the training questions (which units they
+    # were about, how near the question is to an answerable or unanswerable
+    # one). Off: on a document it never saw (leave-one-document-out, document
+    # 003, dev) it costs answers (0.707 without it, 0.603 with it) while on the
+    # five texts it adds about 0.03; added leaflets are what the product must
+    # answer from. `qa eval` reports it on as an ablation.
+    question_memory: bool = False
     abstain_below: float | None = None  # None: the threshold `qa calibrate` fitted on dev
     # An abstention names subject words the sources never use that are rarer
     # than this in English (a drug, a disease): wording only, never the verdict.

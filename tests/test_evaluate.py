@@ -58,7 +58,7 @@ def test_qa_eval_runs_a_set_and_writes_a_report(tiny_settings, tmp_path, monkeyp
     report = (tmp_path / "report" / "report.md").read_text()
     for heading in ("## Overall", "## Per kind", "## Ablations", "## Calibration", "## Failures by cause"):
         assert heading in report
-    for part in ("no fine-tuning", "no learned answer model", "no question memory"):
+    for part in ("no fine-tuning", "no learned answer model", "with question memory"):
         assert f"| {part}" in report
     assert (tmp_path / "report" / "calibration.png").stat().st_size > 0
     assert (tmp_path / "report" / "hit_at_k.png").stat().st_size > 0

@@ -76,3 +76,17 @@ def test_a_damaged_memory_names_the_folder_and_the_fix(tmp_path, fake_assistant)
 def test_a_memory_needs_one_vector_per_question():
     with pytest.raises(ValueError, match="one vector"):
         Memory(np.zeros((2, 4), dtype=np.float32), np.array([True]), ((),), "m")
+
+
+def test_the_product_reads_no_question_memory_unless_the_settings_turn_it_on(tiny_settings, tmp_path):
+    """Leave-one-document-out showed the memory costs answers on a document it
+    never saw: it is off unless Settings.question_memory."""
+    from qa.answering.assistant import Assistant
+    from conftest import FakeEmbedder
+
+    folder = tiny_settings.answer_model()
+    plain = Assistant.load(tiny_settings, embedder=FakeEmbedder(), calibrated=False)
+    build_memory(plain, ITEMS).save(folder)
+    assert len(Assistant.load(tiny_settings, embedder=FakeEmbedder(), calibrated=False).reader.memory) == 0
+    on = Assistant.load(tiny_settings.with_(question_memory=True), embedder=FakeEmbedder(), calibrated=False)
+    assert len(on.reader.memory) == len(ITEMS)

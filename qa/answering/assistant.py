@@ -110,7 +110,8 @@ class Assistant:
                 )
         assistant = cls(
             index, embedder, settings, answer_model=load_answer_model(folder), calibration=calibration,
-            memory=load_memory(folder), highlighter=highlighter, reader=reader,
+            memory=load_memory(folder) if settings.question_memory else Memory.empty(index.unit_vectors.shape[1]),
+            highlighter=highlighter, reader=reader,
             triage=load_triage(folder, index.unit_vectors.shape[1], fingerprint=embedder.fingerprint) if triage else None,
         )
         assistant.warm_up()

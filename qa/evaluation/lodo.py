@@ -3,8 +3,9 @@ trained on, as it must for a clinic's own leaflet.
 
 For each document of the corpus the reader is trained without it (its
 questions and its units left out; `qa train-reader --leave-out`) and the
-question memory is rebuilt without the training questions about it; then the
-eval questions only that document answers are scored. Two copies of one
+question memory, where the settings turn it on, is rebuilt without the
+training questions about it; then the eval questions only that document
+answers are scored. Two copies of one
 article (most sentences shared) count as one document. The embedding model
 and the answer model's few weights are the shipped ones (refitting them per
 document takes about 40 minutes each on 2 cores): their share of what they
@@ -114,7 +115,9 @@ def run_lodo(assistant, eval_items: list[dict], settings, cache: Path, log=print
         items = [i for i in eval_items if about(gold, index, i, files)]
         if not items:
             continue
-        memory = build_memory(assistant, [i for i in training if not about(gold, index, i, files)])
+        memory = assistant.reader.memory  # empty unless Settings.question_memory
+        if settings.question_memory:
+            memory = build_memory(assistant, [i for i in training if not about(gold, index, i, files)])
         reader = load_reader(reader_for(settings, files, cache, log))
         runs = {
             "reader": assistant.replace(memory=memory, reader=reader),

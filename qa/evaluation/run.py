@@ -53,9 +53,12 @@ ABLATIONS = {
 TRAINED_PARTS_OFF = (
     "no fine-tuning (base MiniLM)",
     "no learned answer model (cosine only)",
-    "no question memory (as for added leaflets)",
     "no reader (answer model alone)",
 )
+# The question memory is off in the product (Settings.question_memory): the
+# ablation switches it the other way.
+MEMORY_ON = "with question memory (off in the product)"
+MEMORY_OFF = "no question memory (as for added leaflets)"
 
 
 def run_eval(args, settings: Settings) -> int:
@@ -101,7 +104,7 @@ def run_ablations(assistant, items: list[dict], dev: list[dict]) -> dict[str, li
     handling switched off; `dev` recalibrates a variant whose scores change."""
 
     runs = {"full system": run_items(assistant, items, progress=False)}
-    for name in TRAINED_PARTS_OFF:
+    for name in (*TRAINED_PARTS_OFF, MEMORY_OFF if assistant.settings.question_memory else MEMORY_ON):
         runs[name] = run_items(part_off(assistant, name, dev), items, progress=False)
     for name, changes in ABLATIONS.items():
         variant = assistant.replace(settings=assistant.settings.with_(**changes))
@@ -114,7 +117,7 @@ def part_off(assistant, name: str, dev: list[dict]):
     import tempfile
 
     from qa.answering.answer import cosine_only_model
-    from qa.answering.memory import Memory
+    from qa.answering.memory import Memory, load_memory
     from qa.index.embed import Embedder, bundled_model_path
     from qa.index.store import build_index, load_index
 
@@ -127,8 +130,10 @@ def part_off(assistant, name: str, dev: list[dict]):
         settings = settings.with_(index_dir=Path(tempfile.mkdtemp(prefix="qa-ablation-")) / "index")
         build_index(settings, embedder, progress=False)
         index = load_index(settings, embedder)
-    elif name == "no question memory (as for added leaflets)":
+    elif name == MEMORY_OFF:
         memory = Memory.empty(index.unit_vectors.shape[1])
+    elif name == MEMORY_ON:
+        memory = load_memory(settings.answer_model())
     elif name == "no reader (answer model alone)":
         variant = assistant.replace(reader=None, calibration=Calibration(1.0, 0.0, 0.0, "raw"))
         return variant.replace(calibration=calibrate(variant, dev))

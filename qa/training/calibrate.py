@@ -64,13 +64,14 @@ def raw_outcomes(assistant, items: list[dict], reader: bool = False) -> tuple[np
 
 def outcomes(assistant, items: list[dict], reader: bool) -> tuple[np.ndarray, ...]:
     """raw_outcomes, and the reader's best logit per item when `reader`, over the
-    items as the assistant reads them and again with its question memory off:
+    items as the assistant reads them and, when it has a question memory, again without it:
     a clinic's own leaflet has no remembered questions, and the confidence must
     hold there too (the answer model's score drops; the reader's does not)."""
     from qa.answering.memory import Memory
 
     forgetting = assistant.replace(memory=Memory.empty(assistant.index.unit_vectors.shape[1]))
-    runs = [raw_outcomes(a, items) + ((raw_outcomes(a, items, reader=True)[0],) if reader else ()) for a in (assistant, forgetting)]
+    variants = (assistant, forgetting) if len(assistant.reader.memory) else (assistant,)  # without a memory, once
+    runs = [raw_outcomes(a, items) + ((raw_outcomes(a, items, reader=True)[0],) if reader else ()) for a in variants]
     return tuple(np.concatenate(columns) for columns in zip(*runs))
 
 
@@ -81,7 +82,8 @@ def calibrate(assistant, items: list[dict], fitted_on: str = "dev") -> Calibrati
     reader = assistant.unit_reader
     found = outcomes(assistant, items, reader is not None)
     raw, right, answerable, refused = found[:4]
-    fitted_on = f"{fitted_on}, with and without the question memory"
+    if len(assistant.reader.memory):
+        fitted_on = f"{fitted_on}, with and without the question memory"
     if reader is None:
         a, b = fit_platt(raw[~refused], right[~refused])
         fitted = Calibration(a, b, 0.0, fitted_on)
