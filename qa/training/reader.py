@@ -239,6 +239,9 @@ def training_groups(settings, config: ReaderConfig, data: Path, leaflets: Path, 
     items = load_items(data)
     if any(i.get("split") in ("dev", "test") for i in items):
         raise ValueError(f"{data} holds dev or test items: the training set must be written from the corpus alone")
+    # The hard negatives are ranked by the answer model as the shipped reader's
+    # were: with its question memory (the product serves without it).
+    settings = settings.with_(question_memory=True)
     assistant = Assistant.load(settings, triage=False, calibrated=False)
     rng = random.Random(config.seed)
     groups = question_groups(assistant, items, config, rng, frozenset(leave_out))
