@@ -181,7 +181,7 @@ def _breakdown_section(r: dict) -> list[str]:
     names = [("prepare", "prepare (clean, follow-up, spelling)"), ("embed", "query embedding (the floor)"),
              ("faiss", "FAISS dense ranking (20)"), ("bm25", "BM25 ranking (20)"),
              ("fusion", "fusion and passages (search - dense - BM25)"), ("search", "= `retriever.search` (dense + BM25 + fusion)"),
-             ("answer", "answer selection (features, answer model)"),
+             ("answer", "answer selection (features, answer model, reader)"),
              ("rest", "rest of `ask` (checks, a follow-up's earlier answer, retries, citations)"), ("ask", "**`ask` end to end**")]
     rows = [[label, fmt_ms(b[key]), f"{100 * b[key] / b['ask']:.0f}%"] for key, label in names]
     return ["", "## 5. Where the time goes", "",
