@@ -243,3 +243,10 @@ def test_the_passage_is_picked_once_and_first(fake_assistant):
         "Thirst and confusion can come.  These symptoms may be due to calcium.",  # not "Thirst..." again
         "Bone pain can be sharp.",
     ]
+
+
+def test_a_hyphenated_drug_name_names_its_family():
+    from qa.answering.entities import names
+
+    assert names("he's been offered radium-223") == {"radionuclide"}
+    assert names("zoledronic acid") == {"bisphosphonate"}

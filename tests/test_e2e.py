@@ -126,6 +126,18 @@ def test_a_two_part_message_gets_a_unit_for_each_part(assistant):
     assert len(answer.units) <= 3
 
 
+def test_a_story_s_joined_questions_each_lean_on_the_drug_the_story_names(assistant):
+    """"...mentioned denosumab injections. What does that do and does it have
+    side effects?": the second part is answered with denosumab's side effects."""
+    answer = assistant.ask("My mum's breast cancer came back in her spine last month. We are all in shock. "
+                           "The oncologist mentioned something called denosumab injections. "
+                           "What does that actually do and does it have side effects?")
+    assert not answer.abstained, answer.message
+    assert re.search(r"denosumab|xgeva", answer.units[0].text, re.I), answer.text
+    assert any("side effects" in u.text for u in answer.units), answer.text
+    _check_verbatim(assistant, answer)
+
+
 @pytest.mark.parametrize("question, history, fact", ANSWERED)
 def test_no_fact_repeats_its_question(question, history, fact):
     import re as _re

@@ -21,3 +21,27 @@ def test_one_sentence_or_no_question_keeps_the_whole_message():
     assert question_parts("what is zometa") == ["what is zometa"]
     story = "My wife has bone mets. She is in pain every night."
     assert question_parts(story) == [story]
+
+
+def test_a_second_question_joined_by_and_is_its_own_part():
+    message = "We have an MRI and a PET-CT next week. Roughly how long is the MRI, and how long does the PET scan take?"
+    assert question_parts(message) == ["Roughly how long is the MRI", "how long does the PET scan take?"]
+    message = "The oncologist mentioned denosumab. What does that do and does it have side effects?"
+    assert question_parts(message) == ["What does that do", "does it have side effects?"]
+
+
+def test_and_before_a_statement_or_a_noun_does_not_cut():
+    # "is suddenly" and "do weights" are not questions; a one-sentence message stays whole.
+    assert question_parts("She has bone mets. Is it safe to exercise and do weights?") == ["Is it safe to exercise and do weights?"]
+    assert question_parts("My wife has mets. Why is she confused and is suddenly so thirsty?") == [
+        "Why is she confused and is suddenly so thirsty?"
+    ]
+    assert question_parts("what is zometa and how does it work") == ["what is zometa and how does it work"]
+
+
+def test_the_story_before_the_first_question_is_kept_for_its_subject():
+    from qa.language.message import story_before
+
+    message = "Mum is 72. It came back in her spine. The oncologist mentioned denosumab. What does that do?"
+    assert story_before(message) == "It came back in her spine. The oncologist mentioned denosumab."
+    assert story_before("What is Xgeva? And how often is it given?") == ""

@@ -62,6 +62,19 @@ def test_follow_up_uses_history_and_standalone_ignores_it(fake_assistant):
     assert standalone.resolved_question == "what causes spinal cord compression?"
 
 
+def test_a_part_leans_on_the_story_before_it(fake_assistant, monkeypatch):
+    prepared = fake_assistant.prepare("My mum is on treatment. The nurse mentioned zometa. What is that for, and what are its side effects?")
+    assert prepared.parts == ("What is that for", "what are its side effects?")
+    assert prepared.story == "My mum is on treatment. The nurse mentioned zometa."
+    asked = []
+    read = fake_assistant.read
+    monkeypatch.setattr(fake_assistant, "read", lambda query, text, *rest: asked.append(query) or read(query, text, *rest))
+    answer = fake_assistant.ask("My mum is on treatment. The nurse mentioned zometa. What is that for, and what are its side effects?")
+    assert "headache" in answer.text
+    # Each part was read with the drug the story names.
+    assert any(q.startswith("what are its side effects?") and "zometa" in q for q in asked), asked
+
+
 def test_urgent_questions_start_with_the_sources_advice(fake_assistant):
     answer = fake_assistant.ask("my back hurts and my legs feel weak")
     assert answer.urgent is not None

@@ -287,6 +287,8 @@ class Assistant:
         the sources answer, beside the best units for the message as a whole,
         and the parts they do not answer (said plainly in the reply)."""
         earlier, best, confident, unanswered = prepared.earlier, [], [], []
+        if prepared.story:  # "What does that do?" after "...mentioned denosumab."
+            earlier = (*earlier, prepared.story)
         for part in prepared.parts:
             part_prepared = self.preparer.part(part, earlier)
             part_picks, part_confidence, _ = self.read(part_prepared.query, part)

@@ -18,7 +18,10 @@ from pathlib import Path
 
 def names(text: str) -> frozenset[str]:
     """The families of treatments and drugs a text names."""
-    lowered = " " + " ".join(re.findall(r"[a-z0-9-]+", text.lower())) + " "
+    words = re.findall(r"[a-z0-9-]+", text.lower())
+    # "radium-223" names radium: the pieces of a hyphenated word count too.
+    words += [piece for word in words if "-" in word for piece in word.split("-") if piece]
+    lowered = " " + " ".join(words) + " "
     return frozenset(family for family, pattern in _families().items() if pattern.search(lowered))
 
 

@@ -20,6 +20,17 @@ _ASKS = re.compile(
 # "And what is X?" asks about X alone once it stands apart from the question before it.
 _LEADING_AND = re.compile(r"^(?:and|also|but|so|ok|okay)\b[\s,]*", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# "..., and does it hurt?": a second question joined to the first by "and" or
+# "or". An auxiliary counts only before its subject ("and is it chemo", not
+# "and is suddenly confused"; "and do I need", not "and do weights").
+_JOINED = re.compile(
+    r",?\s+(?:and|or)\s+(?=(?:what|whats|how|why|when|where|which|who)\b|"
+    r"(?:is|are|does|do|did|can|could|should|will|would|has|have)\s+"
+    r"(?:it|they|i|you|we|he|she|that|this|there|the|my|his|her|their|your|a|an)\b)",
+    re.I,
+)
+MIN_PART_WORDS = 3
+_WH = re.compile(r"\b(?:what|whats|how|why|when|where|which|who)\b", re.I)  # "Roughly how long is..."
 MIN_STORY_SENTENCES = 2  # a message this long or longer may hold story around its question
 
 
@@ -38,8 +49,34 @@ def question_parts(text: str, max_parts: int = 3) -> list[str]:
     found = sentences(text)
     if len(found) < MIN_STORY_SENTENCES:
         return [text]
-    asked = [_LEADING_AND.sub("", s) for s in found if is_question(s)]
+    asked = [part for s in found if is_question(s) for part in joined_questions(_LEADING_AND.sub("", s))]
     return asked[:max_parts] if asked else [text]
+
+
+def joined_questions(sentence: str) -> list[str]:
+    """A question sentence cut where a second question is joined to it ("How
+    long is the MRI, and how long does the PET scan take?"); each side a question
+    of at least MIN_PART_WORDS words, else the sentence whole."""
+    match = _JOINED.search(sentence)
+    if match is None:
+        return [sentence]
+    first, second = sentence[: match.start()].strip(), sentence[match.end():].strip()
+    if not (is_question(first) or _WH.search(first)) or min(len(first.split()), len(second.split())) < MIN_PART_WORDS:
+        return [sentence]
+    return [first, *joined_questions(second)]
+
+
+STORY_SENTENCES = 2  # the story sentences nearest the question: older ones name older things
+
+
+def story_before(text: str) -> str:
+    """The story sentences just before a long message's first question ("We
+    are in shock. The oncologist mentioned denosumab injections."): what "it"
+    or "that" in the question most likely stands for. '' when there are none."""
+    found = sentences(text)
+    first = next((n for n, sentence in enumerate(found) if is_question(sentence)), 0)
+    story = [s for s in found[max(0, first - STORY_SENTENCES):first] if not is_question(s)]
+    return " ".join(story)
 
 
 def cut_at_word(text: str, limit: int) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from qa.language.followup import resolve
-from qa.language.message import question_parts
+from qa.language.message import question_parts, story_before
 from qa.language.terms import Vocabulary, english_frequency
 from qa.language.text import normalise_text
 from qa.settings import MAX_QUESTION_CHARS
@@ -39,7 +39,9 @@ class Prepared:
     same with spelling fixed against the sources' words; `query` the spelled
     question resolved against the conversation (what retrieval searches for);
     `earlier` the usable earlier turns, spelled, oldest first; `parts` the
-    question sentences of a long message (one part: the whole message)."""
+    question sentences of a long message (one part: the whole message);
+    `story` the spelled sentence of the message just before its first question,
+    which the parts lean on for their subject ('' when none)."""
 
     text: str
     spelled: str
@@ -47,6 +49,7 @@ class Prepared:
     problem: str
     earlier: tuple[str, ...] = ()
     parts: tuple[str, ...] = ()
+    story: str = ""
 
     @property
     def usable(self) -> bool:
@@ -124,7 +127,9 @@ class Preparer:
         if turn.problem:
             return Prepared(turn.text, turn.spelled, turn.spelled, turn.problem, earlier, (turn.text,))
         query = resolve(turn.spelled, earlier) if self.followups else turn.spelled
-        return Prepared(turn.text, turn.spelled, query, "", earlier, tuple(question_parts(turn.text, self.max_parts)))
+        parts = tuple(question_parts(turn.text, self.max_parts))
+        story = story_before(turn.text) if len(parts) > 1 else ""
+        return Prepared(turn.text, turn.spelled, query, "", earlier, parts, self.turn(story).spelled if story else "")
 
     def part(self, part: str, earlier: tuple[str, ...]) -> Prepared:
         """One question sentence of a long message, resolved against the conversation
