@@ -250,3 +250,11 @@ def test_a_hyphenated_drug_name_names_its_family():
 
     assert names("he's been offered radium-223") == {"radionuclide"}
     assert names("zoledronic acid") == {"bisphosphonate"}
+
+
+def test_how_a_sentence_points_back_is_read_from_its_first_word():
+    from qa.answering.entities import opening
+
+    assert opening("These tests are painless.") == "lead"
+    assert opening("• It\u2019s more expensive than bisphosphonates.") == "pronoun"
+    assert opening("Italy is far.") == "" and opening("") == ""

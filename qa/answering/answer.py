@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.answering.entities import names
+from qa.answering.entities import names, opening
 from qa.answering.features import (
     CONTEXT_WEIGHT,
     QUESTION_FEATURES,
@@ -254,14 +254,11 @@ def best_first(picks: list[Pick]) -> list[Pick]:
 # subject the question already gives ("It is often worse at night"), and the
 # sentence before would be read first for nothing; they lean back only on a
 # sentence naming a treatment they do not name themselves ("Denosumab
-# (Xgeva) ..." before "It's more expensive than bisphosphonates").
-LEAD_WORDS = frozenset({"This", "These", "That", "Those", "Such", "Both"})
-PRONOUNS = frozenset({"It", "It's", "Its", "They", "They're", "Their"})
-
-
+# (Xgeva) ..." before "It's more expensive than bisphosphonates"). The words
+# are in data/entities.json.
 def _points_back(text: str, before: str) -> bool:
-    first = text.split(" ", 1)[0].replace("\u2019", "'")
-    return first in LEAD_WORDS or (first in PRONOUNS and bool(names(before) - names(text)))
+    kind = opening(text)
+    return kind == "lead" or (kind == "pronoun" and bool(names(before) - names(text)))
 
 
 def sigmoid(x: float) -> float:

@@ -17,13 +17,12 @@ or treatment than the question does. A lead-in without its list never joins.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 
 from qa.answering.answer import AnswerModel, Pick, _overlaps, _previous_unit, _similar, sigmoid, with_lead
-from qa.answering.entities import names, names_other
+from qa.answering.entities import names, names_other, opening
 from qa.answering.features import UNIT_FEATURES, Candidate, Question
 from qa.answering.reader import NULL_LOGIT, UnitReader, reader_text
 from qa.settings import Settings
@@ -94,7 +93,6 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
 # is about what the sentence before it names (Xgeva); one that names no
 # treatment ("Possible side effects include ... the jaw") goes on speaking of
 # the treatment the sentence before names (bisphosphonates).
-POINTS_BACK = re.compile(r"^[\W_]*(?:it|its|they|their|this|these|those)\b", re.IGNORECASE)
 
 
 def named_in(pick: Pick) -> str:
@@ -104,6 +102,6 @@ def named_in(pick: Pick) -> str:
     own = f"{pick.chunk.section} {pick.unit.text}"
     previous = _previous_unit(pick)
     before = pick.before or (previous.text if previous is not None else "")
-    if before and (POINTS_BACK.match(pick.unit.text) or not names(own)):
+    if before and (opening(pick.unit.text) or not names(own)):
         return f"{pick.chunk.section} {before} {pick.unit.text}"
     return own

@@ -25,6 +25,14 @@ def names(text: str) -> frozenset[str]:
     return frozenset(family for family, pattern in _families().items() if pattern.search(lowered))
 
 
+def opening(text: str) -> str:
+    """How a sentence's first word points back at the sentence before:
+    "lead" ("These tests..."), "pronoun" ("It is...") or "" (entities.json)."""
+    first = re.match(r"[\W_]*([\w'\u2019]+)", text)
+    word = first.group(1).lower().replace("\u2019", "'") if first else ""
+    return next((kind for kind, words in _points_back().items() if word in words), "")
+
+
 def names_other(text: str, named: frozenset[str]) -> bool:
     """A text names treatments, and none of the families the question names."""
     own = names(text)
@@ -32,9 +40,18 @@ def names_other(text: str, named: frozenset[str]) -> bool:
 
 
 @cache
+def _data() -> dict:
+    return json.loads((Path(__file__).with_name("data") / "entities.json").read_text(encoding="utf-8"))
+
+
+@cache
+def _points_back() -> dict[str, frozenset[str]]:
+    return {kind: frozenset(_data()["points_back"][kind]) for kind in ("lead", "pronoun")}
+
+
+@cache
 def _families() -> dict[str, re.Pattern]:
-    path = Path(__file__).with_name("data") / "entities.json"
-    families = json.loads(path.read_text(encoding="utf-8"))["families"]
+    families = _data()["families"]
     return {
         family: re.compile(r" (?:" + "|".join(re.escape(w) for w in words) + r")s? ")
         for family, words in families.items()
