@@ -66,7 +66,7 @@ train: $(STAMP)
 	$(PY) -m qa train-reader
 	$(PY) -m qa calibrate
 
-# Retrain only the reader (45 to 75 minutes on 2 cores), then recalibrate: the confidence reads it.
+# Retrain only the reader (about 70 minutes on 2 cores), then recalibrate: the confidence reads it.
 reader: $(STAMP)
 	$(PY) -m qa train-reader
 	$(PY) -m qa calibrate

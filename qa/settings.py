@@ -53,7 +53,10 @@ class Settings:
     # as the reader does, on the five texts and on held-out leaflets alike.
     # Without the question memory, 3 and 6 came within a question or two of
     # each other (dev answer 0.865 / 0.881, first unit 0.762 / 0.754; document
-    # 003 left out 0.707 / 0.724), and 1.5 lost first units (0.683).
+    # 003 left out 0.707 / 0.724), and 1.5 lost first units (0.683). With the
+    # reader trained on 48 leaflets (answerable dev questions, ranking only):
+    # 1.5 / 3 / 6 gave dev first units 0.778 / 0.810 / 0.833 and the held-out
+    # writer's leaflets 0.617 / 0.609 / 0.594; 3 stays, for unseen documents.
     reader_blend: float = 3.0
     # A second or third unit joins only when the reader scores it at least this
     # far above "nothing here" (-1: about a 1 in 4 chance that it answers).

@@ -99,6 +99,16 @@ def test_the_watch_hook_sees_the_model_in_eval_mode_after_each_epoch():
         seen.append((epoch, model.training))
         assert tokenizer("a question", "a unit")["input_ids"]
 
-    config = ReaderConfig(epochs=2, groups_per_batch=2, warmup_steps=1)
+    config = ReaderConfig(epochs=2, groups_per_batch=2, warmup_steps=1, layers=3)
     model, _ = train(groups, bundled_model_path(), config, log=lambda _: None, watch=watch)
     assert seen == [(1, False), (2, False)] and not model.training
+    assert model.config.num_hidden_layers == config.layers == 3  # the first 3 of MiniLM's 6
+
+
+def test_a_reader_asking_for_more_layers_than_its_base_has_is_refused(tmp_path):
+    from qa.errors import TrainingDataError
+    from qa.training.reader import Group, train
+
+    (tmp_path / "config.json").write_text('{"num_hidden_layers": 2}', encoding="utf-8")
+    with pytest.raises(TrainingDataError, match="2 transformer layers"):
+        train([Group("q", ("a", "b"), True)], tmp_path, ReaderConfig(layers=3), log=lambda _: None)

@@ -16,7 +16,12 @@ import numpy as np
 from qa.answering.calibration import Calibration
 from qa.training.gold import Result, judge
 
-MAX_FALSE_ABSTENTIONS = 0.05  # on dev: the threshold may refuse at most this share of answerable questions
+# On dev the threshold may refuse at most this share of answerable questions.
+# 0.05 with the reader trained on 48 leaflets set it at 0.68, which refused
+# "what is zometa?" (0.65), 19 % of document 003's questions when the reader
+# had never seen it, and 15 % of the held-out writer's leaflets; 0.03 (0.54)
+# refuses as many of dev's unanswerable questions.
+MAX_FALSE_ABSTENTIONS = 0.03
 
 
 def fit_platt(raw: np.ndarray, right: np.ndarray) -> tuple[float, ...]:
