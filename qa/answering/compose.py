@@ -93,8 +93,6 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
 # is about what the sentence before it names (Xgeva); one that names no
 # treatment ("Possible side effects include ... the jaw") goes on speaking of
 # the treatment the sentence before names (bisphosphonates).
-
-
 def named_in(pick: Pick) -> str:
     """The text whose treatments a unit speaks of: its section heading and
     itself, with the sentence before when it opens with a pronoun, or when

@@ -20,17 +20,18 @@ _ASKS = re.compile(
 # "And what is X?" asks about X alone once it stands apart from the question before it.
 _LEADING_AND = re.compile(r"^(?:and|also|but|so|ok|okay)\b[\s,]*", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
+_WH_WORDS = r"what|whats|how|why|when|where|which|who"
 # "..., and does it hurt?": a second question joined to the first by "and" or
 # "or". An auxiliary counts only before its subject ("and is it chemo", not
 # "and is suddenly confused"; "and do I need", not "and do weights").
 _JOINED = re.compile(
-    r",?\s+(?:and|or)\s+(?=(?:what|whats|how|why|when|where|which|who)\b|"
+    rf",?\s+(?:and|or)\s+(?=(?:{_WH_WORDS})\b|"
     r"(?:is|are|does|do|did|can|could|should|will|would|has|have)\s+"
     r"(?:it|they|i|you|we|he|she|that|this|there|the|my|his|her|their|your|a|an)\b)",
     re.I,
 )
 MIN_PART_WORDS = 3
-_WH = re.compile(r"\b(?:what|whats|how|why|when|where|which|who)\b", re.I)  # "Roughly how long is..."
+_WH = re.compile(rf"\b(?:{_WH_WORDS})\b", re.I)  # "Roughly how long is..."
 MIN_STORY_SENTENCES = 2  # a message this long or longer may hold story around its question
 
 

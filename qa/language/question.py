@@ -40,8 +40,8 @@ class Prepared:
     question resolved against the conversation (what retrieval searches for);
     `earlier` the usable earlier turns, spelled, oldest first; `parts` the
     question sentences of a long message (one part: the whole message);
-    `story` the spelled sentence of the message just before its first question,
-    which the parts lean on for their subject ('' when none)."""
+    `story` the spelled story sentences just before a long message's first
+    question, which its parts lean on for their subject ('' when none)."""
 
     text: str
     spelled: str
