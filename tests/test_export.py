@@ -56,3 +56,38 @@ def test_embedding_for_an_index_build_shows_its_progress(exported, capsys):
     Embedder(exported).encode(TEXTS * 20, progress=True)
     err = capsys.readouterr().err
     assert "embedding:   0%" in err and "embedding: 100%" in err
+
+
+@pytest.fixture(scope="module")
+def exported_reader(tmp_path_factory):
+    """A cross-encoder exported as `qa train-reader` exports one (its head untrained: the base weights)."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from qa.answering.reader import OnnxReader
+    from qa.training.export import export_reader
+
+    folder = tmp_path_factory.mktemp("reader")
+    path = str(bundled_model_path())
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, local_files_only=True)
+    export_reader(model, tokenizer, folder)
+    return OnnxReader(folder, threads=1, weights_sha256=""), model, tokenizer
+
+
+def test_a_units_score_does_not_depend_on_the_units_read_beside_it(exported_reader):
+    """int8 activations are quantised per tensor: in a padded batch a unit's
+    score moved with its neighbours. Read alone, it is the same every time."""
+    import torch
+
+    reader, model, tokenizer = exported_reader
+    question = "what does zometa do?"
+    texts = ["Zometa slows the breakdown of bone. [SEP] Drugs | Bisphosphonates | ", TEXTS[0], TEXTS[2] * 5]
+    together = reader.score(question, texts)
+    alone = np.array([reader.score(question, [t])[0] for t in reversed(texts)])[::-1]
+    assert together.shape == (3,) and together.dtype == np.float32
+    assert np.array_equal(together, alone)
+    with torch.inference_mode():
+        feeds = tokenizer([question] * 3, texts, truncation="longest_first", max_length=128, padding=True, return_tensors="pt")
+        exact = model.eval()(**feeds).logits.reshape(3).numpy()
+    assert np.abs(together - exact).max() < 0.25  # int8 weights: close, not equal
+    assert reader.score(question, []).shape == (0,)
