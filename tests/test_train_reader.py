@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+from dataclasses import replace
 from types import SimpleNamespace
 
 import numpy as np
@@ -77,13 +78,44 @@ def test_train_reader_writes_a_reader_that_loads_and_scores(tiny_settings, tmp_p
     leaflets = tmp_path / "leaflets"
     write_leaflets(leaflets, "la")
     args = SimpleNamespace(epochs=1, seed=1, no_leaflets=False, base="bundled", leave_out=None, data=data,
-                           leaflets=leaflets, out=tmp_path / "reader", keep_torch=None)
+                           leaflets=leaflets, out=tmp_path / "reader", keep_torch=None, layers=None, teacher=None)
     assert run_train_reader(args, tiny_settings) == 0
     card = json.loads((tmp_path / "reader" / READER_FILE).read_text())
     assert card["groups"]["leaflets"] >= 1 and card["config"]["base"] == "bundled"
     reader = load_reader(tmp_path / "reader")
     scores = reader.score("what side effects does zometa have", ["headache [SEP] Bone | Side effects | ", "Walking helps."])
     assert scores.shape == (2,) and np.isfinite(scores).all()
+    # A smaller student taught by that reader: its card names the teacher and its layers.
+    student = SimpleNamespace(**{**vars(args), "out": tmp_path / "student", "layers": 2, "teacher": tmp_path / "reader"})
+    assert run_train_reader(student, tiny_settings) == 0
+    card = json.loads((tmp_path / "student" / READER_FILE).read_text())
+    assert card["config"]["teacher"] == str(tmp_path / "reader") and card["config"]["layers"] == 2
+    assert np.isfinite(load_reader(tmp_path / "student").score("what side effects does zometa have", ["headache"])).all()
+
+
+@pytest.mark.slow
+def test_a_student_learns_its_teachers_logits_not_only_the_labels():
+    """Distillation: the teacher's logits are targets beside the labels, so the
+    student's logits come near them (with the labels alone they need not)."""
+    import torch
+
+    from qa.index.embed import bundled_model_path
+    from qa.training.reader import Group, train
+
+    taught = (6.0, 1.0, -4.0)
+    groups = [Group("what side effects does zometa have", ("Headache is common.", "Flu-like aches.", "Walking helps."), True, taught)]
+
+    def logits(config):
+        model, tokenizer = train(groups, bundled_model_path(), config, log=lambda _: None)
+        with torch.inference_mode():
+            feeds = tokenizer([groups[0].query] * 3, list(groups[0].texts), padding=True, return_tensors="pt")
+            return model(**feeds).logits.reshape(3).numpy()
+
+    config = ReaderConfig(epochs=60, groups_per_batch=1, warmup_steps=1, layers=1, learning_rate=1e-3, head_learning_rate=1e-2)
+    student = logits(replace(config, teacher="a reader"))
+    labels_only = logits(config)
+    assert np.abs(student - taught).mean() < 1.0
+    assert np.abs(student - taught).mean() < np.abs(labels_only - taught).mean()
 
 
 @pytest.mark.slow

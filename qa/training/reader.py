@@ -71,6 +71,11 @@ class ReaderConfig:
     # The fine-tuned embedding model's torch weights (`qa train` keeps them
     # there) know how patients ask; "bundled": the packaged all-MiniLM-L6-v2.
     base: str = ".cache/train/final"
+    # A trained reader folder whose logits the new one also learns, by
+    # squared error beside the softmax (distillation: how a smaller reader
+    # learns more from the same groups than from their labels alone); "": none.
+    teacher: str = ""
+    teacher_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if min(self.epochs, self.negatives, self.per_answer, self.groups_per_batch, self.layers) < 1:
@@ -84,6 +89,7 @@ class Group:
     query: str
     texts: tuple[str, ...]
     answerable: bool
+    teacher: tuple[float, ...] = ()  # the teacher reader's logit per text, when distilling
 
 
 def question_groups(assistant, items: list[dict], config: ReaderConfig, rng: random.Random, leave_out=frozenset()) -> list[Group]:
@@ -199,6 +205,9 @@ def train(groups: list[Group], base: Path, config: ReaderConfig, log=print, watc
             null = torch.full((len(batch), 1), NULL_LOGIT)
             target = torch.tensor([1 if g.answerable else 0 for g in batch])
             loss = torch.nn.functional.cross_entropy(torch.cat([null, logits], dim=1), target)
+            if config.teacher:
+                taught = torch.tensor([g.teacher for g in batch], dtype=torch.float32)
+                loss = loss + config.teacher_weight * torch.nn.functional.mse_loss(logits, taught)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimiser.step()
@@ -267,6 +276,17 @@ def training_groups(settings, config: ReaderConfig, data: Path, leaflets: Path, 
     return groups, counts
 
 
+def taught(groups: list[Group], teacher: Path, log=print) -> list[Group]:
+    """The groups with the teacher reader's logits for their texts."""
+    from qa.answering.reader import load_reader
+
+    reader = load_reader(teacher)
+    started = time.time()
+    out = [replace(g, teacher=tuple(float(x) for x in reader.score(g.query, list(g.texts)))) for g in groups]
+    log(f"teacher {teacher} read {len(groups)} groups in {time.time() - started:.0f} s")
+    return out
+
+
 def base_folder(config: ReaderConfig) -> Path:
     if config.base == "bundled":
         from qa.index.embed import bundled_model_path
@@ -286,6 +306,8 @@ def build_reader(
     renamed into place): what `qa train-reader` and leave-one-document-out run."""
     started = time.time()
     groups, counts = training_groups(settings, config, data, leaflets, leave_out, log)
+    if config.teacher:
+        groups = taught(groups, Path(config.teacher), log)
     model, tokenizer = train(groups, base_folder(config), config, log, watch)
     staging = out.with_name(out.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
@@ -313,6 +335,10 @@ def run_train_reader(args, settings) -> int:
     config = ReaderConfig(seed=args.seed, leaflets=not args.no_leaflets, base=args.base)
     if args.epochs is not None:
         config = replace(config, epochs=args.epochs)
+    if args.layers is not None:
+        config = replace(config, layers=args.layers)
+    if args.teacher is not None:
+        config = replace(config, teacher=str(args.teacher))
     command = " ".join(["qa", *sys.argv[1:]]) if sys.argv[1:2] == ["train-reader"] else "qa train-reader"
     build_reader(settings, config, args.data, args.leaflets, args.out, frozenset(args.leave_out or ()),
                  args.keep_torch, {"command": command}, log)
