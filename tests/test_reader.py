@@ -153,6 +153,22 @@ def test_leave_one_document_out_counts_a_copy_of_a_document_as_that_document():
     assert found == [("000+001", frozenset({"000_a.txt", "001_a.txt"})), ("002", frozenset({"002_b.txt"}))]
 
 
+def test_the_documents_report_gives_each_measure_its_section_and_means():
+    from qa.evaluation.lodo import NO_LEAFLETS, report
+
+    row = {"n": 4, "answer accuracy": 0.5, "first-unit accuracy": 0.25, "false abstentions": 0.0, "follow-up accuracy": None}
+    figures = {"reader": {"dev": {"001": row, "002": {**row, "answer accuracy": 1.0}}}}
+    leaflets = {"reader": {**row, "abstention recall": 1.0, "ECE": 0.1}, NO_LEAFLETS: row}
+    five = {"reader, dev": row, f"{NO_LEAFLETS}, test": {**row, "answer accuracy": 0.125}}
+    text = report(figures, leaflets, five)
+    assert "### reader, dev split" in text and "| mean | 4.000 | 0.750 |" in text
+    new_leaflets = text.split("## New leaflets")[1].split("## Without the training leaflets")[0]
+    assert f"| {NO_LEAFLETS} | 4 |" in new_leaflets
+    ablation = text.split("## Without the training leaflets")[1]
+    assert f"| {NO_LEAFLETS}, test | 4 | 0.125 |" in ablation
+    assert "## Without the training leaflets" not in report(figures, leaflets)
+
+
 def test_a_part_of_the_message_the_sources_do_not_answer_is_said_plainly(fake_assistant):
     from qa.apps.chat import render_answer, to_plain
 

@@ -55,12 +55,13 @@ def about(gold: GoldUnits, index, item: dict, files: frozenset[str]) -> bool:
     return bool(found) and found <= files
 
 
-def reader_for(settings, files: frozenset[str], cache: Path, log) -> Path:
-    """The reader trained without these files: from the cache, else trained now (about 40 minutes on 2 cores)."""
+def reader_for(settings, files: frozenset[str], cache: Path, log, config=None) -> Path:
+    """The reader trained without these files (and with `config`, else the
+    shipped one's): from the cache, else trained now (about 70 minutes on 2 cores)."""
     from qa.answering.reader import READER_FILE
     from qa.training.reader import ReaderConfig, build_reader
 
-    config = ReaderConfig()
+    config = config or ReaderConfig()
     data, leaflets = Path("train/questions.jsonl"), Path("train/leaflets")
     digest = hashlib.sha256(json.dumps([sorted(files), repr(config)]).encode())
     for path in [data, *sorted(leaflets.iterdir())]:
@@ -81,7 +82,23 @@ def without_reader(assistant, dev_items: list[dict]):
     return plain.replace(calibration=calibrate(plain, dev_items))
 
 
-def run_new_leaflets(assistant, plain, leaflets: Path = Path("train/leaflets"), writer: str = "lc") -> dict:
+def without_leaflets(assistant, dev_items: list[dict], settings, cache: Path, log):
+    """The assistant with a reader trained on the five texts' questions alone
+    (no training leaflets; cached like the leave-one-document-out readers),
+    its confidence calibrated on dev (the ablation)."""
+    from dataclasses import replace
+
+    from qa.answering.calibration import Calibration
+    from qa.answering.reader import load_reader
+    from qa.training.calibrate import calibrate
+    from qa.training.reader import ReaderConfig
+
+    reader = load_reader(reader_for(settings, frozenset(), cache, log, replace(ReaderConfig(), leaflets=False)))
+    bare = assistant.replace(reader=reader, calibration=Calibration(1.0, 0.0, 0.0, "raw"))
+    return bare.replace(calibration=calibrate(bare, dev_items))
+
+
+def run_new_leaflets(assistant, plain, leaflets: Path = Path("train/leaflets"), writer: str = "lc", others: dict | None = None) -> dict:
     """The leaflets of the held-out writer, each a document nothing here was
     trained on (not the embedding model, not the answer model, not the reader),
     answered as a clinic's own leaflets would be: {run: metrics}."""
@@ -92,7 +109,8 @@ def run_new_leaflets(assistant, plain, leaflets: Path = Path("train/leaflets"), 
     files = leaflet_files(leaflets, writer, held_out=True)
     items = [i for path in files for i in load_items(path)]
     figures = {}
-    for run, parts in (("reader", {"reader": assistant.unit_reader, "calibration": assistant.calibration}), ("no reader", {"reader": None, "calibration": plain.calibration})):
+    runs = {"reader": assistant, **(others or {}), "no reader": plain}
+    for run, parts in ((run, {"reader": a.unit_reader, "calibration": a.calibration}) for run, a in runs.items()):
         with tempfile.TemporaryDirectory() as work:
             leaflet = leaflet_assistant(assistant.settings, assistant.embedder, Path(work), files, **parts)
             figures[run] = metrics(run_items(leaflet, items, progress=False))
@@ -130,8 +148,15 @@ def run_lodo(assistant, eval_items: list[dict], settings, cache: Path, log=print
                 if chosen:
                     figures.setdefault(run, {}).setdefault(split, {})[name] = metrics(chosen)
         log(f"{name}: {len(items)} questions")
-    leaflets = run_new_leaflets(assistant, plain)
-    return figures, report(figures, leaflets)
+    dev_items = [i for i in eval_items if i["split"] == "dev"]
+    bare = without_leaflets(assistant, dev_items, settings, cache, log)
+    leaflets = run_new_leaflets(assistant, plain, others={NO_LEAFLETS: bare})
+    five = {}
+    for run, a in (("reader", assistant), (NO_LEAFLETS, bare)):
+        results = run_items(a, eval_items, progress=False)
+        for split in ("dev", "test"):
+            five[f"{run}, {split}"] = metrics([r for r in results if r.item["split"] == split])
+    return figures, report(figures, leaflets, five)
 
 
 NEW_LEAFLETS = (
@@ -139,11 +164,17 @@ NEW_LEAFLETS = (
     "trained on (not the embedding model, not the answer model, not the reader), answered from their own "
     "index as a clinic's own leaflets would be."
 )
+NO_LEAFLETS = "reader trained without the leaflets"
+ABLATION = (
+    "The reader trained as the shipped one is, but on the five texts' training questions alone "
+    "(`qa train-reader --no-leaflets`, its confidence recalibrated on dev): what the training leaflets add, "
+    "on the five texts (dev and test) and on the new leaflets above."
+)
 LEAFLET_KEYS = ["n", "answer accuracy", "first-unit accuracy", "false abstentions", "abstention recall",
                 "follow-up accuracy", "ECE"]
 
 
-def report(figures: dict, leaflets: dict | None = None) -> str:
+def report(figures: dict, leaflets: dict | None = None, five: dict | None = None) -> str:
     lines = ["# Documents never trained on", "", "## Leave-one-document-out", "", __doc__.split("\n\n")[1].replace("\n", " "), ""]
     for run, splits in figures.items():
         for split, docs in splits.items():
@@ -152,6 +183,8 @@ def report(figures: dict, leaflets: dict | None = None) -> str:
             lines += [f"### {run}, {split} split", "", table(rows, KEYS), ""]
     if leaflets:
         lines += ["## New leaflets", "", NEW_LEAFLETS, "", table(leaflets, LEAFLET_KEYS), ""]
+    if five:
+        lines += ["## Without the training leaflets", "", ABLATION, "", table(five, LEAFLET_KEYS), ""]
     return "\n".join(lines)
 
 
