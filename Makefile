@@ -49,8 +49,9 @@ chromium:
 index: $(STAMP)
 	$(PY) -m qa index
 
-# With leave-one-document-out: the first run trains a reader per document
-# (about 40 minutes each, 4 documents, on 2 cores; kept in .cache/lodo); later runs take minutes.
+# With leave-one-document-out: the first run trains a reader per document and one
+# without the training leaflets (about 70 minutes each, 5 in all, on 2 cores; kept in
+# .cache/lodo, keyed by data and config); later runs take minutes.
 eval: $(STAMP)
 	$(PY) -m qa eval --split all --report eval --lodo
 
