@@ -153,6 +153,36 @@ def test_leave_one_document_out_counts_a_copy_of_a_document_as_that_document():
     assert found == [("000+001", frozenset({"000_a.txt", "001_a.txt"})), ("002", frozenset({"002_b.txt"}))]
 
 
+def test_a_student_left_without_a_document_learns_from_a_teacher_left_without_it(tmp_path, monkeypatch):
+    import json
+    from dataclasses import asdict, replace
+
+    import qa.training.reader as training
+    from qa.evaluation.lodo import reader_for
+    from qa.training.reader import ReaderConfig
+
+    built = []
+
+    def fake_build(settings, config, data, leaflets, out, leave_out=frozenset(), **_):
+        built.append((config, leave_out))
+        out.mkdir(parents=True)
+        (out / "reader.json").write_text(json.dumps({"config": asdict(config)}))
+
+    monkeypatch.setattr(training, "build_reader", fake_build)
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    (shipped / "reader.json").write_text(json.dumps({"config": {**asdict(ReaderConfig(epochs=2)), "retired": 1}}))
+    student = replace(ReaderConfig(), layers=3, teacher=str(shipped))
+    left_out = frozenset({"003_a.txt"})
+    folder = reader_for(None, left_out, tmp_path / "cache", lambda _: None, student)
+    (teacher, teacher_files), (taught, taught_files) = built
+    assert teacher == ReaderConfig(epochs=2) and teacher_files == taught_files == left_out
+    assert taught.layers == 3 and Path(taught.teacher).parent == tmp_path / "cache" and taught.teacher != str(shipped)
+    assert reader_for(None, left_out, tmp_path / "cache", lambda _: None, student) == folder and len(built) == 2  # cached
+    reader_for(None, frozenset(), tmp_path / "cache", lambda _: None, student)
+    assert built[-1][0].teacher == str(shipped)  # nothing left out: the shipped teacher
+
+
 def test_the_documents_report_gives_each_measure_its_section_and_means():
     from qa.evaluation.lodo import NO_LEAFLETS, report
 

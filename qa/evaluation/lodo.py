@@ -62,6 +62,15 @@ def reader_for(settings, files: frozenset[str], cache: Path, log, config=None) -
     from qa.training.reader import ReaderConfig, build_reader
 
     config = config or ReaderConfig()
+    if config.teacher and files:
+        # A student learns its teacher's logits: the teacher must not have seen
+        # these files either, so it is the teacher's own config trained without them.
+        from dataclasses import fields, replace
+
+        card = json.loads((Path(config.teacher) / READER_FILE).read_text(encoding="utf-8"))
+        known = {f.name for f in fields(ReaderConfig)}
+        taught_by = ReaderConfig(**{k: v for k, v in card["config"].items() if k in known})
+        config = replace(config, teacher=str(reader_for(settings, files, cache, log, taught_by)))
     data, leaflets = Path("train/questions.jsonl"), Path("train/leaflets")
     digest = hashlib.sha256(json.dumps([sorted(files), repr(config)]).encode())
     for path in [data, *sorted(leaflets.iterdir())]:
