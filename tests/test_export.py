@@ -86,6 +86,9 @@ def test_a_units_score_does_not_depend_on_the_units_read_beside_it(exported_read
     alone = np.array([reader.score(question, [t])[0] for t in reversed(texts)])[::-1]
     assert together.shape == (3,) and together.dtype == np.float32
     assert np.array_equal(together, alone)
+    # Read two at a time on two threads (as served): the same scores, in order.
+    two = type(reader)(reader.folder, threads=2, weights_sha256="")
+    assert np.array_equal(two.score(question, texts), together)
     with torch.inference_mode():
         feeds = tokenizer([question] * 3, texts, truncation="longest_first", max_length=128, padding=True, return_tensors="pt")
         exact = model.eval()(**feeds).logits.reshape(3).numpy()
