@@ -48,7 +48,8 @@ class Settings:
     # refused fewer unanswerable questions: dev 0.917 against 0.958, the
     # held-out writer's leaflets 0.594 against 0.672.
     reader_candidates: int = 4
-    # CPU threads the embedding model and the reader (ONNX Runtime) each use for one question.
+    # CPU threads the embedding model and the reader (ONNX Runtime) each use for one question
+    # (the reader: that many pairs read at once, one thread each).
     threads: int = 2
     # A unit's score: the reader's logit plus this share of the answer model's.
     # Chosen on dev with the shipped reader (2: answer 0.921, first unit 0.738;
