@@ -12,6 +12,11 @@ document takes about 40 minutes each on 2 cores): their share of what they
 learned from the document is not taken away, so these figures flatter a little.
 
     qa eval --lodo          # readers cached in .cache/lodo, keyed by data and config
+
+It also reports a reader trained without the training leaflets (the ablation
+of the extra documents) on dev, test and the held-out writer's leaflets. A
+new ReaderConfig field changes every key: rename cached folders whose readers
+it does not change, or let them retrain.
 """
 
 from __future__ import annotations
