@@ -87,13 +87,19 @@ def reader_for(settings, files: frozenset[str], cache: Path, log, config=None) -
     return folder
 
 
-def without_reader(assistant, dev_items: list[dict]):
-    """The answer model alone, its confidence calibrated so on dev (the ablation)."""
+def recalibrated(assistant, dev_items: list[dict], reader):
+    """The assistant with another reader (None: the answer model alone), its
+    confidence fitted afresh on dev, as every ablation is."""
     from qa.answering.calibration import Calibration
     from qa.training.calibrate import calibrate
 
-    plain = assistant.replace(reader=None, calibration=Calibration(1.0, 0.0, 0.0, "raw"))
-    return plain.replace(calibration=calibrate(plain, dev_items))
+    variant = assistant.replace(reader=reader, calibration=Calibration(1.0, 0.0, 0.0, "raw"))
+    return variant.replace(calibration=calibrate(variant, dev_items))
+
+
+def without_reader(assistant, dev_items: list[dict]):
+    """The answer model alone, its confidence calibrated so on dev (the ablation)."""
+    return recalibrated(assistant, dev_items, None)
 
 
 def without_leaflets(assistant, dev_items: list[dict], settings, cache: Path, log):
@@ -102,14 +108,11 @@ def without_leaflets(assistant, dev_items: list[dict], settings, cache: Path, lo
     its confidence calibrated on dev (the ablation)."""
     from dataclasses import replace
 
-    from qa.answering.calibration import Calibration
     from qa.answering.reader import load_reader
-    from qa.training.calibrate import calibrate
     from qa.training.reader import ReaderConfig
 
     reader = load_reader(reader_for(settings, frozenset(), cache, log, replace(ReaderConfig(), leaflets=False)))
-    bare = assistant.replace(reader=reader, calibration=Calibration(1.0, 0.0, 0.0, "raw"))
-    return bare.replace(calibration=calibrate(bare, dev_items))
+    return recalibrated(assistant, dev_items, reader)
 
 
 def run_new_leaflets(assistant, plain, leaflets: Path = Path("train/leaflets"), writer: str = "lc", others: dict | None = None) -> dict:
