@@ -47,3 +47,25 @@ def test_a_missing_or_damaged_calibration_names_the_fix(tmp_path):
     (tmp_path / "calibration.json").write_text('{"a": 1, "b": 0, "threshold": 7, "fitted_on": "dev"}')
     with pytest.raises(AnswerModelError, match="threshold"):
         load_calibration(tmp_path)
+
+
+def test_recalibrated_swaps_a_part_in_and_fits_the_confidence_to_its_scores(fake_assistant):
+    from conftest import FakeReader
+    from qa.training.calibrate import recalibrated
+
+    def item(question, answers):
+        return {"id": question, "question": question, "history": [], "answerable": bool(answers), "answers": answers, "kind": "single"}
+
+    dev = [
+        item("what is a bisphosphonate?", ["Bisphosphonates are drugs that slow the breakdown of bone."]),
+        item("what are the side effects of zometa?", ["headache"]),
+        item("what should I do about back pain with leg weakness?", ["go to the emergency room right away"]),
+        item("what causes extreme thirst?", ["High calcium in the blood can cause extreme thirst"]),
+        item("how much does zometa cost?", ["fever and chills"]),  # a wrong answer, so both outcomes are seen
+        item("can I eat grapefruit on holiday?", []),
+    ]
+    reader = FakeReader()
+    variant = recalibrated(fake_assistant, dev, reader=reader)
+    assert variant.unit_reader is reader and reader.calls  # the new part was read while fitting
+    assert variant.calibration.reader_sha256 == "fake-reader" and variant.calibration.fitted_on == "dev"
+    assert fake_assistant.unit_reader is None  # the original is untouched

@@ -87,19 +87,11 @@ def reader_for(settings, files: frozenset[str], cache: Path, log, config=None) -
     return folder
 
 
-def recalibrated(assistant, dev_items: list[dict], reader):
-    """The assistant with another reader (None: the answer model alone), its
-    confidence fitted afresh on dev, as every ablation is."""
-    from qa.answering.calibration import Calibration
-    from qa.training.calibrate import calibrate
-
-    variant = assistant.replace(reader=reader, calibration=Calibration(1.0, 0.0, 0.0, "raw"))
-    return variant.replace(calibration=calibrate(variant, dev_items))
-
-
 def without_reader(assistant, dev_items: list[dict]):
     """The answer model alone, its confidence calibrated so on dev (the ablation)."""
-    return recalibrated(assistant, dev_items, None)
+    from qa.training.calibrate import recalibrated
+
+    return recalibrated(assistant, dev_items, reader=None)
 
 
 def without_leaflets(assistant, dev_items: list[dict], settings, cache: Path, log):
@@ -109,10 +101,11 @@ def without_leaflets(assistant, dev_items: list[dict], settings, cache: Path, lo
     from dataclasses import replace
 
     from qa.answering.reader import load_reader
+    from qa.training.calibrate import recalibrated
     from qa.training.reader import ReaderConfig
 
     reader = load_reader(reader_for(settings, frozenset(), cache, log, replace(ReaderConfig(), leaflets=False)))
-    return recalibrated(assistant, dev_items, reader)
+    return recalibrated(assistant, dev_items, reader=reader)
 
 
 def run_new_leaflets(assistant, plain, leaflets: Path = Path("train/leaflets"), writer: str = "lc", others: dict | None = None) -> dict:

@@ -14,7 +14,7 @@ from qa.answering.calibration import CALIBRATION_FILE, Calibration
 from qa.evaluation.measure import HEADLINE, Result, load_set, metrics, run_items, table
 from qa.files import write_jsonl, write_manifest
 from qa.settings import Settings
-from qa.training.calibrate import calibrate
+from qa.training.calibrate import calibrate, recalibrated
 from qa.training.card import DEV_KEYS, record_dev_metrics
 
 
@@ -135,12 +135,8 @@ def part_off(assistant, name: str, dev: list[dict]):
     elif name == MEMORY_ON:
         memory = load_memory(settings.answer_model())
     elif name == "no reader (answer model alone)":
-        variant = assistant.replace(reader=None, calibration=Calibration(1.0, 0.0, 0.0, "raw"))
-        return variant.replace(calibration=calibrate(variant, dev))
+        return recalibrated(assistant, dev, reader=None)
     else:
         # Ranked by cosine alone; a second or third unit when its cosine is 0.5 or more.
         model = cosine_only_model(extra_unit_min=0.5)
-    variant = assistant.replace(
-        index=index, embedder=embedder, settings=settings, answer_model=model, calibration=Calibration(1.0, 0.0, 0.0, "raw"), memory=memory,
-    )
-    return variant.replace(calibration=calibrate(variant, dev))
+    return recalibrated(assistant, dev, index=index, embedder=embedder, settings=settings, answer_model=model, memory=memory)

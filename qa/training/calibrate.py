@@ -102,3 +102,11 @@ def calibrate(assistant, items: list[dict], fitted_on: str = "dev") -> Calibrati
         fitted = Calibration(a, b, 0.0, fitted_on, weight, reader.weights_sha256)
     confidence = np.array([fitted.probability(r, s) for r, s in zip(raw, best)])
     return replace(fitted, threshold=choose_threshold(confidence, answerable, refused))
+
+
+def recalibrated(assistant, dev_items: list[dict], **parts):
+    """The assistant with these parts swapped in (reader=None: the answer model
+    alone) and its confidence fitted afresh on dev, as every ablation is: the
+    old calibration read the old parts' scores."""
+    variant = assistant.replace(**parts, calibration=Calibration(1.0, 0.0, 0.0, "raw"))
+    return variant.replace(calibration=calibrate(variant, dev_items))
