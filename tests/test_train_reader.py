@@ -144,3 +144,25 @@ def test_a_reader_asking_for_more_layers_than_its_base_has_is_refused(tmp_path):
     (tmp_path / "config.json").write_text('{"num_hidden_layers": 2}', encoding="utf-8")
     with pytest.raises(TrainingDataError, match="2 transformer layers"):
         train([Group("q", ("a", "b"), True)], tmp_path, ReaderConfig(layers=3), log=lambda _: None)
+
+
+def test_an_epochs_batches_hold_every_group_once_each_batch_of_similar_length():
+    from qa.training.reader import Group, batches
+
+    rng = random.Random(0)
+    groups = [Group("q" * rng.choice([20, 40, 300, 900]), ("t" * rng.randint(50, 200),), True) for _ in range(1000)]
+    epoch = batches(groups, 8, random.Random(1))
+    assert len(epoch) == 125 and sorted(map(id, (g for b in epoch for g in b))) == sorted(map(id, groups))
+
+    def spread(batch):
+        lengths = [len(g.query) + len(g.texts[0]) for g in batch]
+        return max(lengths) - min(lengths)
+
+    shuffled = list(groups)
+    random.Random(1).shuffle(shuffled)
+    unsorted = [shuffled[i:i + 8] for i in range(0, 1000, 8)]
+    # Padding follows the longest pair in a batch: bucketed batches waste far less.
+    assert sum(map(spread, epoch)) < 0.2 * sum(map(spread, unsorted))
+    # and the batches still come in random order, long and short mixed
+    widths = [max(len(g.query) for g in b) for b in epoch]
+    assert widths != sorted(widths) and widths != sorted(widths, reverse=True)

@@ -194,10 +194,7 @@ def train(groups: list[Group], base: Path, config: ReaderConfig, log=print, watc
     model.train()
     started, step = time.time(), 0
     for _ in range(config.epochs):
-        order = list(groups)
-        rng.shuffle(order)
-        for start in range(0, len(order), config.groups_per_batch):
-            batch = order[start:start + config.groups_per_batch]
+        for batch in batches(groups, config.groups_per_batch, rng):
             queries = [g.query for g in batch for _ in g.texts]
             texts = [t for g in batch for t in g.texts]
             encoded = tokenizer(queries, texts, truncation="longest_first", max_length=MAX_LENGTH, padding=True, return_tensors="pt")
@@ -223,6 +220,26 @@ def train(groups: list[Group], base: Path, config: ReaderConfig, log=print, watc
             model.train()
     model.eval()
     return model, tokenizer
+
+
+# Groups are batched with others of about their length, from a shuffled pool of
+# this many batches' worth: a batch is padded to its longest pair, and a long
+# message among short questions made most batches 128 tokens wide.
+BUCKET_BATCHES = 16
+
+
+def batches(groups: list[Group], size: int, rng: random.Random) -> list[list[Group]]:
+    """One epoch's batches: every group once, shuffled, each batch of groups of
+    similar length (query and longest text, in characters), in random order."""
+    order = list(groups)
+    rng.shuffle(order)
+    pool = size * BUCKET_BATCHES
+    out = []
+    for start in range(0, len(order), pool):
+        similar = sorted(order[start:start + pool], key=lambda g: len(g.query) + max(map(len, g.texts), default=0))
+        out += [similar[i:i + size] for i in range(0, len(similar), size)]
+    rng.shuffle(out)
+    return out
 
 
 def leaflet_files(leaflets: Path, writer: str, held_out: bool) -> list[Path]:
