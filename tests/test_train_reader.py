@@ -151,7 +151,7 @@ def test_an_epochs_batches_hold_every_group_once_each_batch_of_similar_length():
 
     rng = random.Random(0)
     groups = [Group("q" * rng.choice([20, 40, 300, 900]), ("t" * rng.randint(50, 200),), True) for _ in range(1000)]
-    epoch = batches(groups, 8, random.Random(1))
+    epoch = batches(groups, 8, random.Random(1), bucket=16)
     assert len(epoch) == 125 and sorted(map(id, (g for b in epoch for g in b))) == sorted(map(id, groups))
 
     def spread(batch):
@@ -161,6 +161,7 @@ def test_an_epochs_batches_hold_every_group_once_each_batch_of_similar_length():
     shuffled = list(groups)
     random.Random(1).shuffle(shuffled)
     unsorted = [shuffled[i:i + 8] for i in range(0, 1000, 8)]
+    assert batches(groups, 8, random.Random(1)) == unsorted  # no bucket: plain shuffled batches
     # Padding follows the longest pair in a batch: bucketed batches waste far less.
     assert sum(map(spread, epoch)) < 0.2 * sum(map(spread, unsorted))
     # and the batches still come in random order, long and short mixed

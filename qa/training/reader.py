@@ -56,6 +56,11 @@ class ReaderConfig:
     per_answer: int = 2  # training questions kept per gold answer: a second wording helps, more teach less than new answers
     unanswerable: int = 400  # unanswerable training questions kept
     groups_per_batch: int = 8
+    # A batch is padded to its longest pair, and a long message among short
+    # questions made most batches 128 tokens wide: with n, groups are batched
+    # with others of about their length, from shuffled pools of n batches'
+    # worth. 0 (plain shuffled batches) is how the shipped reader was trained.
+    bucket_batches: int = 0
     learning_rate: float = 1e-4
     # The classifier head starts from nothing: it learns at its own, higher rate.
     head_learning_rate: float = 1e-3
@@ -80,6 +85,8 @@ class ReaderConfig:
     def __post_init__(self) -> None:
         if min(self.epochs, self.negatives, self.per_answer, self.groups_per_batch, self.layers) < 1:
             raise ValueError("epochs, negatives, per_answer, groups_per_batch and layers must be at least 1")
+        if self.bucket_batches < 0:
+            raise ValueError("bucket_batches must be 0 (off) or more")
 
 
 @dataclass(frozen=True)
@@ -194,7 +201,7 @@ def train(groups: list[Group], base: Path, config: ReaderConfig, log=print, watc
     model.train()
     started, step = time.time(), 0
     for _ in range(config.epochs):
-        for batch in batches(groups, config.groups_per_batch, rng):
+        for batch in batches(groups, config.groups_per_batch, rng, config.bucket_batches):
             queries = [g.query for g in batch for _ in g.texts]
             texts = [t for g in batch for t in g.texts]
             encoded = tokenizer(queries, texts, truncation="longest_first", max_length=MAX_LENGTH, padding=True, return_tensors="pt")
@@ -222,18 +229,16 @@ def train(groups: list[Group], base: Path, config: ReaderConfig, log=print, watc
     return model, tokenizer
 
 
-# Groups are batched with others of about their length, from a shuffled pool of
-# this many batches' worth: a batch is padded to its longest pair, and a long
-# message among short questions made most batches 128 tokens wide.
-BUCKET_BATCHES = 16
-
-
-def batches(groups: list[Group], size: int, rng: random.Random) -> list[list[Group]]:
-    """One epoch's batches: every group once, shuffled, each batch of groups of
-    similar length (query and longest text, in characters), in random order."""
+def batches(groups: list[Group], size: int, rng: random.Random, bucket: int = 0) -> list[list[Group]]:
+    """One epoch's batches: every group once, shuffled. With `bucket`, each
+    batch holds groups of similar length (query and longest text, in
+    characters) from a shuffled pool of that many batches' worth, and the
+    batches come in random order."""
     order = list(groups)
     rng.shuffle(order)
-    pool = size * BUCKET_BATCHES
+    if not bucket:
+        return [order[i:i + size] for i in range(0, len(order), size)]
+    pool = size * bucket
     out = []
     for start in range(0, len(order), pool):
         similar = sorted(order[start:start + pool], key=lambda g: len(g.query) + max(map(len, g.texts), default=0))
