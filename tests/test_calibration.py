@@ -69,3 +69,16 @@ def test_recalibrated_swaps_a_part_in_and_fits_the_confidence_to_its_scores(fake
     assert variant.unit_reader is reader and reader.calls  # the new part was read while fitting
     assert variant.calibration.reader_sha256 == "fake-reader" and variant.calibration.fitted_on == "dev"
     assert fake_assistant.unit_reader is None  # the original is untouched
+
+
+def test_a_just_trained_model_without_a_calibration_loads_for_training_but_not_for_serving(tiny_settings):
+    # `make train` runs `qa train` (which writes no calibration), then trains the
+    # triage and the reader, and only then `qa calibrate`.
+    from conftest import FakeEmbedder
+    from qa.answering.assistant import Assistant
+
+    (tiny_settings.answer_model() / "calibration.json").unlink()
+    training = Assistant.load(tiny_settings, embedder=FakeEmbedder(), calibrated=False)
+    assert training.calibration.fitted_on == "raw"
+    with pytest.raises(AnswerModelError, match="qa calibrate"):
+        Assistant.load(tiny_settings, embedder=FakeEmbedder())

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.answering.answer import AnswerModel, Pick, load_answer_model
-from qa.answering.calibration import Calibration, load_calibration
+from qa.answering.calibration import CALIBRATION_FILE, Calibration, load_calibration
 from qa.answering.citations import cite
 from qa.answering.compose import read_units
 from qa.answering.features import Question, Reader, describe
@@ -82,7 +82,7 @@ class Assistant:
         answer model, calibration, memory and triage beside the model, and the
         reader; then warm up. `triage=False` uses the urgent-sign rules instead
         (to train triage); `calibrated=False` accepts a calibration fitted with
-        another reader (to refit it)."""
+        another reader, or none yet (to train the reader or refit it)."""
         from qa.index.embed import Embedder
 
         settings = Settings.from_env() if settings is None else settings
@@ -100,7 +100,10 @@ class Assistant:
             from qa.answering.highlight import Highlighter
 
             highlighter = Highlighter(settings.highlight_model_path)
-        calibration = load_calibration(folder)
+        if calibrated or (folder / CALIBRATION_FILE).is_file():
+            calibration = load_calibration(folder)
+        else:  # just trained (`qa train` writes none): what is trained next or refitted reads the raw scores
+            calibration = Calibration(1.0, 0.0, 0.0, "raw")
         reader = None
         if settings.reader_folder() is not None:
             reader = load_reader(settings.reader_folder(), settings.threads)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from qa.answering.calibration import CALIBRATION_FILE, Calibration
+from qa.answering.calibration import CALIBRATION_FILE
 from qa.evaluation.measure import HEADLINE, Result, load_set, metrics, run_items, table
 from qa.files import write_jsonl, write_manifest
 from qa.settings import Settings
@@ -26,9 +26,6 @@ def run_calibrate(args, settings) -> int:
     if not items:
         raise ValueError(f"{args.qset} has no dev items to calibrate on")
     folder = settings.answer_model()
-    placeholder = Calibration(1.0, 0.0, 0.0, "raw")
-    if not (folder / CALIBRATION_FILE).is_file():
-        placeholder.save(folder)  # the assistant needs one to load; replaced below
     assistant = Assistant.load(settings.with_(abstain_below=0.0), progress=True, calibrated=False)
     fitted = calibrate(assistant, items)
     fitted.save(folder)
