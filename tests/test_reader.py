@@ -250,3 +250,22 @@ def test_every_unit_but_a_sections_first_knows_the_unit_before_it(fake_assistant
     assert opening, "some unit opens its section"
     sections = {(c.file, c.section) for c in index.chunks}
     assert len(opening) <= len(sections)  # only a section's first unit has none before it
+
+
+def test_documents_fall_into_folds_of_about_equal_size_or_one_fold_each():
+    from qa.evaluation.lodo import folds_of
+
+    sizes = {"001": 7, "002": 11, "003": 109, "004": 26}
+    assert folds_of(sizes, 0) == [["001"], ["002"], ["003"], ["004"]]
+    assert folds_of(sizes, 4) == folds_of(sizes, 9) == folds_of(sizes, 0)
+    assert folds_of(sizes, 2) == [["003"], ["001", "002", "004"]]
+    assert sorted(sum(folds_of(sizes, 3), [])) == sorted(sizes)
+
+
+def test_a_report_from_folds_says_which_documents_were_left_out_together():
+    from qa.evaluation.lodo import report
+
+    row = {"n": 4, "answer accuracy": 0.5, "first-unit accuracy": 0.25, "false abstentions": 0.0, "follow-up accuracy": None}
+    figures = {"reader": {"dev": {"001": row, "002": row}}}
+    assert "Left out together" in report(figures, together=[["001", "002"]]) and "001, 002" in report(figures, together=[["001", "002"]])
+    assert "Left out together" not in report(figures)

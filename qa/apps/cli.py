@@ -96,6 +96,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-ablations", action="store_true", help="skip the BM25/dense/follow-up ablations")
     p.add_argument("--lodo", action="store_true", help="also leave-one-document-out: a reader trained without each document (cached)")
     p.add_argument("--lodo-cache", type=Path, default=Path(".cache/lodo"), help="where the leave-one-document-out readers are kept")
+    p.add_argument("--lodo-folds", type=int, default=0, metavar="N",
+                   help="train N readers, each without a fold of documents, in place of one per document (fewer to train, a harder measure)")
     p.set_defaults(run=cmd_eval)
 
     p = sub.add_parser("train", parents=[common], help="fine-tune the embedding and answer models on the training set")

@@ -12,6 +12,7 @@ document takes about 40 minutes each on 2 cores): their share of what they
 learned from the document is not taken away, so these figures flatter a little.
 
     qa eval --lodo          # readers cached in .cache/lodo, keyed by data and config
+    qa eval --lodo --lodo-folds 2   # two readers, each without a fold of documents
 
 It also reports a reader trained without the training leaflets (the ablation
 of the extra documents) on dev, test and the held-out writer's leaflets. A
@@ -127,10 +128,27 @@ def run_new_leaflets(assistant, plain, leaflets: Path = Path("train/leaflets"), 
     return figures
 
 
-def run_lodo(assistant, eval_items: list[dict], settings, cache: Path, log=print) -> tuple[dict, str]:
+def folds_of(sizes: dict[str, int], n: int) -> list[list[str]]:
+    """The documents (name: eval questions about it) in n folds of about equal
+    size, largest first, each to the lightest fold; 0, or as many as there
+    are documents: a fold per document."""
+    if n <= 0 or n >= len(sizes):
+        return [[name] for name in sizes]
+    folds: list[list[str]] = [[] for _ in range(n)]
+    load = [0] * n
+    for name in sorted(sizes, key=lambda d: (-sizes[d], d)):
+        lightest = min(range(n), key=lambda i: (load[i], i))
+        folds[lightest].append(name)
+        load[lightest] += sizes[name]
+    return [sorted(fold) for fold in folds]
+
+
+def run_lodo(assistant, eval_items: list[dict], settings, cache: Path, log=print, folds: int = 0) -> tuple[dict, str]:
     """Per document and split: metrics with the reader and memory trained
     without it, and without the reader (the answer model alone, memory
-    without it). Returns (figures, Markdown report)."""
+    without it). `folds` > 0: one reader per fold of documents, trained
+    without all of them (fewer readers to train; harder, as each reader also
+    misses the fold's other documents). Returns (figures, Markdown report)."""
     from qa.answering.reader import load_reader
     from qa.training.trainset import build_memory
 
@@ -138,11 +156,13 @@ def run_lodo(assistant, eval_items: list[dict], settings, cache: Path, log=print
     plain = without_reader(assistant, [i for i in eval_items if i["split"] == "dev"])
     gold = GoldUnits(index)
     training = load_items(Path("train/questions.jsonl"))
+    files_of = dict(documents(index))
+    about_doc = {name: [i for i in eval_items if about(gold, index, i, files)] for name, files in files_of.items()}
+    about_doc = {name: items for name, items in about_doc.items() if items}
+    chosen = folds_of({name: len(items) for name, items in about_doc.items()}, folds)
     figures: dict = {}
-    for name, files in documents(index):
-        items = [i for i in eval_items if about(gold, index, i, files)]
-        if not items:
-            continue
+    for fold in chosen:
+        files = frozenset().union(*(files_of[name] for name in fold))
         memory = assistant.reader.memory  # empty unless Settings.question_memory
         if settings.question_memory:
             memory = build_memory(assistant, [i for i in training if not about(gold, index, i, files)])
@@ -151,13 +171,14 @@ def run_lodo(assistant, eval_items: list[dict], settings, cache: Path, log=print
             "reader": assistant.replace(memory=memory, reader=reader),
             "no reader": plain.replace(memory=memory),
         }
-        for run, held_out in runs.items():
-            results = run_items(held_out, items, progress=False)
-            for split in ("dev", "test"):
-                chosen = [r for r in results if r.item["split"] == split]
-                if chosen:
-                    figures.setdefault(run, {}).setdefault(split, {})[name] = metrics(chosen)
-        log(f"{name}: {len(items)} questions")
+        for name in fold:
+            for run, held_out in runs.items():
+                results = run_items(held_out, about_doc[name], progress=False)
+                for split in ("dev", "test"):
+                    in_split = [r for r in results if r.item["split"] == split]
+                    if in_split:
+                        figures.setdefault(run, {}).setdefault(split, {})[name] = metrics(in_split)
+            log(f"{name}: {len(about_doc[name])} questions")
     dev_items = [i for i in eval_items if i["split"] == "dev"]
     bare = without_leaflets(assistant, dev_items, settings, cache, log)
     leaflets = run_new_leaflets(assistant, plain, others={NO_LEAFLETS: bare})
@@ -166,13 +187,18 @@ def run_lodo(assistant, eval_items: list[dict], settings, cache: Path, log=print
         results = run_items(a, eval_items, progress=False)
         for split in ("dev", "test"):
             five[f"{run}, {split}"] = metrics([r for r in results if r.item["split"] == split])
-    return figures, report(figures, leaflets, five)
+    return figures, report(figures, leaflets, five, [fold for fold in chosen if len(fold) > 1])
 
 
 NEW_LEAFLETS = (
     "The 8 leaflets of writer `lc` in train/leaflets, with their 320 questions: documents nothing here was "
     "trained on (not the embedding model, not the answer model, not the reader), answered from their own "
     "index as a clinic's own leaflets would be."
+)
+FOLDS = (
+    "Left out together (`qa eval --lodo-folds`), to train fewer readers: {folds}. Each of these documents' "
+    "questions is answered by a reader that never saw it nor the others left out with it, which is harder "
+    "than leaving it out alone."
 )
 NO_LEAFLETS = "reader trained without the leaflets"
 ABLATION = (
@@ -184,8 +210,10 @@ LEAFLET_KEYS = ["n", "answer accuracy", "first-unit accuracy", "false abstention
                 "follow-up accuracy", "ECE"]
 
 
-def report(figures: dict, leaflets: dict | None = None, five: dict | None = None) -> str:
+def report(figures: dict, leaflets: dict | None = None, five: dict | None = None, together: list | None = None) -> str:
     lines = ["# Documents never trained on", "", "## Leave-one-document-out", "", __doc__.split("\n\n")[1].replace("\n", " "), ""]
+    if together:
+        lines += [FOLDS.format(folds="; ".join(", ".join(fold) for fold in together)), ""]
     for run, splits in figures.items():
         for split, docs in splits.items():
             rows = dict(docs)
