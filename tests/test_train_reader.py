@@ -167,3 +167,23 @@ def test_an_epochs_batches_hold_every_group_once_each_batch_of_similar_length():
     # and the batches still come in random order, long and short mixed
     widths = [max(len(g.query) for g in b) for b in epoch]
     assert widths != sorted(widths) and widths != sorted(widths, reverse=True)
+
+
+def test_the_sentences_either_side_of_the_answer_are_negatives_when_asked_for(tiny_settings, tmp_path):
+    from conftest import FakeEmbedder
+    from qa.training.reader import leaflet_assistant
+
+    write_leaflets(tmp_path / "leaflets", "la")
+    assistant = leaflet_assistant(tiny_settings, FakeEmbedder(), tmp_path / "work", [tmp_path / "leaflets" / "mouth-la.jsonl"])
+    asked = [item("la01002", "what toothbrush is best", ["Use a soft toothbrush."])]
+
+    def negatives(**config):
+        (group,) = question_groups(assistant, asked, ReaderConfig(**config), random.Random(0))
+        assert group.texts[0].startswith("Use a soft toothbrush.")
+        return [t.split(" [SEP] ")[0] for t in group.texts[1:]]
+
+    both = negatives(negatives=2, neighbours=2)
+    # short sentences are read together: the answer's unit ends with "Sip cool drinks..."
+    assert both == ["Soft foods are easier to eat.", "Rinse your mouth with salt water four times a day."]
+    assert negatives(negatives=2, neighbours=1)[0] == "Soft foods are easier to eat."
+    assert "Rinse your mouth with salt water four times a day." not in negatives(negatives=2, neighbours=0)

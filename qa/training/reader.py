@@ -53,6 +53,10 @@ class ReaderConfig:
     # first" rate after one epoch was 0.312, against 0.510 with all 6.
     layers: int = 6
     negatives: int = 3  # per question
+    # Of those, the answer's neighbours (the sentence after it, then the one
+    # before): on unseen leaflets the reader's first unit was often the
+    # topical sentence just before the answer.
+    neighbours: int = 1
     per_answer: int = 2  # training questions kept per gold answer: a second wording helps, more teach less than new answers
     unanswerable: int = 400  # unanswerable training questions kept
     groups_per_batch: int = 8
@@ -85,8 +89,8 @@ class ReaderConfig:
     def __post_init__(self) -> None:
         if min(self.epochs, self.negatives, self.per_answer, self.groups_per_batch, self.layers) < 1:
             raise ValueError("epochs, negatives, per_answer, groups_per_batch and layers must be at least 1")
-        if self.bucket_batches < 0:
-            raise ValueError("bucket_batches must be 0 (off) or more")
+        if min(self.bucket_batches, self.neighbours) < 0:
+            raise ValueError("bucket_batches and neighbours must be 0 (off) or more")
 
 
 @dataclass(frozen=True)
@@ -141,7 +145,7 @@ def question_groups(assistant, items: list[dict], config: ReaderConfig, rng: ran
             texts = [reader_text(chunk, unit)]
             # The sentence before or after the answer: the neighbour a reader must not quote first.
             near = [n for n in _neighbours(chunk, unit) if wrong(n, -1)]
-            negatives += [reader_text(chunk, n) for n in near[:1]]
+            negatives += [reader_text(chunk, n) for n in near[:config.neighbours]]
         else:
             texts = []
         wanted = config.negatives if gold else config.negatives + 1  # every group the same size
