@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.answering.answer import AnswerModel, Pick, load_answer_model
-from qa.answering.calibration import CALIBRATION_FILE, Calibration, load_calibration
+from qa.answering.calibration import CALIBRATION_FILE, RAW, Calibration, load_calibration
 from qa.answering.citations import cite
 from qa.answering.compose import read_units
 from qa.answering.features import Question, Reader, describe
@@ -103,7 +103,7 @@ class Assistant:
         if calibrated or (folder / CALIBRATION_FILE).is_file():
             calibration = load_calibration(folder)
         else:  # just trained (`qa train` writes none): what is trained next or refitted reads the raw scores
-            calibration = Calibration(1.0, 0.0, 0.0, "raw")
+            calibration = RAW
         reader = None
         if settings.reader_folder() is not None:
             reader = load_reader(settings.reader_folder(), settings.threads)

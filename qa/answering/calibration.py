@@ -39,6 +39,11 @@ class Calibration:
         (folder / CALIBRATION_FILE).write_text(json.dumps(asdict(self), indent=2) + "\n", encoding="utf-8")
 
 
+# The answer model's raw score as the confidence, no threshold: what a just-trained
+# model reads until `qa calibrate` fits one, and what an ablation refits from.
+RAW = Calibration(1.0, 0.0, 0.0, "raw")
+
+
 def load_calibration(folder: Path) -> Calibration:
     path = folder / CALIBRATION_FILE
     try:

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from qa.answering.calibration import Calibration
+from qa.answering.calibration import RAW, Calibration
 from qa.training.gold import Result, judge
 
 # On dev the threshold may refuse at most this share of answerable questions.
@@ -61,7 +61,7 @@ def raw_outcomes(assistant, items: list[dict], reader: bool = False) -> tuple[np
     """(raw score, right, answerable, refused whatever the score) per item, the
     whole pipeline run with the threshold off; `reader`: the reader's best
     logit in place of the answer model's raw score."""
-    identity = Calibration(0.0, 0.0, 0.0, "raw", reader=1.0) if reader else Calibration(1.0, 0.0, 0.0, "raw")
+    identity = Calibration(0.0, 0.0, 0.0, "raw", reader=1.0) if reader else RAW
     open_door = assistant.replace(settings=assistant.settings.with_(abstain_below=0.0), calibration=identity)
     rows = []
     for item in items:
@@ -113,5 +113,5 @@ def recalibrated(assistant, dev_items: list[dict], **parts):
     """The assistant with these parts swapped in (reader=None: the answer model
     alone) and its confidence fitted afresh on dev, as every ablation is: the
     old calibration read the old parts' scores."""
-    variant = assistant.replace(**parts, calibration=Calibration(1.0, 0.0, 0.0, "raw"))
+    variant = assistant.replace(**parts, calibration=RAW)
     return variant.replace(calibration=calibrate(variant, dev_items))
