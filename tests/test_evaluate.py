@@ -63,3 +63,23 @@ def test_qa_eval_runs_a_set_and_writes_a_report(tiny_settings, tmp_path, monkeyp
     assert (tmp_path / "report" / "calibration.png").stat().st_size > 0
     assert (tmp_path / "report" / "hit_at_k.png").stat().st_size > 0
     assert len((tmp_path / "pred.jsonl").read_text().splitlines()) == 3
+
+
+def test_no_ablations_also_spares_leave_one_document_out_the_reader_without_leaflets(tiny_settings, tmp_path, monkeypatch):
+    from conftest import FakeEmbedder
+
+    import qa.evaluation.lodo
+    import qa.index.embed
+
+    monkeypatch.setattr(qa.index.embed, "Embedder", lambda *a, **k: FakeEmbedder())
+    asked = []
+    monkeypatch.setattr(qa.evaluation.lodo, "run_lodo", lambda *a, **k: (asked.append(k), ({}, "# lodo"))[1])
+    qset = tmp_path / "set.jsonl"
+    qset.write_text(json.dumps({"id": "3", "question": "how do I renew my passport?", "history": [], "answerable": False,
+                                "answers": [], "sources": [], "kind": "unanswerable", "split": "dev", "urgent": False,
+                                "unanswerable_type": "off-topic"}) + "\n")
+    for skip in (True, False):
+        args = SimpleNamespace(qset=qset, split="dev", predictions=None, report=None, no_ablations=skip,
+                               lodo=True, lodo_cache=tmp_path / "lodo", lodo_folds=2)
+        assert run_eval(args, tiny_settings) == 0
+    assert [(k["ablation"], k["folds"]) for k in asked] == [(False, 2), (True, 2)]

@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=("dev", "test", "all"), default="dev")
     p.add_argument("--predictions", type=Path, help="write every answer to this JSONL file")
     p.add_argument("--report", type=Path, help="write report.md and plots into this folder")
-    p.add_argument("--no-ablations", action="store_true", help="skip the BM25/dense/follow-up ablations")
+    p.add_argument("--no-ablations", action="store_true", help="skip the BM25/dense/follow-up ablations (with --lodo, the reader without the training leaflets too)")
     p.add_argument("--lodo", action="store_true", help="also leave-one-document-out: a reader trained without each document (cached)")
     p.add_argument("--lodo-cache", type=Path, default=Path(".cache/lodo"), help="where the leave-one-document-out readers are kept")
     p.add_argument("--lodo-folds", type=int, default=0, metavar="N",

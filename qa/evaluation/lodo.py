@@ -143,12 +143,15 @@ def folds_of(sizes: dict[str, int], n: int) -> list[list[str]]:
     return [sorted(fold) for fold in folds]
 
 
-def run_lodo(assistant, eval_items: list[dict], settings, cache: Path, log=print, folds: int = 0) -> tuple[dict, str]:
+def run_lodo(
+    assistant, eval_items: list[dict], settings, cache: Path, log=print, folds: int = 0, ablation: bool = True,
+) -> tuple[dict, str]:
     """Per document and split: metrics with the reader and memory trained
     without it, and without the reader (the answer model alone, memory
     without it). `folds` > 0: one reader per fold of documents, trained
     without all of them (fewer readers to train; harder, as each reader also
-    misses the fold's other documents). Returns (figures, Markdown report)."""
+    misses the fold's other documents). `ablation`: also the reader trained
+    without the leaflets (one more reader to train). Returns (figures, Markdown report)."""
     from qa.answering.reader import load_reader
     from qa.training.trainset import build_memory
 
@@ -180,10 +183,10 @@ def run_lodo(assistant, eval_items: list[dict], settings, cache: Path, log=print
                         figures.setdefault(run, {}).setdefault(split, {})[name] = metrics(in_split)
             log(f"{name}: {len(about_doc[name])} questions")
     dev_items = [i for i in eval_items if i["split"] == "dev"]
-    bare = without_leaflets(assistant, dev_items, settings, cache, log)
-    leaflets = run_new_leaflets(assistant, plain, others={NO_LEAFLETS: bare})
-    five = {}
-    for run, a in (("reader", assistant), (NO_LEAFLETS, bare)):
+    others = {NO_LEAFLETS: without_leaflets(assistant, dev_items, settings, cache, log)} if ablation else {}
+    leaflets = run_new_leaflets(assistant, plain, others=others)
+    five = {}  # the ablation beside the shipped reader, on the five texts (none without it)
+    for run, a in (("reader", assistant), *others.items()) if others else ():
         results = run_items(a, eval_items, progress=False)
         for split in ("dev", "test"):
             five[f"{run}, {split}"] = metrics([r for r in results if r.item["split"] == split])

@@ -85,7 +85,8 @@ def run_eval(args, settings: Settings) -> int:
     if getattr(args, "lodo", False):
         from qa.evaluation.lodo import run_lodo
 
-        _, text = run_lodo(assistant, load_set(args.qset, "all"), settings, args.lodo_cache, log=_log, folds=getattr(args, "lodo_folds", 0))
+        _, text = run_lodo(assistant, load_set(args.qset, "all"), settings, args.lodo_cache, log=_log, folds=getattr(args, "lodo_folds", 0),
+                           ablation=not getattr(args, "no_ablations", False))
         print(text)
         if args.report is not None:
             (args.report / "lodo.md").write_text(text + "\n", encoding="utf-8")
