@@ -185,11 +185,12 @@ def run_lodo(
     dev_items = [i for i in eval_items if i["split"] == "dev"]
     others = {NO_LEAFLETS: without_leaflets(assistant, dev_items, settings, cache, log)} if ablation else {}
     leaflets = run_new_leaflets(assistant, plain, others=others)
-    five = {}  # the ablation beside the shipped reader, on the five texts (none without it)
-    for run, a in (("reader", assistant), *others.items()) if others else ():
-        results = run_items(a, eval_items, progress=False)
-        for split in ("dev", "test"):
-            five[f"{run}, {split}"] = metrics([r for r in results if r.item["split"] == split])
+    five = {}  # the ablation beside the shipped reader, on the five texts
+    if others:
+        for run, a in {"reader": assistant, **others}.items():
+            results = run_items(a, eval_items, progress=False)
+            for split in ("dev", "test"):
+                five[f"{run}, {split}"] = metrics([r for r in results if r.item["split"] == split])
     return figures, report(figures, leaflets, five, [fold for fold in chosen if len(fold) > 1])
 
 
