@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from qa.answering.reader import READER_FILE, load_reader
-from qa.training.reader import ReaderConfig, leaflet_files, question_groups, run_train_reader
+from qa.training.leaflets import leaflet_files
+from qa.training.reader import ReaderConfig, question_groups, run_train_reader
 
 
 def item(id_, question, answers, answerable=True):
@@ -78,7 +79,8 @@ def test_train_reader_writes_a_reader_that_loads_and_scores(tiny_settings, tmp_p
     leaflets = tmp_path / "leaflets"
     write_leaflets(leaflets, "la")
     args = SimpleNamespace(epochs=1, seed=1, no_leaflets=False, base="bundled", leave_out=None, data=data,
-                           leaflets=leaflets, out=tmp_path / "reader", keep_torch=None, layers=None, teacher=None)
+                           leaflets=leaflets, out=tmp_path / "reader", keep_torch=None, layers=None, teacher=None,
+                           soup=None)
     assert run_train_reader(args, tiny_settings) == 0
     card = json.loads((tmp_path / "reader" / READER_FILE).read_text())
     assert card["groups"]["leaflets"] >= 1 and card["config"]["base"] == "bundled"
@@ -116,6 +118,43 @@ def test_a_student_learns_its_teachers_logits_not_only_the_labels():
     labels_only = logits(config)
     assert np.abs(student - taught).mean() < 1.0
     assert np.abs(student - taught).mean() < np.abs(labels_only - taught).mean()
+
+
+def test_a_soup_is_the_mean_of_its_members_weights():
+    import torch
+
+    from qa.training.reader import average
+
+    a, b = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    a.register_buffer("steps", torch.tensor([7]))  # a whole-number buffer is not averaged
+    b.register_buffer("steps", torch.tensor([9]))
+    expected = (a.weight.detach() + b.weight.detach()) / 2
+    soup = average([a, b])
+    assert torch.allclose(soup.weight, expected) and soup.steps.item() == 7
+    assert average([b]) is b
+
+
+@pytest.mark.slow
+def test_a_soup_of_two_averages_two_readers_trained_in_other_orders():
+    """Each member starts alike and sees the groups in its own order, so the
+    members differ and the soup is their mean (member 0 is the single reader)."""
+    import torch
+
+    from qa.index.embed import bundled_model_path
+    from qa.training.reader import Group, train, train_member
+
+    groups = [Group(f"question {n} about zometa", (f"Answer {n}.", "Walking helps.", "Rest helps."), True) for n in range(6)]
+    config = ReaderConfig(epochs=1, groups_per_batch=2, warmup_steps=1, layers=1, soup=2)
+    quiet = lambda _: None  # noqa: E731
+    first, _ = train_member(groups, bundled_model_path(), config, 0, quiet)
+    second, _ = train_member(groups, bundled_model_path(), config, 1, quiet)
+    soup, _ = train(groups, bundled_model_path(), config, quiet)
+    name = "classifier.weight"
+    one, two, mean = (m.state_dict()[name] for m in (first, second, soup))
+    assert not torch.allclose(one, two)
+    assert torch.allclose(mean, (one + two) / 2, atol=1e-5)
+    with pytest.raises(ValueError, match="soup"):
+        ReaderConfig(soup=0)
 
 
 @pytest.mark.slow
@@ -171,7 +210,7 @@ def test_an_epochs_batches_hold_every_group_once_each_batch_of_similar_length():
 
 def test_the_sentences_either_side_of_the_answer_are_negatives_when_asked_for(tiny_settings, tmp_path):
     from conftest import FakeEmbedder
-    from qa.training.reader import leaflet_assistant
+    from qa.training.leaflets import leaflet_assistant
 
     write_leaflets(tmp_path / "leaflets", "la")
     assistant = leaflet_assistant(tiny_settings, FakeEmbedder(), tmp_path / "work", [tmp_path / "leaflets" / "mouth-la.jsonl"])

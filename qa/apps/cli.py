@@ -129,6 +129,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--epochs", type=int, help="passes over the training groups (default: ReaderConfig's, 3)")
     p.add_argument("--layers", type=int, help="transformer layers kept from the base (default: ReaderConfig's, 6)")
     p.add_argument("--teacher", type=Path, help="a trained reader folder whose logits the new reader also learns (distillation)")
+    p.add_argument("--soup", type=int, help="train this many readers alike and average their weights (default: ReaderConfig's)")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--keep-torch", type=Path, help="also save the torch weights in this folder")
     p.set_defaults(run=cmd_train_reader)

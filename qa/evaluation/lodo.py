@@ -115,7 +115,7 @@ def run_new_leaflets(assistant, plain, leaflets: Path = Path("train/leaflets"), 
     answered as a clinic's own leaflets would be: {run: metrics}."""
     import tempfile
 
-    from qa.training.reader import leaflet_files, leaflet_assistant
+    from qa.training.leaflets import leaflet_files, leaflet_assistant
 
     files = leaflet_files(leaflets, writer, held_out=True)
     items = [i for path in files for i in load_items(path)]
