@@ -72,6 +72,25 @@ def test_a_sentence_that_points_back_is_read_with_the_one_it_points_to():
     assert chunk.units[2].text not in [p.unit.text for p in chosen]
 
 
+def test_the_sentence_after_the_best_joins_it_when_it_goes_on_about_it_and_reads_as_answering():
+    """"The main result is called creatinine." names what was asked; "It is a
+    waste product..." says it: quoted together, verbatim, the answer comes first."""
+    chunk = chunk_of("The main result is called creatinine.", "It is a waste product from your muscles.",
+                     "Drink plenty of water.", section="Kidney tests")
+    picks = picks_of(chunk)
+    chosen = compose(picks, {0: 5.0, 1: 3.0, 2: -4.0}, "what is creatinine", max_units=3, margin=-1.0)
+    first = chosen[0].unit
+    assert first.text == "The main result is called creatinine. It is a waste product from your muscles."
+    assert first.text == chunk.text[first.span.start:first.span.end]
+    assert len(chosen) == 1  # the follower is not quoted again; the doubted unit stays out
+    # The reader doubts the follower: the best unit stands alone.
+    doubted = compose(picks, {0: 5.0, 1: -3.0, 2: -4.0}, "what is creatinine", max_units=3, margin=-1.0)
+    assert [p.unit.text for p in doubted] == ["The main result is called creatinine."]
+    # A next sentence that does not point back is a unit of its own, joining only as one.
+    chosen = compose([picks[1], picks[2], picks[0]], {1: 5.0, 2: 3.0, 0: -4.0}, "what is creatinine", max_units=3, margin=-1.0)
+    assert [p.unit.text for p in chosen] == ["It is a waste product from your muscles.", "Drink plenty of water."]
+
+
 def test_names_are_families_of_treatments_read_from_the_data_file():
     assert names("is xgeva safe") == {"denosumab"}
     assert names("Zometa is a bisphosphonate given by IV infusion.") == {"bisphosphonate"}  # IV is no treatment

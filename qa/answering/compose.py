@@ -17,7 +17,7 @@ or treatment than the question does. A lead-in without its list never joins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -25,6 +25,7 @@ from qa.answering.answer import AnswerModel, Pick, _overlaps, _previous_unit, _s
 from qa.answering.entities import names, names_other, opening
 from qa.answering.features import UNIT_FEATURES, Candidate, Question
 from qa.answering.reader import NULL_LOGIT, UnitReader, reader_text
+from qa.data import Span, Unit
 from qa.settings import Settings
 
 REPEATS = UNIT_FEATURES.index("repeats last answer")
@@ -75,7 +76,7 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
     if not ranked:
         return []
     best = ranked[0]
-    head = [with_lead(best)]
+    head = [with_follower(with_lead(best), ranked, read, margin)]
     extra = []
     for pick in ranked[1:]:
         if len(head) + len(extra) >= max_units:
@@ -87,6 +88,34 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
         extra.append(pick)
     extra.sort(key=lambda p: (p.chunk.file != best.chunk.file, p.chunk.file, p.unit.span.start))
     return head + extra
+
+
+def with_follower(head: Pick, ranked: list[Pick], read: dict[int, float], margin: float) -> Pick:
+    """The best passage and the sentence right after it, as one passage, when
+    that sentence goes on about it (opens with "It", "This"...) and the reader
+    reads it as answering too: on leaflets nothing here was trained on, the
+    reader's best was often the sentence naming what was asked ("The main
+    result is called creatinine.") and the next one said it ("It is a waste
+    product from your muscles..."). The text between is the chunk's own: verbatim."""
+    follower = _next_unit(head)
+    if follower is None or not opening(follower.text):
+        return head
+    same = (p for p in ranked if p.chunk.file == head.chunk.file and p.unit.span == follower.span)
+    pick = next(same, None)
+    if pick is None or read.get(pick.uid, NULL_LOGIT) < NULL_LOGIT + margin:
+        return head
+    offset = head.chunk.span.start
+    span = Span(head.unit.span.start, follower.span.end)
+    return replace(head, unit=Unit(span, head.chunk.text[span.start - offset : span.end - offset], page=head.unit.page))
+
+
+def _next_unit(pick: Pick) -> Unit | None:
+    """The unit after the pick's last sentence in its chunk, unless it is a question (a heading asked)."""
+    units = pick.chunk.units
+    for i, unit in enumerate(units):
+        if unit.span.end == pick.unit.span.end:
+            return units[i + 1] if i + 1 < len(units) and not units[i + 1].is_question else None
+    return None
 
 
 # A unit that opens with a pronoun ("It's more expensive than bisphosphonates")
