@@ -62,6 +62,25 @@ def test_follow_up_uses_history_and_standalone_ignores_it(fake_assistant):
     assert standalone.resolved_question == "what causes spinal cord compression?"
 
 
+def test_a_question_naming_a_subject_is_read_with_the_conversations_too(fake_assistant, monkeypatch):
+    """"can i put them in my weekly pill box" names words of its own yet leans
+    on the earlier question: read both ways, the more trusted reading wins;
+    a question that stands alone keeps its own reading."""
+    prepared = fake_assistant.prepare("can i put them in my weekly pill box", ["what is zometa?"])
+    assert not prepared.is_followup  # its own words hide that it leans back
+    sure, unsure = fake_assistant.threshold + 0.2, fake_assistant.threshold + 0.1
+
+    def trusting(subject_confidence):
+        def read(query, text, *rest):
+            return [], subject_confidence if "zometa" in query else unsure, None
+        return read
+
+    monkeypatch.setattr(fake_assistant, "read", trusting(sure))
+    assert fake_assistant._read_message(prepared)[0].endswith("zometa")
+    monkeypatch.setattr(fake_assistant, "read", trusting(unsure - 0.05))
+    assert fake_assistant._read_message(prepared)[0] == "can i put them in my weekly pill box"
+
+
 def test_a_part_leans_on_the_story_before_it(fake_assistant, monkeypatch):
     prepared = fake_assistant.prepare("My mum is on treatment. The nurse mentioned zometa. What is that for, and what are its side effects?")
     assert prepared.parts == ("What is that for", "what are its side effects?")

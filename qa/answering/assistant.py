@@ -33,7 +33,7 @@ from qa.data import Answer, AnswerUnit, Citation, Passage
 from qa.errors import AnswerModelError, IndexNotFoundError, StaleIndexError
 from qa.files import check_manifest
 from qa.index.store import Index, build_index, load_index
-from qa.language.followup import points_back, resolve, with_subject
+from qa.language.followup import resolve, with_subject
 from qa.language.question import Prepared, Preparer
 from qa.language.terms import Vocabulary, asks_for_figure
 from qa.settings import Settings
@@ -275,13 +275,13 @@ class Assistant:
         avoid = self.previous_answer(prepared) if prepared.is_followup else frozenset()
         resolved = prepared.query
         picks, confidence, vector = self.read(resolved, prepared.text, avoid)
-        if self.settings.followups and prepared.earlier and not prepared.is_followup and points_back(prepared.text):
-            if confidence < self.threshold:
-                # It names a subject yet found no answer ("what protein does it
-                # block?"): try once more with the subject of the conversation.
-                leaning = with_subject(resolved, prepared.earlier)
-                retry = self.read(leaning, prepared.text)
-                if retry[1] >= self.threshold:
+        if self.settings.followups and prepared.earlier and not prepared.is_followup:
+            # It names a subject yet may lean back ("can i put them in my pill box?", a quarter
+            # of unseen leaflets' follow-ups): read it with the conversation's subject too.
+            leaning = with_subject(resolved, prepared.earlier)
+            if leaning != resolved:
+                retry = self.read(leaning, prepared.text, self.previous_answer(prepared))
+                if retry[1] >= self.threshold and retry[1] > confidence:
                     return (leaning, *retry)
         return resolved, picks, confidence, vector
 
