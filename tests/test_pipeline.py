@@ -81,6 +81,27 @@ def test_a_question_naming_a_subject_is_read_with_the_conversations_too(fake_ass
     assert fake_assistant._read_message(prepared)[0] == "can i put them in my weekly pill box"
 
 
+def test_triage_reads_the_message_as_it_was_trained_whichever_reading_wins(fake_assistant, monkeypatch):
+    """Triage learned from the prepared question's vector: a reading with the
+    conversation's subject added must not change what it sees (it hid an
+    urgent sign once: "my dad's legs went numb, is that it?")."""
+    import numpy as np
+
+    read, assess, seen = fake_assistant.read, fake_assistant.assess, []
+
+    def leaning_wins(query, text, *rest):
+        picks, confidence, vector = read(query, text, *rest)
+        return (picks, 0.99, np.zeros_like(vector)) if "zometa" in query else (picks, confidence, vector)
+
+    monkeypatch.setattr(fake_assistant, "read", leaning_wins)
+    monkeypatch.setattr(fake_assistant, "assess", lambda prepared, vector: seen.append(vector) or assess(prepared, vector))
+    history = ["what is zometa?"]
+    answer = fake_assistant.ask("can i put them in my weekly pill box", history)
+    assert answer.resolved_question.endswith("zometa")
+    query = fake_assistant.prepare("can i put them in my weekly pill box", history).query
+    assert np.array_equal(seen[0], fake_assistant.embed(query)) and seen[0].any()
+
+
 def test_a_part_leans_on_the_story_before_it(fake_assistant, monkeypatch):
     prepared = fake_assistant.prepare("My mum is on treatment. The nurse mentioned zometa. What is that for, and what are its side effects?")
     assert prepared.parts == ("What is that for", "what are its side effects?")

@@ -244,7 +244,7 @@ class Assistant:
             return self._abstain(question, prepared.text, prepared.problem, confidence=0.0, usable=False)
         text = prepared.text
         resolved, picks, confidence, vector = self._read_message(prepared)
-        triage = self.assess(prepared, vector)
+        triage = self.assess(prepared, vector if resolved == prepared.query else self.embed(prepared.query))  # as trained
         urgent = [ADVICE_TOPIC[t] for t in triage.urgent]
         touched = [ADVICE_TOPIC[t] for t in triage.topics]
         unanswered: tuple[str, ...] = ()
