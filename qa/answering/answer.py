@@ -236,9 +236,15 @@ def with_lead(top: Pick) -> Pick:
     previous = _previous_unit(top)
     if previous is None or not _points_back(top.unit.text, previous.text):
         return top
-    offset = top.chunk.span.start
-    text = top.chunk.text[previous.span.start - offset : top.unit.span.end - offset]
-    return replace(top, unit=Unit(Span(previous.span.start, top.unit.span.end), text, page=previous.page))
+    return joined(top, previous, top.unit)
+
+
+def joined(pick: Pick, first: Unit, last: Unit) -> Pick:
+    """The pick as one passage from the first unit's start to the last's end:
+    the chunk's own text between them, so still verbatim."""
+    offset = pick.chunk.span.start
+    span = Span(first.span.start, last.span.end)
+    return replace(pick, unit=Unit(span, pick.chunk.text[span.start - offset : span.end - offset], page=first.page))
 
 
 def best_first(picks: list[Pick]) -> list[Pick]:
@@ -270,6 +276,15 @@ def _previous_unit(pick: Pick) -> Unit | None:
     for i, unit in enumerate(units):
         if unit.span == pick.unit.span:
             return units[i - 1] if i > 0 and not units[i - 1].is_question else None
+    return None
+
+
+def _next_unit(pick: Pick) -> Unit | None:
+    """The unit after the pick's last sentence (it may be a joined passage), unless it is a question."""
+    units = pick.chunk.units
+    for i, unit in enumerate(units):
+        if unit.span.end == pick.unit.span.end:
+            return units[i + 1] if i + 1 < len(units) and not units[i + 1].is_question else None
     return None
 
 

@@ -17,15 +17,14 @@ or treatment than the question does. A lead-in without its list never joins.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
-from qa.answering.answer import AnswerModel, Pick, _overlaps, _previous_unit, _similar, sigmoid, with_lead
+from qa.answering.answer import AnswerModel, Pick, _next_unit, _overlaps, _previous_unit, _similar, joined, sigmoid, with_lead
 from qa.answering.entities import names, names_other, opening
 from qa.answering.features import UNIT_FEATURES, Candidate, Question
 from qa.answering.reader import NULL_LOGIT, UnitReader, reader_text
-from qa.data import Span, Unit
 from qa.settings import Settings
 
 REPEATS = UNIT_FEATURES.index("repeats last answer")
@@ -104,18 +103,7 @@ def with_follower(head: Pick, ranked: list[Pick], read: dict[int, float], margin
     pick = next(same, None)
     if pick is None or read.get(pick.uid, NULL_LOGIT) < NULL_LOGIT + margin:
         return head
-    offset = head.chunk.span.start
-    span = Span(head.unit.span.start, follower.span.end)
-    return replace(head, unit=Unit(span, head.chunk.text[span.start - offset : span.end - offset], page=head.unit.page))
-
-
-def _next_unit(pick: Pick) -> Unit | None:
-    """The unit after the pick's last sentence in its chunk, unless it is a question (a heading asked)."""
-    units = pick.chunk.units
-    for i, unit in enumerate(units):
-        if unit.span.end == pick.unit.span.end:
-            return units[i + 1] if i + 1 < len(units) and not units[i + 1].is_question else None
-    return None
+    return joined(head, head.unit, follower)
 
 
 # A unit that opens with a pronoun ("It's more expensive than bisphosphonates")
