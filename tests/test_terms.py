@@ -29,6 +29,10 @@ def test_unknown_subject_words_are_reported():
     assert word == "tamoxifen" and zipf < 3
     assert vocab.unknown_words("is bone cancer curable") == []  # inside "incurable"
     assert vocab.unknown_words("my mom is worried") == []  # who asks, not what about
+    # Slang for what a treatment does is not a term the sources lack: "zap" was
+    # reported ("they don't mention zap") and the question refused.
+    assert vocab.unknown_words("can radiotherapy zap the cancer") == [("radiotherapy", vocab.unknown_words("radiotherapy")[0][1])]
+    assert [w for w, _ in vocab.unknown_words("will they nuke it or zapping it")] == []
 
 
 def test_questions_that_ask_for_a_figure_and_texts_that_give_one():

@@ -42,7 +42,11 @@ ASPECT_WORDS = frozenset(
     options option alternative alternatives procedure recovery recover last lasts frequently usually
     possible likely chance chances stage stages spread spreads again instead well then exactly sure thing
     things prognosis outlook expectancy lifespan survival survive dosage dose doses price different other
-    another example examples""".split()
+    another example examples
+    zap zapped zapping nuke nuked nuking""".split()
+    # The last line: slang for what a treatment does to a cancer ("can radiotherapy
+    # zap the pain"). Rare in written English, so as subject words they read as
+    # terms the sources never use and the question was refused for them.
 )
 
 # People and feelings: "my mom is worried" says who asks, not what about.
