@@ -115,6 +115,27 @@ def test_a_part_leans_on_the_story_before_it(fake_assistant, monkeypatch):
     assert any(q.startswith("what are its side effects?") and "zometa" in q for q in asked), asked
 
 
+def test_the_whole_message_leads_and_each_part_adds_its_best(fake_assistant, monkeypatch):
+    """A part read alone can be sure of another topic's sentence (on unseen
+    leaflets, "Is there a gentler version for people like him?" after a story
+    about a transplant gave a sentence about massage): the message read whole,
+    story and all, gives the first unit, and each part's best follows."""
+    message = "My mum is on treatment. The nurse mentioned zometa. What is that for, and what are its side effects?"
+    prepared = fake_assistant.prepare(message)
+    whole_first = fake_assistant.read(prepared.query, prepared.text)[0][0].unit.text
+    elsewhere = fake_assistant.read("walking every day keeps muscles strong", "walking")[0][0]
+    assert elsewhere.unit.text != whole_first
+    read = fake_assistant.read
+
+    def sure_of_exercise(query, text, *rest):
+        picks, confidence, vector = read(query, text, *rest)
+        return ([elsewhere], 0.99, vector) if text != prepared.text else (picks, confidence, vector)
+
+    monkeypatch.setattr(fake_assistant, "read", sure_of_exercise)
+    answer = fake_assistant.ask(message)
+    assert [u.text for u in answer.units][:2] == [whole_first, elsewhere.unit.text]
+
+
 def test_urgent_questions_start_with_the_sources_advice(fake_assistant):
     answer = fake_assistant.ask("my back hurts and my legs feel weak")
     assert answer.urgent is not None

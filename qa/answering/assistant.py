@@ -304,6 +304,11 @@ class Assistant:
                 unanswered.append(" ".join(part.split()))
         if not best:
             return picks, confidence, ()
+        if picks and confidence >= self.threshold:
+            # The message read whole sees its story too ("...a transplant for his lymphoma.
+            # Is there a gentler version?"); a part read alone can be sure of another
+            # topic's sentence ("Gentle massage can ease tension"), so the whole's best leads.
+            best = [picks[0], *best]
         return merge_parts(best, picks, self.settings.max_units), max(confidence, min(confident)), tuple(unanswered)
 
     def _abstain(
