@@ -27,7 +27,7 @@ from qa.answering.memory import Memory, load_memory
 from qa.answering.policy import asks_about_outlook, find_support, merge_parts, why_not
 from qa.answering.reader import UnitReader, load_reader
 from qa.answering.retrieve import Retriever
-from qa.answering.safety import DISCLAIMER, Advice, advice_in_each_file, answer_topics, best_advice, sends_to_emergency
+from qa.answering.safety import DISCLAIMER, Advice, advice_for, advice_in_each_file, answer_topics, best_advice
 from qa.answering.triage import ADVICE_TOPIC, TOPICS, RuleTriage, Triage, TriageInput, load_triage
 from qa.data import Answer, AnswerUnit, Citation, Passage
 from qa.errors import AnswerModelError, IndexNotFoundError, StaleIndexError
@@ -359,7 +359,7 @@ class Assistant:
             units.append(AnswerUnit(pick.unit.text, n, round(pick.score, 4), highlight))
         help_note = None
         if urgent is None and touched:
-            advice = self._advice_for(touched, quoted)
+            advice = advice_for(self.advice_by_file, touched, quoted)
             if advice is not None and not any(_within(u.text, advice.unit.text) or _within(advice.unit.text, u.text) for u in units):
                 help_note = self._cited(advice, citations)  # cited after the answer's own sources
         return Answer(
@@ -377,23 +377,8 @@ class Assistant:
     def _urgent(self, topics: list[str], citations: list[Citation], quoted: list[str] = ()) -> AnswerUnit | None:
         """The advice for the first urgent topic that has some, cited: for a sign
         happening now, advice that sends to emergency care wherever a source gives it."""
-        advice = self._advice_for(topics, quoted, now=True)
+        advice = advice_for(self.advice_by_file, topics, quoted, now=True)
         return None if advice is None else self._cited(advice, citations)
-
-    def _advice_for(self, topics: list[str], quoted: list[str] = (), now: bool = False) -> Advice | None:
-        """The sources' advice for the first urgent topic that has some: from a
-        document the answer quotes when that document gives advice on the topic
-        (a clinic's own leaflet), else the corpus's best. `now`: advice that
-        sends to emergency care first ("tell a doctor right away" is not enough
-        for legs going weak today), the quoted document's before others'."""
-        for topic in topics:
-            own = self.advice_by_file.get(topic, {})
-            ranked = [own[file] for file in quoted if file in own] + list(own.values())
-            if now:
-                ranked = [a for a in ranked if sends_to_emergency(a)] + ranked
-            if ranked:
-                return ranked[0]
-        return None
 
     @staticmethod
     def _cited(advice: Advice, citations: list[Citation]) -> AnswerUnit:

@@ -99,6 +99,22 @@ def sends_to_emergency(advice: Advice) -> bool:
     return bool(_EMERGENCY.search(advice.unit.text))
 
 
+def advice_for(by_file: dict[str, dict[str, Advice]], topics: list[str], quoted: list[str] = (), now: bool = False) -> Advice | None:
+    """The sources' advice for the first urgent topic that has some: from a
+    document the answer quotes when that document gives advice on the topic
+    (a clinic's own leaflet), else the corpus's best. `now`: advice that
+    sends to emergency care first ("tell a doctor right away" is not enough
+    for legs going weak today), the quoted document's before others'."""
+    for topic in topics:
+        own = by_file.get(topic, {})
+        ranked = [own[file] for file in quoted if file in own] + list(own.values())
+        if now:
+            ranked = [a for a in ranked if sends_to_emergency(a)] + ranked
+        if ranked:
+            return ranked[0]
+    return None
+
+
 def find_advice(chunks: list[Chunk]) -> dict[str, Advice]:
     """For each urgent topic, the corpus unit that best tells what to do now."""
     return best_advice(advice_in_each_file(chunks))
