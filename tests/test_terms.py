@@ -33,6 +33,9 @@ def test_unknown_subject_words_are_reported():
     # reported ("they don't mention zap") and the question refused.
     assert [word for word, _ in vocab.unknown_words("can radiotherapy zap the cancer")] == ["radiotherapy"]
     assert [w for w, _ in vocab.unknown_words("will they nuke it or zapping it")] == []
+    # A contraction typed without its apostrophe is a plain word, not a missing term.
+    assert [w for w, _ in vocab.unknown_words("is the dose the same for the one whos 9")] == []
+    assert [w for w, _ in vocab.unknown_words("wheres the dose, youll know")] == []
 
 
 def test_questions_that_ask_for_a_figure_and_texts_that_give_one():

@@ -15,7 +15,9 @@ TYPO_ZIPF = 3.0  # a word rarer than this in English may be a typo; a commoner o
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 # Function words plus the words people wrap questions in; none of them tells
-# what a question is about.
+# what a question is about. Contractions typed without their apostrophe are
+# here too: rare as written words ("whos" has zipf 3.1), they read as terms the
+# sources never use, and "and what about the older one whos 9" was refused.
 STOP_WORDS = frozenset(
     """a about above after again against all also am an and any are aren't as at be because been before
     being below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down
@@ -27,7 +29,9 @@ STOP_WORDS = frozenset(
     very was wasn't we we're were weren't what what's when where which while who who's whom why will with won't
     would wouldn't you you're your yours yourself yourselves thanks thank hi hello ok okay dont cant im ive
     whats hows wont isnt doesnt didnt anything something someone anyone one two s till theyve theyre youre
-    youve weve wouldnt couldnt shouldnt wasnt werent arent hasnt havent hadnt thats theres shes hes""".split()
+    youve weve wouldnt couldnt shouldnt wasnt werent arent hasnt havent hadnt thats theres shes hes
+    whos wheres heres whens whys whod whove whatre itll youll theyll thatll therell wouldve couldve shouldve
+    mustnt neednt aint yall theyd youd itd thatd""".split()
 )
 
 # Words that ask about an aspect of a subject without naming one: "side
