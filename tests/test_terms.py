@@ -38,6 +38,17 @@ def test_unknown_subject_words_are_reported():
     assert [w for w, _ in vocab.unknown_words("wheres the dose, youll know")] == []
 
 
+def test_a_word_the_sources_spell_otherwise_is_known():
+    vocab = Vocabulary.from_texts(["Anaemia is a low level of red cells. Oedema is swelling. Treatment can affect fertility."])
+    # An American question to a British text: "they don't mention anemia" refused a leaflet on anaemia.
+    assert vocab.unknown_words("what does anemia feel like") == []
+    assert vocab.unknown_words("is edema a bad sign") == []
+    # A negated word is known by its positive, an age or an ordinal is no subject at all.
+    assert [w for w, _ in vocab.unknown_words("do i need contraception if im infertile")] == ["contraception"]
+    assert [w for w, _ in vocab.unknown_words("my 4yo has swelling after her 3rd cycle")] == ["cycle"]
+    assert [w for w, _ in vocab.unknown_words("what does leukaemia feel like")] == ["leukaemia"]  # still unknown
+
+
 def test_questions_that_ask_for_a_figure_and_texts_that_give_one():
     for question in ("how many sessions will he need?", "what does a bone scan cost", "what percent survive", "how many mg is the dose"):
         assert asks_for_figure(question), question

@@ -134,6 +134,8 @@ def american(word: str) -> str:
 
 
 _NEGATION = re.compile(r"^(in|un|non)(?=[a-z]{5,})")
+# A number, an age or an ordinal ("9", "4yo", "3rd", "70s"): never a subject the sources lack.
+_PLAIN_NUMBER = re.compile(r"^\d+(?:yo|yrs?|st|nd|rd|th|s)?$")
 
 
 def analyse(text: str) -> list[str]:
@@ -225,12 +227,18 @@ class Vocabulary:
         found = {w.replace("'", "") for text in texts for w in content_words(text)}
         # "meet-up" is also "meetup": people write compounds either way.
         found |= {m.replace("-", "") for text in texts for m in re.findall(r"[a-z]+(?:-[a-z]+)+", text.lower())}
+        # A British text answers an American question: "anemia" meets "anaemia"
+        # (`knows` turns the question's word American; the corpus's is turned here).
+        found |= {american(w) for w in found}
         return cls(frozenset(found), frozenset(stem(w) for w in found), sorted(found))
 
     def knows(self, word: str) -> bool:
         """In the corpus as written, by stem, in American spelling ("tumours"),
         or through a plain-word synonym ("radiotherapy" is "radiation")."""
-        for form in dict.fromkeys((word, american(word), SYNONYMS.get(word, word))):
+        # A negated word is known by its positive: "infertile" by "fertility".
+        positive = _NEGATION.sub("", word)
+        positive = positive if positive != word and english_frequency(positive) >= 2.0 else word
+        for form in dict.fromkeys((word, american(word), SYNONYMS.get(word, word), positive)):
             if form in self.words or stem(form) in self.stems:
                 return True
         return False
@@ -285,7 +293,7 @@ class Vocabulary:
         for word in subject_words(text):
             word = word.replace("'", "")
             zipf = english_frequency(word)
-            if word.isdigit() or self.knows(word) or self.contains(word):
+            if _PLAIN_NUMBER.match(word) or self.knows(word) or self.contains(word):
                 continue
             if zipf < TYPO_ZIPF and self.correct(word) is not None:
                 continue  # a misspelt corpus word, not a new one
