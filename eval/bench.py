@@ -150,13 +150,19 @@ def bench_latency(assistant, questions, repeats: int, one_thread=None) -> dict:
     with `one_thread` (the assistant loaded at 1 thread), when given."""
     for question, history in questions:
         assistant.ask(question, history)
-    times = {"all": [], "single": [], "follow-up": [], "all, 1 thread": []}
+    times = {"all": [], "single": [], "follow-up": [], "follow-up, in its conversation": [], "all, 1 thread": []}
     for _ in range(repeats):
         for question, history in questions:
             assistant.forget()  # each timed question cold, as a new user's: the repeats find nothing kept
             _, ms = timed(assistant.ask, question, history)
             times["all"].append(ms)
             times["follow-up" if history else "single"].append(ms)
+    for _ in range(repeats):  # as a chat asks them: right after the questions before, which are kept
+        for question, history in (pair for pair in questions if pair[1]):
+            assistant.forget()
+            for n, earlier in enumerate(history):
+                assistant.ask(earlier, history[:n])
+            times["follow-up, in its conversation"].append(timed(assistant.ask, question, history)[1])
     if one_thread is not None:
         for question, history in questions:
             one_thread.ask(question, history)

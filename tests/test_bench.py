@@ -72,6 +72,8 @@ def test_latencies_and_throughput_count_every_question_cold(smoke):
         assert row["questions"] == n * args.repeats, row
     assert {(t["workers"], t["threads"]) for t in results["throughput"]} == {(w, n) for w in (1, 2) for n in (2, 1)}
     assert results["latency"]["all, 1 thread"]["n"] == n * args.repeats
+    # Each follow-up timed twice: cold, and right after the questions before it.
+    assert results["latency"]["follow-up, in its conversation"]["n"] == results["latency"]["follow-up"]["n"] > 0
     for row in results["throughput"]:
         assert row["qps"] > 0 and row["errors"] == 0, row["first_error"]
     steps = results["breakdown"]

@@ -281,3 +281,19 @@ def test_without_a_turn_cache_a_question_is_still_embedded_once(tiny_settings, m
     monkeypatch.setattr(assistant.embedder, "encode_query", lambda text: calls.update(["embed"]) or encode(text))
     assistant.ask("what is zometa?")
     assert calls["embed"] == 1
+
+
+def test_a_follow_up_reuses_its_previous_turns_reading(fake_assistant):
+    # In a conversation the earlier question was just answered: the follow-up
+    # (which must know what was answered, to add to it) reads it no second time.
+    from conftest import FakeReader
+
+    reader = FakeReader()
+    assistant = fake_assistant.replace(reader=reader)
+    assistant.ask("what is zometa?")
+    assert len(reader.calls) == 1
+    warm = assistant.ask("what are its side effects?", ["what is zometa?"])
+    assert len(reader.calls) == 2 and reader.calls[-1][0] == warm.resolved_question
+    assistant.forget()  # nothing kept: the earlier question is read again, and the answer is the same
+    cold = assistant.ask("what are its side effects?", ["what is zometa?"])
+    assert len(reader.calls) == 4 and cold.to_json() == warm.to_json()

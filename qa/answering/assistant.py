@@ -67,8 +67,9 @@ class Assistant:
         self.triage = RuleTriage() if triage is None else triage
         self.retriever = Retriever(index, settings)
         self.reader = Reader(index, memory)
-        # Recent queries' vectors and passages, and recent turns' first reading:
-        # a follow-up reuses its previous turn's instead of searching again. Bounded.
+        # Recent queries' vectors and passages, and recent turns' reading on their own:
+        # a follow-up reuses its previous turn's (the units it was answered with)
+        # instead of searching and reading it again. Bounded.
         size = settings.turn_cache
         self.embed = lru_cache(maxsize=size)(self._embed)
         self.retrieve = lru_cache(maxsize=size)(self._retrieve)
@@ -216,16 +217,16 @@ class Assistant:
         reading = read_units(self.answer_model, self.unit_reader, question, candidates, self.settings)
         return reading.picks, self.calibration.probability(reading.raw, reading.best), vector
 
-    def _read_alone(self, query: str, text: str) -> frozenset[int]:
-        picks, _, _ = self.read(query, text)
-        return frozenset(p.uid for p in picks)
+    def _read_alone(self, query: str, text: str) -> tuple[tuple[Pick, ...], float, np.ndarray]:
+        picks, confidence, vector = self.read(query, text)
+        return tuple(picks), confidence, vector  # kept in the cache: nothing there may change it
 
     def previous_answer(self, prepared: Prepared) -> frozenset[int]:
         """The units the latest earlier question is answered with, read on its own."""
         earlier = prepared.earlier
         if not earlier:
             return frozenset()
-        return self._first_reading(resolve(earlier[-1], earlier[:-1]), earlier[-1])
+        return frozenset(p.uid for p in self._first_reading(resolve(earlier[-1], earlier[:-1]), earlier[-1])[0])
 
     def assess(self, prepared: Prepared, vector: np.ndarray) -> Triage:
         """Urgent signs happening now, and urgent topics only touched, in this turn."""
@@ -274,7 +275,11 @@ class Assistant:
         # A follow-up should add to the last answer, not repeat it.
         avoid = self.previous_answer(prepared) if prepared.is_followup else frozenset()
         resolved = prepared.query
-        picks, confidence, vector = self.read(resolved, prepared.text, avoid)
+        if avoid:
+            picks, confidence, vector = self.read(resolved, prepared.text, avoid)
+        else:  # read as a later follow-up will look it up (`previous_answer`): once
+            kept, confidence, vector = self._first_reading(resolved, prepared.text)
+            picks = list(kept)
         if self.settings.followups and prepared.earlier and not prepared.is_followup:
             # It names a subject yet may lean back ("can i put them in my pill box?", a quarter
             # of unseen leaflets' follow-ups): read it with the conversation's subject too.
