@@ -91,6 +91,27 @@ def test_the_sentence_after_the_best_joins_it_when_it_goes_on_about_it_and_reads
     assert [p.unit.text for p in chosen] == ["It is a waste product from your muscles.", "Drink plenty of water."]
 
 
+def test_a_sentence_opening_with_a_pronoun_is_scored_at_least_near_the_one_it_leans_on():
+    """"It is not legally binding" shares no word with the question; the
+    sentence before it names the advance statement."""
+    import numpy as np
+
+    from qa.answering.compose import leaning_back
+    from qa.answering.features import UNIT_FEATURES, Candidate
+
+    chunk = chunk_of("An advance statement records your wishes.", "It is not legally binding.", "Ask your nurse for a form.",
+                     "This can take a week.", section="Planning ahead")
+    units = chunk.units
+    features = (0.0,) * len(UNIT_FEATURES)
+    candidates = [Candidate(u, chunk, uid, features, units[uid - 1].text if uid else "") for uid, u in enumerate(units)]
+    raised = leaning_back(candidates, np.array([-1.0, -5.0, -6.0, -2.0]), gap=1.0)
+    # Raised to the sentence before it, less the gap; one that scores higher alone keeps its own;
+    # a sentence that does not open with a pronoun keeps its own.
+    assert raised.tolist() == [-1.0, -2.0, -6.0, -2.0]
+    # The sentence leant on is not a candidate: nothing to lean on.
+    assert leaning_back(candidates[1:], np.array([-5.0, -6.0, -2.0]), gap=1.0).tolist() == [-5.0, -6.0, -2.0]
+
+
 def test_names_are_families_of_treatments_read_from_the_data_file():
     assert names("is xgeva safe") == {"denosumab"}
     assert names("Zometa is a bisphosphonate given by IV infusion.") == {"bisphosphonate"}  # IV is no treatment

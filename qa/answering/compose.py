@@ -23,7 +23,7 @@ import numpy as np
 
 from qa.answering.answer import AnswerModel, Pick, _next_unit, _overlaps, _previous_unit, _similar, joined, sigmoid, with_lead
 from qa.answering.entities import names, names_other, opening
-from qa.answering.features import UNIT_FEATURES, Candidate, Question
+from qa.answering.features import LEANS_BACK, UNIT_FEATURES, Candidate, Question
 from qa.answering.reader import NULL_LOGIT, UnitReader, reader_text
 from qa.settings import Settings
 
@@ -47,7 +47,7 @@ def read_units(
     if reader is None or not candidates:
         picks, raw = answer_model.choose(question, candidates, settings.max_units)
         return Reading(picks, raw, NULL_LOGIT)
-    logits = answer_model.unit_logits(candidates)
+    logits = leaning_back(candidates, answer_model.unit_logits(candidates), settings.lean_back_gap)
     raw = answer_model.answer_logit(question, candidates, logits)
     order = np.argsort(-logits, kind="stable")[: settings.reader_candidates]
     top = [candidates[i] for i in order]
@@ -61,6 +61,21 @@ def read_units(
     scores = {top[i].uid: float(read[i]) for i in ranked}
     chosen = compose(picks, scores, question.query, settings.max_units, settings.reader_extra_margin)
     return Reading(chosen, raw, float(read[ranked[0]]))
+
+
+def leaning_back(candidates: list[Candidate], logits: np.ndarray, gap: float) -> np.ndarray:
+    """The answer model's logits, a unit that opens with a pronoun raised to
+    those of the unit before it (when that is a candidate too) less `gap`:
+    "It is not legally binding" shares no word with "must doctors follow an
+    advance statement", the sentence before it does."""
+    best_of = {}
+    for candidate, logit in zip(candidates, logits):
+        best_of[candidate.unit.text] = max(best_of.get(candidate.unit.text, -np.inf), float(logit))
+    raised = np.array(logits, dtype=float)
+    for i, candidate in enumerate(candidates):
+        if candidate.before in best_of and LEANS_BACK.match(candidate.unit.text):
+            raised[i] = max(raised[i], best_of[candidate.before] - gap)
+    return raised
 
 
 def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: int, margin: float) -> list[Pick]:
