@@ -75,3 +75,17 @@ def test_british_spellings_synonyms_and_bare_contractions_are_known_words():
     assert vocabulary.knows("tumours") and vocabulary.knows("anaemia") and vocabulary.knows("radiotherapy")
     assert not vocabulary.knows("keytruda")
     assert vocabulary.unknown_words("theyve got tumours, is radiotherapy used") == []
+
+
+def test_the_word_lists_are_read_from_their_data_file():
+    import json
+    from pathlib import Path
+
+    import qa.language.terms as terms
+
+    data = json.loads((Path(terms.__file__).with_name("data") / "words.json").read_text(encoding="utf-8"))
+    for name in ("stop_words", "aspect_words", "people_words"):
+        listed = data[name]["words"]
+        assert data[name]["why"] and listed == sorted(set(listed)) and all(w == w.lower().strip() for w in listed), name
+    assert terms.STOP_WORDS == frozenset(data["stop_words"]["words"]) and "whos" in terms.STOP_WORDS
+    assert terms.SYNONYMS["xgeva"] == "denosumab" and all(k == k.lower() for k in terms.SYNONYMS)

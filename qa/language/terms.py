@@ -7,58 +7,24 @@ spots typos and terms the sources never use.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
 
 TYPO_ZIPF = 3.0  # a word rarer than this in English may be a typo; a commoner one is meant
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
-# Function words plus the words people wrap questions in; none of them tells
-# what a question is about. Contractions typed without their apostrophe are
-# here too: rare as written words ("whos" has zipf 3.1), they read as terms the
-# sources never use, and "and what about the older one whos 9" was refused.
-STOP_WORDS = frozenset(
-    """a about above after again against all also am an and any are aren't as at be because been before
-    being below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down
-    during each few for from further get gets getting got had hadn't has hasn't have haven't having he her here
-    hers herself him himself his how i i'd i'll i'm i've if in into is isn't it it's its itself just know let
-    let's like me might more most much must my myself no nor not now of off on once only or other ought our ours
-    ourselves out over own please really same she should shouldn't so some such tell than that that's the their
-    theirs them themselves then there there's these they they're this those through to too under until up us
-    very was wasn't we we're were weren't what what's when where which while who who's whom why will with won't
-    would wouldn't you you're your yours yourself yourselves thanks thank hi hello ok okay dont cant im ive
-    whats hows wont isnt doesnt didnt anything something someone anyone one two s till theyve theyre youre
-    youve weve wouldnt couldnt shouldnt wasnt werent arent hasnt havent hadnt thats theres shes hes
-    whos wheres heres whens whys whod whove whatre itll youll theyll thatll therell wouldve couldve shouldve
-    mustnt neednt aint yall theyd youd itd thatd""".split()
-)
-
-# Words that ask about an aspect of a subject without naming one: "side
-# effects", "how long", "prognosis". A follow-up made only of these leans on
-# the conversation for its subject, and they are never key terms.
-ASPECT_WORDS = frozenset(
-    """side effect effects treat treated treating treatment treatments therapy symptom symptoms sign signs cause
-    causes caused work works working help helps helpful take takes taking long often dangerous serious painful
-    pain hurt hurts cure cured curable prevent prevented diagnose diagnosed test tests risk risks mean means
-    normal safe common happen happens expect feel feels get need needs use used given give start stop else
-    more much many type types kind kinds cost costs way ways best good bad worse better done do does
-    options option alternative alternatives procedure recovery recover last lasts frequently usually
-    possible likely chance chances stage stages spread spreads again instead well then exactly sure thing
-    things prognosis outlook expectancy lifespan survival survive dosage dose doses price different other
-    another example examples
-    zap zapped zapping nuke nuked nuking""".split()
-    # The last line: slang for what a treatment does to a cancer ("can radiotherapy
-    # zap the pain"). Rare in written English, so as subject words they read as
-    # terms the sources never use and the question was refused for them.
-)
-
-# People and feelings: "my mom is worried" says who asks, not what about.
-PEOPLE_WORDS = frozenset(
-    """mom mum mother dad father husband wife partner sister brother son daughter friend grandma grandmother
-    grandpa grandfather aunt uncle wife's husband's mom's dad's family worried worry worrying scared afraid
-    anxious nervous concerned question questions""".split()
-)
+# The word lists live in data/words.json, each with why it holds what it does.
+_WORDS = json.loads((Path(__file__).with_name("data") / "words.json").read_text(encoding="utf-8"))
+STOP_WORDS = frozenset(_WORDS["stop_words"]["words"])  # tell nothing of what a question is about
+ASPECT_WORDS = frozenset(_WORDS["aspect_words"]["words"])  # ask about an aspect of a subject: "side effects"
+PEOPLE_WORDS = frozenset(_WORDS["people_words"]["words"])  # who asks, not what about: "my mom is worried"
+# Plain words and brand names next to the sources' words, expanded on both sides of a match.
+SYNONYMS: Mapping[str, str] = MappingProxyType(dict(_WORDS["synonyms"]["pairs"]))
 
 
 @cache
@@ -103,25 +69,6 @@ def stem(word: str) -> str:
     return _stemmer().stemWord(word)
 
 
-# Plain words and brand names next to the words the sources use. Both sides of
-# a match are expanded, so "does it hurt" meets "painful" and "xgeva" meets
-# "denosumab" in BM25 and in term overlap.
-SYNONYMS = {
-    "hurt": "pain", "hurts": "pain", "hurting": "pain", "painful": "pain", "ache": "pain", "aches": "pain",
-    "broke": "fracture", "broken": "fracture", "break": "fracture", "breaks": "fracture", "breaking": "fracture",
-    "crack": "fracture", "cracked": "fracture",
-    "pee": "urinate", "peeing": "urinate", "urine": "urinate", "urinating": "urinate", "urination": "urinate",
-    "poop": "bowel", "stool": "bowel",
-    "mets": "metastases", "metastatic": "metastases", "metastasis": "metastases", "spread": "metastases",
-    "xgeva": "denosumab", "denosumab": "xgeva",
-    "zometa": "zoledronic", "zoledronate": "zoledronic", "zoledronic": "zometa",
-    "aredia": "pamidronate", "pamidronate": "aredia",
-    "chemo": "chemotherapy", "chemotherapy": "chemo",
-    "hypercalcemia": "calcium", "thirsty": "thirst",
-    "tired": "fatigue", "tiredness": "fatigue", "exhausted": "fatigue", "fatigue": "tired",
-    "spine": "spinal", "backbone": "spinal", "vertebra": "spinal", "vertebrae": "spinal",
-    "scan": "imaging", "xray": "x-ray", "radiotherapy": "radiation",
-}
 _BRITISH = ((re.compile(r"our(s?)$"), r"or\1"), (re.compile(r"^(h|an|p)ae"), r"\1e"), (re.compile(r"^oe"), "e"),
             (re.compile(r"tre(s?)$"), r"ter\1"), (re.compile(r"ise(s|d)?$"), r"ize\1"), (re.compile(r"ogue$"), "og"))
 
