@@ -109,9 +109,9 @@ def _latency_section(r: dict) -> list[str]:
             f"One untimed warm-up pass over the questions, then {r['args'].repeats} timed pass(es) on the main thread (as the "
             f"command line asks), with the embedding model and the reader at {r['throughput'][0]['threads']} ONNX Runtime "
             "threads each (`Settings.threads`) and then at 1; "
-            "follow-ups are asked with their history, cold (nothing kept, as the rows above them) and, in the row "
-            "*in its conversation*, right after their earlier questions were asked (untimed), as a chat asks them: "
-            "what was read for those is kept (`Settings.turn_cache`).",
+            "follow-ups are asked with their history. Every question is timed cold (nothing kept, as a new user's), "
+            "except in the row *in its conversation*: there each follow-up comes right after its earlier questions "
+            "were asked (untimed), as a chat asks them, so what was read for those is kept (`Settings.turn_cache`).",
             "", table(["questions", "n", "median ms", "p95 ms", "mean ms", "max ms"], rows)]
 
 
