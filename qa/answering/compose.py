@@ -68,7 +68,7 @@ def leaning_back(candidates: list[Candidate], logits: np.ndarray, gap: float) ->
     those of the unit before it (when that is a candidate too) less `gap`:
     "It is not legally binding" shares no word with "must doctors follow an
     advance statement", the sentence before it does."""
-    best_of = {}
+    best_of: dict[str, float] = {}  # a unit's text: its best logit among the candidates
     for candidate, logit in zip(candidates, logits):
         best_of[candidate.unit.text] = max(best_of.get(candidate.unit.text, -np.inf), float(logit))
     raised = np.array(logits, dtype=float)
