@@ -23,7 +23,7 @@ import numpy as np
 
 from qa.answering.answer import AnswerModel, Pick, _next_unit, _overlaps, _previous_unit, _similar, joined, sigmoid, with_lead
 from qa.answering.entities import names, names_other, opening
-from qa.answering.features import LEANS_BACK, UNIT_FEATURES, Candidate, Question
+from qa.answering.features import UNIT_FEATURES, Candidate, Question
 from qa.answering.reader import NULL_LOGIT, UnitReader, reader_text
 from qa.settings import Settings
 
@@ -64,8 +64,8 @@ def read_units(
 
 
 def leaning_back(candidates: list[Candidate], logits: np.ndarray, gap: float) -> np.ndarray:
-    """The answer model's logits, a unit that opens with a pronoun raised to
-    those of the unit before it (when that is a candidate too) less `gap`:
+    """The answer model's logits, a unit that points back ("It ...", "These ...":
+    `entities.opening`) raised to those of the unit before it (when that is a candidate too) less `gap`:
     "It is not legally binding" shares no word with "must doctors follow an
     advance statement", the sentence before it does."""
     best_of: dict[str, float] = {}  # a unit's text: its best logit among the candidates
@@ -73,7 +73,7 @@ def leaning_back(candidates: list[Candidate], logits: np.ndarray, gap: float) ->
         best_of[candidate.unit.text] = max(best_of.get(candidate.unit.text, -np.inf), float(logit))
     raised = np.array(logits, dtype=float)
     for i, candidate in enumerate(candidates):
-        if candidate.before in best_of and LEANS_BACK.match(candidate.unit.text):
+        if candidate.before in best_of and opening(candidate.unit.text):
             raised[i] = max(raised[i], best_of[candidate.before] - gap)
     return raised
 

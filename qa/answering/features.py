@@ -33,7 +33,7 @@ CONTEXT_WEIGHT = 0.5
 # Caps that scale features into [0, 1]; the trained weights were fitted on them.
 QUESTION_WORDS_CAP = 100
 UNIT_WORDS_CAP = 60
-LEANS_BACK = re.compile(r"^(This|These|That|Those|It|They|Such|Both|All)\b")
+_LEANS_BACK = re.compile(r"^(This|These|That|Those|It|They|Such|Both|All)\b")
 
 UNIT_FEATURES = (
     "cosine in context", "own cosine", "passage cosine", "passage rank", "shared terms",
@@ -170,7 +170,7 @@ class Reader:
                     self.term_overlap(query_terms, uid),
                     float(term is not None and defines(unit.text, term)),
                     float(uid in avoid),
-                    float(bool(LEANS_BACK.match(unit.text))),
+                    float(bool(_LEANS_BACK.match(unit.text))),
                     min(len(unit.text.split()), UNIT_WORDS_CAP) / UNIT_WORDS_CAP,
                 )
                 memory = (

@@ -81,6 +81,14 @@ def american(word: str) -> str:
 
 
 _NEGATION = re.compile(r"^(in|un|non)(?=[a-z]{5,})")
+
+
+def positive_of(word: str) -> str | None:
+    """The word a negated word negates, when it is an English word ('incurable' -> 'curable'); else None."""
+    positive = _NEGATION.sub("", word)
+    return positive if positive != word and english_frequency(positive) >= 2.0 else None
+
+
 # A number, an age or an ordinal ("9", "4yo", "3rd", "70s"): never a subject the sources lack.
 _PLAIN_NUMBER = re.compile(r"^\d+(?:yo|yrs?|st|nd|rd|th|s)?$")
 
@@ -96,8 +104,8 @@ def analyse(text: str) -> list[str]:
         stems.append(stem(word))
         if word in SYNONYMS:
             stems.append(stem(SYNONYMS[word]))
-        positive = _NEGATION.sub("", word)
-        if positive != word and english_frequency(positive) >= 2.0:
+        positive = positive_of(word)
+        if positive is not None:
             stems.append(stem(positive))
     return stems
 
@@ -183,9 +191,7 @@ class Vocabulary:
         """In the corpus as written, by stem, in American spelling ("tumours"),
         or through a plain-word synonym ("radiotherapy" is "radiation")."""
         # A negated word is known by its positive: "infertile" by "fertility".
-        positive = _NEGATION.sub("", word)
-        positive = positive if positive != word and english_frequency(positive) >= 2.0 else word
-        for form in dict.fromkeys((word, american(word), SYNONYMS.get(word, word), positive)):
+        for form in dict.fromkeys((word, american(word), SYNONYMS.get(word, word), positive_of(word) or word)):
             if form in self.words or stem(form) in self.stems:
                 return True
         return False
