@@ -297,3 +297,16 @@ def test_a_follow_up_reuses_its_previous_turns_reading(fake_assistant):
     assistant.forget()  # nothing kept: the earlier question is read again, and the answer is the same
     cold = assistant.ask("what are its side effects?", ["what is zometa?"])
     assert len(reader.calls) == 4 and cold.to_json() == warm.to_json()
+
+
+def test_a_follow_up_finds_its_previous_turns_reading_when_that_turn_was_misspelled(fake_assistant):
+    # The earlier turn was read with what was typed ("zometta"), spelled for its
+    # query; the follow-up looks that reading up by the same text, not the spelled one.
+    from conftest import FakeReader
+
+    reader = FakeReader()
+    assistant = fake_assistant.replace(reader=reader)
+    first = assistant.ask("what is zometta?")
+    assert "zometa" in first.resolved_question and len(reader.calls) == 1
+    assistant.ask("what are its side effects?", ["what is zometta?"])
+    assert len(reader.calls) == 2

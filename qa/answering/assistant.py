@@ -222,11 +222,13 @@ class Assistant:
         return tuple(picks), confidence, vector  # kept in the cache: nothing there may change it
 
     def previous_answer(self, prepared: Prepared) -> frozenset[int]:
-        """The units the latest earlier question is answered with, read on its own."""
+        """The units the latest earlier question is answered with, read on its own
+        as its own turn read it (so a chat finds that reading in the turn cache)."""
         earlier = prepared.earlier
         if not earlier:
             return frozenset()
-        return frozenset(p.uid for p in self._first_reading(resolve(earlier[-1], earlier[:-1]), earlier[-1])[0])
+        query = resolve(earlier[-1], earlier[:-1])
+        return frozenset(p.uid for p in self._first_reading(query, prepared.last_text or earlier[-1])[0])
 
     def assess(self, prepared: Prepared, vector: np.ndarray) -> Triage:
         """Urgent signs happening now, and urgent topics only touched, in this turn."""

@@ -41,7 +41,9 @@ class Prepared:
     `earlier` the usable earlier turns, spelled, oldest first; `parts` the
     question sentences of a long message (one part: the whole message);
     `story` the spelled story sentences just before a long message's first
-    question, which its parts lean on for their subject ('' when none)."""
+    question, which its parts lean on for their subject ('' when none);
+    `last_text` the latest of `earlier` as written (cleaned, not spelled): the
+    text its own turn was read with, so a follow-up finds that reading."""
 
     text: str
     spelled: str
@@ -50,6 +52,7 @@ class Prepared:
     earlier: tuple[str, ...] = ()
     parts: tuple[str, ...] = ()
     story: str = ""
+    last_text: str = ""
 
     @property
     def usable(self) -> bool:
@@ -114,22 +117,26 @@ class Preparer:
         """The usable earlier questions, spelling fixed, oldest first; junk left
         out; only the last EARLIER_TURNS are read, so the work per question does
         not grow with a long conversation."""
+        return tuple(t.spelled for t in self._earlier_turns(history))
+
+    def _earlier_turns(self, history) -> list[Turn]:
         recent = [h for h in history if isinstance(h, str)][-EARLIER_TURNS:]
-        turns = [self.turn(h) for h in recent]
-        return tuple(t.spelled for t in turns if t.text and not t.problem)
+        return [t for t in map(self.turn, recent) if t.text and not t.problem]
 
     def prepare(self, message: str, history=()) -> Prepared:
         """The prepared form of a message and the earlier questions of its conversation."""
         if not isinstance(message, str):
             raise ValueError(f"question must be a string, got {type(message).__name__}")
         turn = self.turn(message)
-        earlier = self.earlier(history)
+        turns = self._earlier_turns(history)
+        earlier = tuple(t.spelled for t in turns)
+        last = turns[-1].text if turns else ""
         if turn.problem:
-            return Prepared(turn.text, turn.spelled, turn.spelled, turn.problem, earlier, (turn.text,))
+            return Prepared(turn.text, turn.spelled, turn.spelled, turn.problem, earlier, (turn.text,), last_text=last)
         query = resolve(turn.spelled, earlier) if self.followups else turn.spelled
         parts = tuple(question_parts(turn.text, self.max_parts))
         story = story_before(turn.text) if len(parts) > 1 else ""
-        return Prepared(turn.text, turn.spelled, query, "", earlier, parts, self.turn(story).spelled if story else "")
+        return Prepared(turn.text, turn.spelled, query, "", earlier, parts, self.turn(story).spelled if story else "", last)
 
     def part(self, part: str, earlier: tuple[str, ...]) -> Prepared:
         """One question sentence of a long message, resolved against the conversation
