@@ -226,3 +226,32 @@ def test_the_sentences_either_side_of_the_answer_are_negatives_when_asked_for(ti
     assert both == ["Soft foods are easier to eat.", "Rinse your mouth with salt water four times a day."]
     assert negatives(negatives=2, neighbours=1)[0] == "Soft foods are easier to eat."
     assert "Rinse your mouth with salt water four times a day." not in negatives(negatives=2, neighbours=0)
+
+
+@pytest.mark.slow
+def test_a_soups_finished_members_are_kept_and_taken_again(tmp_path, monkeypatch):
+    """A soup longer than a working session: a run stopped after its first member
+    starts from that member next time, and the soup is the same."""
+    import torch
+
+    import qa.training.reader as trainer
+    from qa.index.embed import bundled_model_path
+    from qa.training.reader import Group, train
+
+    groups = [Group(f"question {n} about zometa", (f"Answer {n}.", "Walking helps."), True) for n in range(4)]
+    config = ReaderConfig(epochs=1, groups_per_batch=2, warmup_steps=1, layers=1, soup=2)
+    quiet = lambda _: None  # noqa: E731
+    members = tmp_path / "members"
+    soup, _ = train(groups, bundled_model_path(), config, quiet, members=members)
+    assert sorted(p.name for p in members.iterdir()) == ["member-0", "member-1"]
+    member_1 = members / "member-1"
+    import shutil
+
+    shutil.rmtree(member_1)  # as if stopped while training member 1
+    trained = []
+    real = trainer.train_member
+    monkeypatch.setattr(trainer, "train_member", lambda *a, **k: trained.append(a[3]) or real(*a, **k))
+    again, _ = train(groups, bundled_model_path(), config, quiet, members=members)
+    assert trained == [1]  # member 0 was taken from the folder
+    name = "classifier.weight"
+    assert torch.allclose(soup.state_dict()[name], again.state_dict()[name], atol=1e-6)

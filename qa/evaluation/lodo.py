@@ -84,7 +84,9 @@ def reader_for(settings, files: frozenset[str], cache: Path, log, config=None) -
     folder = cache / digest.hexdigest()[:16]
     if not (folder / READER_FILE).is_file():
         log(f"training a reader without {', '.join(sorted(files))}")
-        build_reader(settings, config, data, leaflets, folder, files, log=log)
+        # A soup's members are kept as they finish: its readers take hours, more than a session.
+        members = folder.with_name(folder.name + ".members") if config.soup > 1 else None
+        build_reader(settings, config, data, leaflets, folder, files, log=log, members=members)
     return folder
 
 

@@ -178,19 +178,44 @@ def _neighbours(chunk, unit) -> list:
     return []
 
 
-def train(groups: list[Group], base: Path, config: ReaderConfig, log=print, watch=None):
+def train(groups: list[Group], base: Path, config: ReaderConfig, log=print, watch=None, members: Path | None = None):
     """(model, tokenizer) fine-tuned on the groups: softmax over each group's
     logits and NULL_LOGIT, the answering unit (or the null) the target; with
     `config.soup` > 1, that many such readers averaged (`average`).
     `watch(model, tokenizer, epoch)`, when given, runs after each epoch (to
-    follow a held-out measure while choosing the number of epochs)."""
+    follow a held-out measure while choosing the number of epochs).
+    `members`: a folder keeping each finished member's torch weights
+    (member-0, member-1...), taken from there on a later run, so that a soup
+    longer than a working session can be trained across two (the caller keys
+    the folder by data and config)."""
     models = []
     for member in range(config.soup):
         if config.soup > 1:
             log(f"soup member {member + 1}/{config.soup}")
-        model, tokenizer = train_member(groups, base, config, member, log, watch)
+        kept = members / f"member-{member}" if members is not None else None
+        if kept is not None and (kept / "config.json").is_file():
+            model, tokenizer = _load_member(kept)
+            log(f"soup member {member + 1} from {kept}")
+        else:
+            model, tokenizer = train_member(groups, base, config, member, log, watch)
+            if kept is not None:
+                staging = kept.with_name(kept.name + ".new")
+                shutil.rmtree(staging, ignore_errors=True)
+                model.save_pretrained(str(staging))  # safetensors, no pickle
+                tokenizer.save_pretrained(str(staging))
+                staging.rename(kept)  # whole or not at all: a run stopped mid-save trains it again
         models.append(model)
     return average(models), tokenizer
+
+
+def _load_member(folder: Path):
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(
+        str(folder), local_files_only=True, dtype=torch.float32, attn_implementation="eager"
+    )
+    return model.eval(), AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
 
 
 def average(models: list):
@@ -337,15 +362,16 @@ def base_folder(config: ReaderConfig) -> Path:
 
 def build_reader(
     settings, config: ReaderConfig, data: Path, leaflets: Path, out: Path, leave_out=frozenset(),
-    keep_torch: Path | None = None, card: dict | None = None, log=print, watch=None,
+    keep_torch: Path | None = None, card: dict | None = None, log=print, watch=None, members: Path | None = None,
 ) -> None:
     """Train, export and describe a reader in `out` (written beside it, then
-    renamed into place): what `qa train-reader` and leave-one-document-out run."""
+    renamed into place): what `qa train-reader` and leave-one-document-out run.
+    `members`: where a soup's finished members are kept (see `train`)."""
     started = time.time()
     groups, counts = training_groups(settings, config, data, leaflets, leave_out, log)
     if config.teacher:
         groups = taught(groups, Path(config.teacher), log)
-    model, tokenizer = train(groups, base_folder(config), config, log, watch)
+    model, tokenizer = train(groups, base_folder(config), config, log, watch, members)
     staging = out.with_name(out.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
     if keep_torch is not None:  # the torch weights too, to export again or study
