@@ -37,6 +37,7 @@ from qa.answering.reader import MAX_LENGTH, NULL_LOGIT, reader_text, save_reader
 from qa.training.export import export_reader
 from qa.training.gold import contains_gold
 from qa.training.leaflets import leaflet_assistant, leaflet_files
+from qa.training.soup import average, load_member, save_member  # noqa: F401 (average: the soup's mean, tested here)
 from qa.errors import TrainingDataError
 from qa.training.trainset import GoldUnits, load_items
 
@@ -194,45 +195,14 @@ def train(groups: list[Group], base: Path, config: ReaderConfig, log=print, watc
             log(f"soup member {member + 1}/{config.soup}")
         kept = members / f"member-{member}" if members is not None else None
         if kept is not None and (kept / "config.json").is_file():
-            model, tokenizer = _load_member(kept)
+            model, tokenizer = load_member(kept)
             log(f"soup member {member + 1} from {kept}")
         else:
             model, tokenizer = train_member(groups, base, config, member, log, watch)
             if kept is not None:
-                staging = kept.with_name(kept.name + ".new")
-                shutil.rmtree(staging, ignore_errors=True)
-                model.save_pretrained(str(staging))  # safetensors, no pickle
-                tokenizer.save_pretrained(str(staging))
-                staging.rename(kept)  # whole or not at all: a run stopped mid-save trains it again
+                save_member(model, tokenizer, kept)
         models.append(model)
     return average(models), tokenizer
-
-
-def _load_member(folder: Path):
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    model = AutoModelForSequenceClassification.from_pretrained(
-        str(folder), local_files_only=True, dtype=torch.float32, attn_implementation="eager"
-    )
-    return model.eval(), AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-
-
-def average(models: list):
-    """The first model with every floating-point weight replaced by the mean of
-    the models' (all trained from the same start, so their weights stay close
-    enough that their mean is a reader too)."""
-    import torch
-
-    if len(models) == 1:
-        return models[0]
-    states = [m.state_dict() for m in models]
-    mean = {
-        name: torch.stack([s[name] for s in states]).mean(dim=0) if value.is_floating_point() else value
-        for name, value in states[0].items()
-    }
-    models[0].load_state_dict(mean)
-    return models[0].eval()
 
 
 def train_member(groups: list[Group], base: Path, config: ReaderConfig, member: int = 0, log=print, watch=None):
