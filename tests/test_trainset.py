@@ -124,7 +124,9 @@ NEXT_LEAFLETS = LEAFLETS.with_name("leaflets-next")
 # Written by four more writers to stay unseen by every model: the measure of a
 # new document once leaflets-next has been trained on.
 UNSEEN_LEAFLETS = LEAFLETS.with_name("leaflets-unseen")
-LEAFLET_FOLDERS = (LEAFLETS, NEXT_LEAFLETS, UNSEEN_LEAFLETS)
+# Written for the reader after next (aimed at what the shipped one gets wrong), not yet trained on.
+MORE_LEAFLETS = LEAFLETS.with_name("leaflets-more")
+LEAFLET_FOLDERS = (LEAFLETS, NEXT_LEAFLETS, UNSEEN_LEAFLETS, MORE_LEAFLETS)
 TRIAGE = Path(__file__).resolve().parents[1] / "train" / "triage"
 TRIAGE_FIELDS = ("id", "message", "history", "label", "topic", "writer", "split", "pattern")
 
@@ -139,7 +141,7 @@ def _triage_items() -> list[dict]:
     return [item for path in sorted(TRIAGE.glob("*.jsonl")) for item in read_jsonl(path, TRIAGE_FIELDS)]
 
 
-@pytest.mark.parametrize("folder, least", [(LEAFLETS, 40), (NEXT_LEAFLETS, 16), (UNSEEN_LEAFLETS, 16)])
+@pytest.mark.parametrize("folder, least", [(LEAFLETS, 40), (NEXT_LEAFLETS, 16), (UNSEEN_LEAFLETS, 16), (MORE_LEAFLETS, 16)])
 def test_every_leaflet_span_is_verbatim_in_its_leaflet(folder, least):
     items = _leaflet_items(folder)
     assert len(list(folder.glob("*.md"))) >= least and len(items) >= least * 40
