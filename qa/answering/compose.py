@@ -13,6 +13,8 @@ The first unit is the best by that score. A second or third joins only when
 the reader itself scores it as answering (above its "nothing here" logit plus
 a margin), when it says something new, and when it does not name another drug
 or treatment than the question does. A lead-in without its list never joins.
+Chosen units that stand side by side are quoted as one passage, in the
+document's order (`with_adjacent`).
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qa.answering.answer import AnswerModel, Pick, _next_unit, _overlaps, _previous_unit, _similar, joined, sigmoid, with_lead
+from qa.answering.answer import (
+    AnswerModel, Pick, _next_unit, _overlaps, _points_back, _previous_unit, _similar, joined, sigmoid, with_lead,
+)
 from qa.answering.entities import names, names_other, opening
 from qa.answering.features import UNIT_FEATURES, Candidate, Question
 from qa.answering.reader import NULL_LOGIT, UnitReader, reader_text
@@ -91,7 +95,7 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
         return []
     best = ranked[0]
     head = [with_follower(with_lead(best), ranked, read, margin)]
-    extra = []
+    extra: list[Pick] = []
     for pick in ranked[1:]:
         if len(head) + len(extra) >= max_units:
             break
@@ -100,8 +104,49 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
         if any(_overlaps(pick, other) or _similar(pick, other) for other in head + extra):
             continue
         extra.append(pick)
+    head, extra = with_adjacent(head[0], extra)
     extra.sort(key=lambda p: (p.chunk.file != best.chunk.file, p.chunk.file, p.unit.span.start))
-    return head + extra
+    return [head] + extra
+
+
+def with_adjacent(head: Pick, extra: list[Pick]) -> tuple[Pick, list[Pick]]:
+    """The head passage with the extra units that stand right before or after it
+    in its chunk, as one passage in reading order (the chunk's own text:
+    verbatim), and the other extras. "Cancer growth in the bones of the spine
+    can press on the spinal cord. This is called spinal cord compression..."
+    reads as one; quoted apart, the sentence the reader liked best came first
+    and its neighbour, which answers, second."""
+    units = head.chunk.units
+    extra = list(extra)
+    while True:
+        first = next((i for i, u in enumerate(units) if u.span.start == head.unit.span.start), None)
+        last = next((i for i, u in enumerate(units) if u.span.end == head.unit.span.end), None)
+        if first is None or last is None:
+            return head, extra
+        before = units[first - 1] if first > 0 and not units[first - 1].is_question else None
+        after = units[last + 1] if last + 1 < len(units) and not units[last + 1].is_question else None
+        touching = next((p for p in extra if p.chunk.file == head.chunk.file and p.unit.span in
+                         {u.span for u in (before, after) if u is not None}), None)
+        if touching is None:
+            return head, extra
+        extra.remove(touching)
+        if after is not None and touching.unit.span == after.span:
+            head = joined(head, units[first], after)
+        else:
+            head = lead_of(joined(head, before, units[last]), first - 1)
+
+
+def lead_of(head: Pick, first: int) -> Pick:
+    """A passage that now opens on a sentence pointing back ("These tests...")
+    with that sentence's own lead before it, as `with_lead` gives a single unit."""
+    units = head.chunk.units
+    if first > 0 and not units[first - 1].is_question and _points_back(units[first].text, units[first - 1].text):
+        return joined(head, units[first - 1], units[head_last(head)])
+    return head
+
+
+def head_last(head: Pick) -> int:
+    return next(i for i, u in enumerate(head.chunk.units) if u.span.end == head.unit.span.end)
 
 
 def with_follower(head: Pick, ranked: list[Pick], read: dict[int, float], margin: float) -> Pick:
