@@ -123,7 +123,7 @@ def test_a_student_learns_its_teachers_logits_not_only_the_labels():
 def test_a_soup_is_the_mean_of_its_members_weights():
     import torch
 
-    from qa.training.reader import average
+    from qa.training.soup import average
 
     a, b = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
     a.register_buffer("steps", torch.tensor([7]))  # a whole-number buffer is not averaged

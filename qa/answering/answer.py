@@ -272,9 +272,10 @@ def sigmoid(x: float) -> float:
 
 
 def _previous_unit(pick: Pick) -> Unit | None:
+    """The unit before the pick's first sentence (it may be a joined passage), unless it is a question."""
     units = pick.chunk.units
     for i, unit in enumerate(units):
-        if unit.span == pick.unit.span:
+        if unit.span.start == pick.unit.span.start:
             return units[i - 1] if i > 0 and not units[i - 1].is_question else None
     return None
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qa.answering.answer import (
-    AnswerModel, Pick, _next_unit, _overlaps, _points_back, _previous_unit, _similar, joined, sigmoid, with_lead,
+    AnswerModel, Pick, _next_unit, _overlaps, _previous_unit, _similar, joined, sigmoid, with_lead,
 )
 from qa.answering.entities import names, names_other, opening
 from qa.answering.features import UNIT_FEATURES, Candidate, Question
@@ -116,37 +116,18 @@ def with_adjacent(head: Pick, extra: list[Pick]) -> tuple[Pick, list[Pick]]:
     can press on the spinal cord. This is called spinal cord compression..."
     reads as one; quoted apart, the sentence the reader liked best came first
     and its neighbour, which answers, second."""
-    units = head.chunk.units
     extra = list(extra)
     while True:
-        first = next((i for i, u in enumerate(units) if u.span.start == head.unit.span.start), None)
-        last = next((i for i, u in enumerate(units) if u.span.end == head.unit.span.end), None)
-        if first is None or last is None:
-            return head, extra
-        before = units[first - 1] if first > 0 and not units[first - 1].is_question else None
-        after = units[last + 1] if last + 1 < len(units) and not units[last + 1].is_question else None
-        touching = next((p for p in extra if p.chunk.file == head.chunk.file and p.unit.span in
-                         {u.span for u in (before, after) if u is not None}), None)
+        before, after = _previous_unit(head), _next_unit(head)
+        beside = {u.span for u in (before, after) if u is not None}
+        touching = next((p for p in extra if p.chunk.file == head.chunk.file and p.unit.span in beside), None)
         if touching is None:
             return head, extra
         extra.remove(touching)
         if after is not None and touching.unit.span == after.span:
-            head = joined(head, units[first], after)
-        else:
-            head = lead_of(joined(head, before, units[last]), first - 1)
-
-
-def lead_of(head: Pick, first: int) -> Pick:
-    """A passage that now opens on a sentence pointing back ("These tests...")
-    with that sentence's own lead before it, as `with_lead` gives a single unit."""
-    units = head.chunk.units
-    if first > 0 and not units[first - 1].is_question and _points_back(units[first].text, units[first - 1].text):
-        return joined(head, units[first - 1], units[head_last(head)])
-    return head
-
-
-def head_last(head: Pick) -> int:
-    return next(i for i, u in enumerate(head.chunk.units) if u.span.end == head.unit.span.end)
+            head = joined(head, head.unit, after)
+        else:  # the passage now opens earlier: that sentence may point back in turn
+            head = with_lead(joined(head, before, head.unit))
 
 
 def with_follower(head: Pick, ranked: list[Pick], read: dict[int, float], margin: float) -> Pick:

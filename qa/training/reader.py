@@ -37,7 +37,7 @@ from qa.answering.reader import MAX_LENGTH, NULL_LOGIT, reader_text, save_reader
 from qa.training.export import export_reader
 from qa.training.gold import contains_gold
 from qa.training.leaflets import leaflet_assistant, leaflet_files
-from qa.training.soup import average, load_member, save_member  # noqa: F401 (average: the soup's mean, tested here)
+from qa.training.soup import average, load_member, save_member
 from qa.errors import TrainingDataError
 from qa.training.trainset import GoldUnits, load_items
 
