@@ -53,6 +53,17 @@ def test_each_group_puts_the_answer_first_and_has_a_fixed_size(fake_assistant):
     assert any(not g.answerable for g in groups)  # the passport question: negatives only
 
 
+def test_the_unanswerable_cap_holds_for_the_five_texts_not_for_the_leaflets(fake_assistant):
+    """A shared cap let the leaflets' share of unanswerable questions fall as
+    leaflets were added; each leaflet's are all kept."""
+    capped = question_groups(fake_assistant, QUESTIONS, ReaderConfig(negatives=2, unanswerable=0), random.Random(0))
+    kept = question_groups(fake_assistant, QUESTIONS, ReaderConfig(negatives=2, unanswerable=0), random.Random(0),
+                           all_unanswerable=True)
+    assert not any(not g.answerable for g in capped)
+    assert sum(not g.answerable for g in kept) == 1
+    assert [g for g in kept if g.answerable] == [g for g in capped if g.answerable]
+
+
 def test_a_wrong_unit_too_close_to_the_answer_is_not_used_as_a_negative(fake_assistant):
     """negative_max_cosine: a "wrong" unit nearly the answer in other words
     would teach the reader to doubt right answers; at a tiny bound every
