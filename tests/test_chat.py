@@ -254,3 +254,10 @@ def test_a_long_story_keeps_its_questions_at_the_end():
     text, note = prepare_message(message)
     assert len(text) <= MAX_QUESTION_CHARS and text.startswith("My dad was diagnosed")
     assert text.endswith("What is bone metastasis? And how is it treated?") and "its questions at the end" in note
+
+
+def test_a_run_in_label_is_bold_and_the_text_stays_verbatim():
+    text = "Spinal cord compression When cancer spreads to the bones of the spine, it can press on the spinal cord."
+    html = render_answer(_answer(text, text))
+    assert '<strong class="qa-label">Spinal cord compression</strong> When cancer spreads' in html
+    assert re.sub(r"<[^>]+>", "", html).count(text) >= 1  # the words themselves unchanged

@@ -1,9 +1,12 @@
+import pytest
+
 from qa.language.terms import (
     Vocabulary,
     analyse,
     asks_for_figure,
     content_words,
     defined_term,
+    run_in_label,
     states_figure,
 )
 
@@ -84,8 +87,27 @@ def test_the_word_lists_are_read_from_their_data_file():
     import qa.language.terms as terms
 
     data = json.loads((Path(terms.__file__).with_name("data") / "words.json").read_text(encoding="utf-8"))
-    for name in ("stop_words", "aspect_words", "people_words"):
+    for name in ("stop_words", "aspect_words", "people_words", "sentence_openers"):
         listed = data[name]["words"]
         assert data[name]["why"] and listed == sorted(set(listed)) and all(w == w.lower().strip() for w in listed), name
     assert terms.STOP_WORDS == frozenset(data["stop_words"]["words"]) and "whos" in terms.STOP_WORDS
     assert terms.SYNONYMS["xgeva"] == "denosumab" and all(k == k.lower() for k in terms.SYNONYMS)
+
+
+@pytest.mark.parametrize("text, label", [
+    ("Spinal cord compression When cancer spreads to the bones of the spine, it can squeeze the cord.", "Spinal cord compression"),
+    ("Radiation Radiation therapy, which uses high-energy rays, can shrink a tumour.", "Radiation"),
+    ("Extreme thirst, loss of appetite, and sluggishness These are signs of high calcium.", "Extreme thirst, loss of appetite, and sluggishness"),
+])
+def test_a_list_items_label_run_into_its_sentence_is_found(text, label):
+    assert text[:run_in_label(text)] == label
+
+
+@pytest.mark.parametrize("text", [
+    "Bone pain. This is often the first symptom.",  # the label kept its stop
+    "Signs That Breast Cancer Has Spread",  # a title, not a label and a sentence
+    'Children often ask "Are you going to die?" There is no single right answer.',
+    "It may come and go at first. When it comes back, call.",
+])
+def test_sentences_and_titles_have_no_run_in_label(text):
+    assert run_in_label(text) == 0

@@ -22,6 +22,7 @@ from qa.data import Answer, AnswerUnit, Citation
 from qa.errors import QAError
 from qa.files import fsync_dir
 from qa.language.message import shorten
+from qa.language.terms import run_in_label
 from qa.language.text import normalise_text
 from qa.settings import MAX_QUESTION_CHARS, SOURCE_AGE_YEARS
 
@@ -84,14 +85,28 @@ def render_question(text: str) -> str:
 
 
 def unit_html(unit: AnswerUnit) -> str:
-    """One answer unit with its [n] marker; a highlighted span is bold."""
+    """One answer unit with its [n] marker; a highlighted span is bold, and so is
+    a list item's label whose stop the source page lost ("Spinal cord
+    compression When cancer spreads..."), as the page showed it."""
     text = unit.text
-    if unit.highlight is not None and unit.highlight.end <= len(text):
-        start, end = unit.highlight.start, unit.highlight.end
-        body = f"{lines_html(text[:start])} <strong>{lines_html(text[start:end])}</strong> {lines_html(text[end:])}"
-    else:
-        body = lines_html(text)
-    return f"{body} {ref_html(unit.citation)}"
+    bold = []
+    label = run_in_label(text)
+    if label:
+        bold.append((0, label, "qa-label"))
+    if unit.highlight is not None and label <= unit.highlight.start and unit.highlight.end <= len(text):
+        bold.append((unit.highlight.start, unit.highlight.end, ""))
+    parts, last = [], 0
+    for start, end, css in bold:
+        attr = f' class="{css}"' if css else ""
+        parts.append(f"{_piece_html(text[last:start])}<strong{attr}>{_piece_html(text[start:end])}</strong>")
+        last = end
+    parts.append(_piece_html(text[last:]))
+    return f"{''.join(parts).strip()} {ref_html(unit.citation)}"
+
+
+def _piece_html(text: str) -> str:
+    """lines_html keeping one space where the piece starts or ends with one."""
+    return (" " if text[:1].isspace() else "") + lines_html(text) + (" " if text[-1:].isspace() else "")
 
 
 def ref_html(n: int) -> str:

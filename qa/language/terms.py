@@ -2,7 +2,7 @@
 spots typos and terms the sources never use.
 
     >>> analyse("What are Zometa's side-effects?")
-    ['zometa', 'side', 'effect']
+    ['zometa', 'zoledron', 'side', 'effect']
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ _WORDS = json.loads((Path(__file__).with_name("data") / "words.json").read_text(
 STOP_WORDS = frozenset(_WORDS["stop_words"]["words"])  # tell nothing of what a question is about
 ASPECT_WORDS = frozenset(_WORDS["aspect_words"]["words"])  # ask about an aspect of a subject: "side effects"
 PEOPLE_WORDS = frozenset(_WORDS["people_words"]["words"])  # who asks, not what about: "my mom is worried"
+SENTENCE_OPENERS = frozenset(_WORDS["sentence_openers"]["words"])  # where a run-in label ends
 # Plain words and brand names next to the sources' words, expanded on both sides of a match.
 SYNONYMS: Mapping[str, str] = MappingProxyType(dict(_WORDS["synonyms"]["pairs"]))
 
@@ -252,3 +253,36 @@ class Vocabulary:
                 continue  # a misspelt corpus word, not a new one
             unknown.append((word, zipf))
         return unknown
+
+
+_LABEL_WORD = re.compile(r"\S+")
+LABEL_MAX_WORDS = 8
+
+
+def run_in_label(text: str) -> int:
+    """Where a list item's label ends when extraction lost its stop, else 0:
+    "Spinal cord compression When cancer spreads..." -> 23. The label is at
+    most LABEL_MAX_WORDS words without a stop, the sentence after it opens
+    with a capitalised word of SENTENCE_OPENERS or the label's last word again
+    ("Radiation Radiation therapy..."), and goes on in lower case (not a
+    title: "Signs That Breast Cancer Has Spread").
+
+    >>> run_in_label("Bone pain Pain is the most common symptom.")
+    9
+    >>> run_in_label("It may come and go at first.")
+    0
+    """
+    found = list(_LABEL_WORD.finditer(text[:300]))
+    if not found or not found[0].group()[:1].isupper():
+        return 0
+    for before, word, after in zip(found[:LABEL_MAX_WORDS], found[1:LABEL_MAX_WORDS + 1], found[2:]):
+        previous, token = before.group(), word.group()
+        if previous.rstrip("\"'”’)")[-1:] in (".", ":", ";", "!", "?"):
+            return 0  # a sentence ended: this is no label run into one
+        if not (token[:1].isupper() and token[1:2].islower()):
+            continue
+        bare = token.rstrip(",.;:")
+        opens = bare.lower() in SENTENCE_OPENERS or bare.lower() == previous.rstrip(",").lower()
+        if opens and after.group()[:1].islower():
+            return before.end()
+    return 0
