@@ -64,6 +64,17 @@ def test_units_that_answer_and_stand_side_by_side_are_quoted_as_one_passage_in_r
     assert [p.unit.text for p in doubted] == ["The spinal cord carries nerves."]
 
 
+def test_later_units_that_stand_side_by_side_are_quoted_as_one_passage():
+    """The best unit stands apart; two later ones stand together: two quotes, not three."""
+    chunk = chunk_of("A fracture can be prevented.", "Walking aids help.", "Your doctor will try to prevent it.",
+                     "A metal rod can hold the bone.", "Rest helps some people.", section="Fractures")
+    picks = picks_of(chunk)
+    chosen = compose([picks[0], picks[3], picks[2]], {0: 4.0, 3: 3.0, 2: 2.0}, "can a fracture be prevented",
+                     max_units=3, margin=1.0)
+    assert [p.unit.text for p in chosen] == [
+        "A fracture can be prevented.", "Your doctor will try to prevent it. A metal rod can hold the bone."]
+
+
 def test_a_lead_in_without_its_list_is_never_quoted():
     chunk = chunk_of("Often given by IV, they include:", "Cement is injected into the bone.")
     chosen = compose(picks_of(chunk), {0: 5.0, 1: 3.0}, "what do they inject", max_units=3, margin=1.0)

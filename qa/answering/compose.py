@@ -14,7 +14,7 @@ the reader itself scores it as answering (above its "nothing here" logit plus
 a margin), when it says something new, and when it does not name another drug
 or treatment than the question does. A lead-in without its list never joins.
 Chosen units that stand side by side are quoted as one passage, in the
-document's order (`with_adjacent`).
+document's order (`with_adjacent`, `joined_extras`).
 """
 
 from __future__ import annotations
@@ -105,6 +105,7 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
             continue
         extra.append(pick)
     head, extra = with_adjacent(head[0], extra)
+    extra = joined_extras(extra)
     extra.sort(key=lambda p: (p.chunk.file != best.chunk.file, p.chunk.file, p.unit.span.start))
     return [head] + extra
 
@@ -128,6 +129,18 @@ def with_adjacent(head: Pick, extra: list[Pick]) -> tuple[Pick, list[Pick]]:
             head = joined(head, head.unit, after)
         else:  # the passage now opens earlier: that sentence may point back in turn
             head = with_lead(joined(head, before, head.unit))
+
+
+def joined_extras(extra: list[Pick]) -> list[Pick]:
+    """The later units, those standing side by side joined as one passage
+    (`with_adjacent` on each in turn): "When possible, your doctor will try to
+    prevent the fracture." and the sentence after it are one quote."""
+    out: list[Pick] = []
+    rest = list(extra)
+    while rest:
+        passage, rest = with_adjacent(rest[0], rest[1:])
+        out.append(passage)
+    return out
 
 
 def with_follower(head: Pick, ranked: list[Pick], read: dict[int, float], margin: float) -> Pick:
