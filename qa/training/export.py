@@ -2,8 +2,10 @@
 quantisation: what the answer path runs, so torch stays off it (cold start is
 dominated by loading torch; the int8 graph runs in about a third of its time).
 
-    >>> export_embedder(Path(".cache/train/final"), Path("models/bonemets-minilm"))
-    >>> export_reader(model, tokenizer, Path("models/reader"))
+Used by `qa train` and `qa train-reader` (not a doctest: it writes the shipped models):
+
+    export_embedder(Path(".cache/train/final"), Path("models/bonemets-minilm"))
+    export_reader(model, tokenizer, Path("models/reader"))
 """
 
 from __future__ import annotations
