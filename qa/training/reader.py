@@ -62,8 +62,8 @@ class ReaderConfig:
     per_answer: int = 2  # training questions kept per gold answer: a second wording helps, more teach less than new answers
     # Unanswerable questions kept from the five texts' training set (1,002
     # written). The leaflets' are all kept: each leaflet was written with its
-    # share (one in five), and a shared cap let that share fall as leaflets
-    # were added (640 in three folders, 400 kept), and the reader refuse less.
+    # share (one in five); a shared cap let that share fall as leaflets were
+    # added (640 in three folders, 400 kept), and the reader refused less.
     unanswerable: int = 400
     groups_per_batch: int = 8
     # A batch is padded to its longest pair, and a long message among short
