@@ -46,7 +46,11 @@ class Settings:
     # units than 4 on dev and costs about 2.5 ms a unit more (eval/bench.md).
     # 3 (recalibrated, with the 48-leaflet reader) saved about 5 ms but
     # refused fewer unanswerable questions: dev 0.917 against 0.958, the
-    # held-out writer's leaflets 0.594 against 0.672.
+    # held-out writer's leaflets 0.594 against 0.672. Reading only those within
+    # 2 of the best's answer-model logit (3 pairs on average) left dev unchanged
+    # but lost on documents nothing saw (lc 0.809 -> 0.770, leaflets-unseen
+    # 0.721 -> 0.709; within 3: lc 0.793): there the answer model ranks worse
+    # and the reader lifts units it put low.
     reader_candidates: int = 4
     # CPU threads the embedding model and the reader (ONNX Runtime) each use for one question
     # (the reader: that many pairs read at once, one thread each).
