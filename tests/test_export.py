@@ -33,6 +33,9 @@ def test_the_onnx_export_gives_the_torch_models_vectors(exported):
     assert (vectors * torch_vectors).sum(axis=1).min() > 0.97  # int8 weights: close, not equal
     # Activations are quantised per batch, so a text alone gets nearly its batched vector.
     assert float(onnx.encode_query(TEXTS[1]) @ vectors[1]) > 0.97
+    # A question alone skips the batching, and gets what a batch of one gets.
+    for text in TEXTS:
+        assert np.allclose(onnx.encode_query(text), onnx.encode([text])[0], atol=1e-6)
     assert onnx.dimension == 384
 
 

@@ -139,7 +139,7 @@ class Embedder:
         overhead (about 1 ms of a 7 ms call)."""
         model = self.model
         if isinstance(model, OnnxSentenceModel):
-            return model.encode([text], 1)[0]
+            return model.encode_one(text)
         import torch
 
         prepare = getattr(model, "preprocess", None)  # `tokenize` before sentence-transformers 6
@@ -176,6 +176,15 @@ class OnnxSentenceModel:
 
     def get_embedding_dimension(self) -> int:
         return self._dimension
+
+    def encode_one(self, text: str) -> np.ndarray:
+        """One text's vector, as `encode` gives it, without its batching: no
+        padding, sorting or progress bar (about 0.2 of a 1.7 ms query)."""
+        from qa.index.onnx import batch_feeds
+
+        tokens = self.session.run(None, batch_feeds([self.tokenizer.encode(text)]))[0][0]
+        pooled = tokens.mean(axis=0)  # one text, unpadded: every token is real
+        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32, copy=False)
 
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         from tqdm import tqdm
