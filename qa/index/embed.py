@@ -179,7 +179,7 @@ class OnnxSentenceModel:
 
     def encode_one(self, text: str) -> np.ndarray:
         """One text's vector, as `encode` gives it, without its batching: no
-        padding, sorting or progress bar (about 0.2 of a 1.7 ms query)."""
+        padding, sorting or progress bar (about 0.15 ms of a 1.7 ms query)."""
         from qa.index.onnx import batch_feeds
 
         tokens = self.session.run(None, batch_feeds([self.tokenizer.encode(text)]))[0][0]
