@@ -138,6 +138,19 @@ def test_a_story_s_joined_questions_each_lean_on_the_drug_the_story_names(assist
     _check_verbatim(assistant, answer)
 
 
+def test_a_story_s_part_the_sources_answer_is_answered_and_the_other_is_named(assistant):
+    """"...mentioned zometa. how is it given and does it make your hair fall
+    out?": the sources say how bisphosphonates are given, not whether they thin
+    hair; the reply answers the first and says plainly it has nothing on the second."""
+    answer = assistant.ask("my husband has prostate cancer in his bones. the oncologist mentioned zometa. "
+                           "how is it given and does it make your hair fall out?")
+    assert not answer.abstained, answer.message
+    assert any(re.search(r"intravenous|infusion", u.text, re.I) for u in answer.units), answer.text
+    assert not any(re.search(r"\bhair\b", u.text, re.I) for u in answer.units), answer.text
+    assert [part for part in answer.unanswered if "hair" in part], answer.unanswered
+    _check_verbatim(assistant, answer)
+
+
 @pytest.mark.parametrize("question, history, fact", ANSWERED)
 def test_no_fact_repeats_its_question(question, history, fact):
     import re as _re
