@@ -179,17 +179,21 @@ class OnnxSentenceModel:
 
     def encode_one(self, text: str) -> np.ndarray:
         """One text's vector, as `encode` gives it, without its batching: no
-        padding, sorting or progress bar (about 0.15 ms of a 1.7 ms query)."""
+        sorting or progress bar (about 0.15 ms of a 1.7 ms query)."""
+        return self._vectors([self.tokenizer.encode(text)])[0]
+
+    def _vectors(self, encodings) -> np.ndarray:
+        """Token vectors mean-pooled over the real tokens, normalised: one row per encoding."""
         from qa.index.onnx import batch_feeds
 
-        tokens = self.session.run(None, batch_feeds([self.tokenizer.encode(text)]))[0][0]
-        pooled = tokens.mean(axis=0)  # one text, unpadded: every token is real
-        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32, copy=False)
+        feeds = batch_feeds(encodings)
+        tokens = self.session.run(None, feeds)[0]
+        mask = feeds["attention_mask"][..., None].astype(np.float32)
+        pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
     def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
         from tqdm import tqdm
-
-        from qa.index.onnx import batch_feeds
 
         out = np.zeros((len(texts), self._dimension), dtype=np.float32)
         # Similar lengths together: less padding to compute.
@@ -200,10 +204,6 @@ class OnnxSentenceModel:
         with tqdm(total=total, desc="embedding", unit="char", unit_scale=True, disable=not progress) as bar:
             for start in range(0, len(order), batch_size):
                 rows = order[start:start + batch_size]
-                feeds = batch_feeds(self.tokenizer.encode_batch([texts[i] for i in rows]))
-                tokens = self.session.run(None, feeds)[0]
-                mask = feeds["attention_mask"][..., None].astype(np.float32)
-                pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
-                out[rows] = pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+                out[rows] = self._vectors(self.tokenizer.encode_batch([texts[i] for i in rows]))
                 bar.update(sum(min(len(texts[i]), self.max_length * 8) for i in rows))
         return out
