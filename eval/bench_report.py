@@ -35,8 +35,12 @@ def machine_info(args) -> dict:
         return "unknown"
 
     mem_kb = first("/proc/meminfo", "MemTotal")
+    flags = set(first("/proc/cpuinfo", "flags").split())
     return {
         "cpu": first("/proc/cpuinfo", "model name"),
+        # What the int8 models run on: a reader call took 13.5 ms on an earlier machine with VNNI, 38 on AVX2 alone.
+        "int8 instructions": "unknown" if not flags else "VNNI" if flags & {"avx512_vnni", "avx_vnni", "amx_int8"}
+        else "AVX2, no VNNI" if "avx2" in flags else "no AVX2",
         "cores": f"{os.cpu_count()} ({len(os.sched_getaffinity(0))} usable)",
         "ram": f"{int(mem_kb.split()[0]) / 2**20:.1f} GiB" if mem_kb != "unknown" else mem_kb,
         "os": platform.platform(),

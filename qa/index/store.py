@@ -53,11 +53,13 @@ MANIFEST_FIELDS = {
 
 def code_hash() -> str:
     """A hash of the code that turns documents into chunks and vectors: changing
-    a cleaning, chunking or embedding rule makes the index stale, like a setting."""
+    a cleaning, chunking or embedding rule makes the index stale, like a setting
+    (how ONNX Runtime runs the int8 embedding model changes its vectors too)."""
+    from qa.index import embed, onnx
     from qa.ingest import chunk, clean, corpus, docx, layout, pdf
 
     digest = hashlib.sha256()
-    modules = (corpus, clean, chunk, pdf, docx, layout)
+    modules = (corpus, clean, chunk, pdf, docx, layout, embed, onnx)
     for path in [*(Path(m.__file__) for m in modules), Path(__file__)]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
