@@ -152,3 +152,22 @@ def test_vectors_are_reused_only_from_the_same_model(tiny_settings):
     chunks = load_index(tiny_settings, other).chunks
     assert len(other.texts) >= len(chunks)  # everything embedded anew
     assert np.isfinite(load_index(tiny_settings, other).chunk_vectors).all()
+
+
+def test_vectors_are_reused_only_from_the_same_embedding_code(tiny_settings):
+    # The AVX2 machine's index kept vectors from the batched int8 embedding after that
+    # code changed: same weights, other vectors. A build by other code is not reused.
+    from qa.index.store import current_build
+
+    build_index(tiny_settings, FakeEmbedder(), progress=False)
+    (tiny_settings.corpus_dir / "more.txt").write_text("A new leaflet about bone pain at night.\n", encoding="utf-8")
+    same_code = CountingEmbedder()
+    build_index(tiny_settings, same_code, progress=False)
+    assert 0 < len(same_code.texts) < len(load_index(tiny_settings, same_code).chunks)  # the new leaflet alone
+    manifest_path = current_build(tiny_settings.index_dir) / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "embedding_code": "older code"}))
+    (tiny_settings.corpus_dir / "more.txt").write_text("A new leaflet about bone pain in the evening.\n", encoding="utf-8")
+    other_code = CountingEmbedder()
+    build_index(tiny_settings, other_code, progress=False)
+    assert len(other_code.texts) >= len(load_index(tiny_settings, other_code).chunks)  # everything embedded anew

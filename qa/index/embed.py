@@ -124,7 +124,7 @@ class Embedder:
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         """Batched encoding for index builds."""
         if isinstance(self.model, OnnxSentenceModel):
-            return self.model.encode(texts, self.batch_size, progress)
+            return self.model.encode(texts, progress)
         vectors = self.model.encode(
             texts,
             batch_size=self.batch_size,
@@ -192,18 +192,21 @@ class OnnxSentenceModel:
         pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
-    def encode(self, texts: list[str], batch_size: int = 32, progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """One vector per text, each text read alone. The int8 graph quantises its
+        activations with one scale for the whole batch, padding included, so in a
+        batch a text's vector moved with its neighbours (cosine 0.99 to itself
+        alone): an index reusing vectors differed from a rebuild of it, and a
+        unit's vector from the query vector of the same words. Alone, the same
+        text always gives the same vector, and no time goes on padding."""
         from tqdm import tqdm
 
         out = np.zeros((len(texts), self._dimension), dtype=np.float32)
-        # Similar lengths together: less padding to compute.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        # Counted in characters, not texts: the short texts come first, so a
-        # bar counting texts would promise a large file far too soon.
+        # Counted in characters, not texts: a bar counting texts moves unevenly
+        # through a file of short and long passages.
         total = sum(min(len(t), self.max_length * 8) for t in texts)
         with tqdm(total=total, desc="embedding", unit="char", unit_scale=True, disable=not progress) as bar:
-            for start in range(0, len(order), batch_size):
-                rows = order[start:start + batch_size]
-                out[rows] = self._vectors(self.tokenizer.encode_batch([texts[i] for i in rows]))
-                bar.update(sum(min(len(texts[i]), self.max_length * 8) for i in rows))
+            for row, text in enumerate(texts):
+                out[row] = self.encode_one(text)
+                bar.update(min(len(text), self.max_length * 8))
         return out

@@ -1,5 +1,6 @@
 """Embedding only what is new: a build reuses the live index's vectors for every
-text it embedded before (same model, same text: the same vector), so adding one
+text it embedded before (same model, same embedding code, same text: the same
+vector, as each text is embedded alone, never in a batch), so adding one
 leaflet to a large corpus embeds that leaflet alone, and the index is the one a
 full rebuild would give.
 

@@ -65,6 +65,18 @@ def code_hash() -> str:
     return digest.hexdigest()[:16]
 
 
+def embedding_code_hash() -> str:
+    """A hash of the code that runs the embedding model: vectors embedded by other
+    code are not reused (ONNX Runtime's options, reading texts in batches or alone
+    moved them), though the model's weights are the same."""
+    from qa.index import embed, onnx
+
+    digest = hashlib.sha256()
+    for module in (embed, onnx):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def settings_hash(settings: Settings, model_name: str, model_fingerprint: str) -> str:
     build = dict(settings.build_part(), model=model_name, model_fingerprint=model_fingerprint, code=code_hash())
     return hashlib.sha256(json.dumps(build, sort_keys=True).encode()).hexdigest()[:16]
@@ -270,13 +282,16 @@ def make_faiss(vectors: np.ndarray, settings: Settings):
 
 
 def known_vectors(settings: Settings, embedder) -> dict:
-    """text -> vector of everything the live index embedded with this model (for
-    any corpus), or {} when there is no usable index: what a build may reuse."""
+    """text -> vector of everything the live index embedded with this model and
+    this embedding code (for any corpus), or {} when there is no usable index:
+    what a build may reuse."""
     from qa.index.reuse import vectors_by_text
 
     try:
         index = _load(settings, embedder, corpus=False)
     except (IndexNotFoundError, StaleIndexError, CorruptIndexError, IndexFolderError):
+        return {}
+    if index.manifest.get("embedding_code") != embedding_code_hash():
         return {}
     units = index.units
     texts = [embed_text(c) for c in index.chunks] + [units[row][1].text for row in range(len(units))]
@@ -316,6 +331,7 @@ def build_index(settings: Settings, embedder, progress: bool = True, reuse: bool
             "settings": settings.build_part(),
             "settings_hash": settings_hash(settings, embedder.name, embedder.fingerprint),
             "code_hash": code_hash(),
+            "embedding_code": embedding_code_hash(),  # vectors are reused only from the same code
             "faiss": "flat" if len(chunks) <= settings.exact_search_max else "ivf",
             "versions": _versions(),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

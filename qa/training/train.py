@@ -191,7 +191,7 @@ def cached_fine_tune(base: Path, examples: list[tuple[str, ...]], cache: Path | 
 def answer_rows(assistant, items: list[dict]):
     """Per question: (item, Question, candidates, gold unit ids)."""
     prepared = [assistant.prepare(item["question"], item["history"]) for item in items]
-    vectors = assistant.embedder.encode([p.query for p in prepared])  # batched: much faster than one by one
+    vectors = assistant.embedder.encode([p.query for p in prepared])  # each read alone, as a question is served
     gold_units = GoldUnits(assistant.index)
     rows = []
     for item, p, vector in zip(items, prepared, vectors):
