@@ -26,6 +26,9 @@ ANSWERED = [
     ("how many radiation sessions will i need", [], r"five to 10|about 10|1 or 2"),
     ("metastisis in the spine what happens", [], r"spinal cord|paraly|compress"),
     ("what is a dexa scan", [], r"bone density|x-rays"),
+    # A short story before the question once drowned it ("I'm 67. What is zometa?" was refused).
+    ("I'm 67. What is zometa?", [], r"bisphosphonate|breakdown of bone|zoledron"),
+    ("I'm 67, what is zometa?", [], r"bisphosphonate|breakdown of bone|zoledron"),
 ]
 ABSTAINED = [
     ("how do I renew my passport?", []),
@@ -201,3 +204,11 @@ def test_a_message_longer_than_the_reader_reads_is_answered(assistant):
     answer = assistant.ask(message[:2000])
     assert answer.urgent is not None and "calcium" in (answer.urgent.text + answer.text).lower()
     _check_verbatim(assistant, answer)
+
+
+def test_a_follow_up_asks_about_what_was_asked_not_the_story_around_it(assistant):
+    answer = assistant.ask("what are its side effects?", ["I'm 67 and on tamoxifen, what is zometa?"])
+    assert "zometa" in answer.resolved_question and "tamoxifen" not in answer.resolved_question
+    assert re.search(r"headache|tiredness|nausea|fever", answer.text, re.I), answer.text
+    # Not the over-the-counter painkillers' side effects, which "67 tamoxifen" once brought in.
+    assert "prescription" not in answer.text, answer.text

@@ -41,3 +41,10 @@ def test_a_pronoun_that_stands_for_the_questions_own_subject_does_not():
     for question in ("what is xgeva and how does it work?", "my husband has bone mets and it hurts",
                      "can bone mets make it hard to walk?"):
         assert resolve(question, ["what is zometa?"]) == question
+
+
+def test_a_follow_up_takes_the_subject_asked_about_not_the_story_around_it():
+    resolved = resolve("what are its side effects?", ["I'm 67 and on tamoxifen, what is zometa?"])
+    assert resolved == "what are its side effects? zometa"
+    # When the asking clause names nothing, the story's subject is all there is.
+    assert "breast cancer" in resolve("how long does it take?", ["My mum has breast cancer in her spine, what can help?"])

@@ -45,3 +45,18 @@ def test_the_story_before_the_first_question_is_kept_for_its_subject():
     message = "Mum is 72. It came back in her spine. The oncologist mentioned denosumab. What does that do?"
     assert story_before(message) == "It came back in her spine. The oncologist mentioned denosumab."
     assert story_before("What is Xgeva? And how often is it given?") == ""
+
+
+def test_a_story_clause_before_a_comma_and_a_question_is_story():
+    from qa.language.message import clauses, story_before
+
+    message = "I'm 67 and on tamoxifen, what is zometa?"
+    assert clauses(message) == ["I'm 67 and on tamoxifen", "what is zometa?"]
+    assert question_parts(message) == ["what is zometa?"]
+    assert story_before(message) == "I'm 67 and on tamoxifen"
+    # A clause that asks is not story: the question stays whole.
+    for whole in ("Is it safe, what do you think?", "what is zometa, and how does it work?", "what is zometa?",
+                  "I've got mouth ulcers, which is a lot to deal with"):  # "which" opens a relative clause
+        assert question_parts(whole) == [whole]
+    # In a longer message a question sentence stays whole: its story clause is what it asks about.
+    assert question_parts("My mum has mets. Her back hurts at night, is that normal?") == ["Her back hurts at night, is that normal?"]

@@ -310,3 +310,32 @@ def test_a_follow_up_finds_its_previous_turns_reading_when_that_turn_was_misspel
     assert "zometa" in first.resolved_question and len(reader.calls) == 1
     assistant.ask("what are its side effects?", ["what is zometta?"])
     assert len(reader.calls) == 2
+
+
+def _story_drowns_the_question(assistant, monkeypatch, marker):
+    """Reading a message with its story finds nothing; its question alone is read as usual."""
+    read = assistant.read
+
+    def drowned(query, text, avoid=frozenset()):
+        picks, confidence, vector = read(query, text, avoid)
+        return (picks, 0.0, vector) if marker in text.lower() else (picks, confidence, vector)
+
+    monkeypatch.setattr(assistant, "read", drowned)
+
+
+def test_words_naming_no_topic_do_not_drown_the_one_question_after_them(fake_assistant, monkeypatch):
+    _story_drowns_the_question(fake_assistant, monkeypatch, "67")
+    for message in ("I'm 67. What are the side effects of zometa?", "My dad is 67, what are the side effects of zometa?"):
+        answer = fake_assistant.ask(message)
+        assert not answer.abstained and "headache" in answer.text, message
+        assert answer.resolved_question.lower().startswith("what are the side effects of zometa"), answer.resolved_question
+
+
+def test_a_story_that_names_a_topic_is_what_the_question_asks_about(fake_assistant, monkeypatch):
+    # "I have lymphoedema. Can radiotherapy help?": read alone, the question would be about bone pain.
+    _story_drowns_the_question(fake_assistant, monkeypatch, "tablets")
+    answer = fake_assistant.ask("She forgot her tablets yesterday. What are the side effects of zometa?")
+    assert answer.abstained
+    _story_drowns_the_question(fake_assistant, monkeypatch, "67")
+    answer = fake_assistant.ask("I'm 67 and on tamoxifen. What are the side effects of zometa?")
+    assert answer.abstained and "tamoxifen" in answer.message

@@ -22,12 +22,12 @@ from qa.answering.answer import AnswerModel, Pick, load_answer_model
 from qa.answering.calibration import CALIBRATION_FILE, RAW, Calibration, load_calibration
 from qa.answering.citations import cite
 from qa.answering.compose import read_units
-from qa.answering.features import Question, Reader, describe
+from qa.answering.features import Reader, describe
 from qa.answering.memory import Memory, load_memory
 from qa.answering.policy import asks_about_outlook, find_support, merge_parts, why_not
 from qa.answering.reader import UnitReader, load_reader
 from qa.answering.retrieve import Retriever
-from qa.answering.safety import DISCLAIMER, Advice, advice_for, advice_in_each_file, answer_topics, best_advice
+from qa.answering.safety import DISCLAIMER, Advice, advice_for, advice_in_each_file, answer_topics, best_advice, within
 from qa.answering.triage import ADVICE_TOPIC, TOPICS, RuleTriage, Triage, TriageInput, load_triage
 from qa.data import Answer, AnswerUnit, Citation, Passage
 from qa.errors import AnswerModelError, IndexNotFoundError, StaleIndexError
@@ -35,7 +35,7 @@ from qa.files import check_manifest
 from qa.index.store import Index, build_index, load_index
 from qa.language.followup import resolve, with_subject
 from qa.language.question import Prepared, Preparer
-from qa.language.terms import Vocabulary, asks_for_figure
+from qa.language.terms import Vocabulary, asks_for_figure, topic_words
 from qa.settings import Settings
 
 
@@ -262,15 +262,12 @@ class Assistant:
             sure = [ADVICE_TOPIC[t] for t, chance in zip(TOPICS, triage.chance) if t in triage.urgent and chance >= 0.5]
             if any(topic in self.advice for topic in sure) and not asks_for_figure(text):
                 return self._answer(question, resolved, [], confidence, urgent, [])
-            message = why_not(self._describe(text), picks, self.settings.rare_term_zipf)
+            message = why_not(describe(text, text, self.vocabulary), picks, self.settings.rare_term_zipf)
             return self._abstain(question, resolved, message, confidence, urgent, self.suggest(vector), touched=touched)
         # An answer about an urgent topic brings the advice as a calm note, not the red box.
         touched += [t for t in answer_topics([p.unit.text for p in picks]) if t not in touched]
         answer = self._answer(question, resolved, picks, confidence, urgent, [t for t in touched if t not in urgent])
         return replace(answer, unanswered=unanswered) if unanswered else answer
-
-    def _describe(self, text: str) -> Question:
-        return describe(text, text, self.vocabulary)
 
     def _read_message(self, prepared: Prepared):
         """(resolved question, picks, confidence, vector) for the message as a whole."""
@@ -290,6 +287,15 @@ class Assistant:
                 retry = self.read(leaning, prepared.text, self.previous_answer(prepared))
                 if retry[1] >= self.threshold and retry[1] > confidence:
                     return (leaning, *retry)
+        if confidence < self.threshold and len(prepared.parts) == 1 and prepared.parts[0] != prepared.text \
+                and not topic_words(prepared.story):
+            # Words around one question that name no topic ("I'm 67. What is zometa?") can drown it:
+            # read alone, it may be answered. A story that names one stays ("I have lymphoedema. Can
+            # radiotherapy help?", "forgot my tablet yesterday, should i double up"): it is what they ask about.
+            part = self.preparer.part(prepared.parts[0], prepared.earlier)
+            retry = self.read(part.query, part.text)
+            if retry[1] >= self.threshold:
+                return (part.query, *retry)
         return resolved, picks, confidence, vector
 
     def _each_part(self, prepared: Prepared, picks: list[Pick], confidence: float) -> tuple[list[Pick], float, tuple[str, ...]]:
@@ -357,7 +363,7 @@ class Assistant:
         urgent = self._urgent(topics, citations, quoted)
         units = []
         for pick in picks:
-            if urgent is not None and _within(pick.unit.text, urgent.text):
+            if urgent is not None and within(pick.unit.text, urgent.text):
                 continue  # already shown first, in the urgent notice
             n = cite(citations, pick.chunk, pick.unit.span)
             highlight = None
@@ -367,7 +373,7 @@ class Assistant:
         help_note = None
         if urgent is None and touched:
             advice = advice_for(self.advice_by_file, touched, quoted)
-            if advice is not None and not any(_within(u.text, advice.unit.text) or _within(advice.unit.text, u.text) for u in units):
+            if advice is not None and not any(within(u.text, advice.unit.text) or within(advice.unit.text, u.text) for u in units):
                 help_note = self._cited(advice, citations)  # cited after the answer's own sources
         return Answer(
             question=question,
@@ -390,8 +396,3 @@ class Assistant:
     @staticmethod
     def _cited(advice: Advice, citations: list[Citation]) -> AnswerUnit:
         return AnswerUnit(text=advice.unit.text, citation=cite(citations, advice.chunk), score=1.0)
-
-
-def _within(part: str, whole: str) -> bool:
-    """The text of one unit is part of another's (the advice widened with its signs holds them)."""
-    return " ".join(part.split()) in " ".join(whole.split())

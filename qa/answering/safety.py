@@ -227,3 +227,8 @@ def _text(chunks: list[Chunk], start: int, end: int) -> str | None:
     if at < end:
         return None
     return "".join(parts)
+
+
+def within(part: str, whole: str) -> bool:
+    """The text of one unit is part of another's (the advice widened with its signs holds them)."""
+    return " ".join(part.split()) in " ".join(whole.split())

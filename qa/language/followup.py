@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 
+from qa.language.message import is_question
 from qa.language.terms import subject_words
 
 _POINTS_BACK = re.compile(r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|him|her|his)\b", re.I)
 _POSSESSIVE = frozenset({"its", "their", "theirs", "his", "her"})
 _CLAUSE_BREAK = re.compile(r"[,;.?!]|\b(?:and|but|or|so|because|if|when|then)\b", re.I)
+_CLAUSES = re.compile(r"[,;]\s+|(?<=[.!?])\s+")
 _CONTINUES = re.compile(r"^\s*(and|also|but|so|what about|how about|same for|and what about|what else|anything else|ok so)\b", re.I)
 
 
@@ -55,7 +57,20 @@ def with_subject(question: str, history: list[str] | tuple[str, ...]) -> str:
     if _CONTINUES.match(question) and subject_words(question):
         # "and for breast cancer?" asks the earlier question again about something new.
         return f"{earlier} {question}"
-    subject = subject_words(earlier)
+    subject = asked_subject(earlier)
     if not subject:
         return with_subject(question, history[:-1]) if len(history) > 1 else question
     return f"{question} {' '.join(dict.fromkeys(subject))}"
+
+
+def asked_subject(text: str) -> list[str]:
+    """The subject words of the clauses of `text` that ask ("I'm 67 and on
+    tamoxifen, what is zometa?" -> zometa): a follow-up is about what was asked,
+    not about the age or the other medicine of the story around it. All of the
+    text's subject words when its asking clauses name none ("My mum has breast
+    cancer in her spine, what can help?") or point back into the story ("...,
+    does that matter?")."""
+    asking = [c for c in _CLAUSES.split(text) if is_question(c)]
+    if any(points_back(c) for c in asking):
+        return subject_words(text)  # "my dad takes loads of pills, does that matter with chemo"
+    return [w for c in asking for w in subject_words(c)] or subject_words(text)

@@ -40,6 +40,23 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s.strip()]
 
 
+# "I'm 67 and on tamoxifen, what is zometa?": a comma, then a clause that asks.
+# Not "which" or "who": after a comma they mostly open a relative clause ("..., which sounds mad").
+_THEN_ASKS = re.compile(r",\s+(?=(?:what|whats|how|why|can|could|should|is|are|do|does|will)\b)", re.I)
+
+
+def clauses(text: str) -> list[str]:
+    """The message's sentences; one sentence is cut where a story clause gives
+    way to a question after a comma ("I'm 67, what is zometa?" -> "I'm 67",
+    "what is zometa?"), unless the clause before asks too. (In a longer message
+    a sentence stays whole: its story clause is what its question is about.)"""
+    found = sentences(text)
+    cut = _THEN_ASKS.search(found[0]) if len(found) == 1 else None
+    if cut is None or is_question(found[0][: cut.start()]):
+        return found
+    return [found[0][: cut.start()].strip(), found[0][cut.end():].strip()]
+
+
 def is_question(sentence: str) -> bool:
     return sentence.rstrip().endswith("?") or bool(_ASKS.match(sentence))
 
@@ -47,7 +64,7 @@ def is_question(sentence: str) -> bool:
 def question_parts(text: str, max_parts: int = 3) -> list[str]:
     """The question sentences of a message, at most `max_parts`; the whole
     message when it is one sentence or asks nothing in question form."""
-    found = sentences(text)
+    found = clauses(text)
     if len(found) < MIN_STORY_SENTENCES:
         return [text]
     asked = [part for s in found if is_question(s) for part in joined_questions(_LEADING_AND.sub("", s))]
@@ -74,7 +91,7 @@ def story_before(text: str) -> str:
     """The story sentences just before a long message's first question ("We
     are in shock. The oncologist mentioned denosumab injections."): what "it"
     or "that" in the question most likely stands for. '' when there are none."""
-    found = sentences(text)
+    found = clauses(text)
     first = next((n for n, sentence in enumerate(found) if is_question(sentence)), 0)
     story = [s for s in found[max(0, first - STORY_SENTENCES):first] if not is_question(s)]
     return " ".join(story)

@@ -135,7 +135,7 @@ class Preparer:
             return Prepared(turn.text, turn.spelled, turn.spelled, turn.problem, earlier, (turn.text,), last_text=last)
         query = resolve(turn.spelled, earlier) if self.followups else turn.spelled
         parts = tuple(question_parts(turn.text, self.max_parts))
-        story = story_before(turn.text) if len(parts) > 1 else ""
+        story = story_before(turn.text) if parts != (turn.text,) else ""
         return Prepared(turn.text, turn.spelled, query, "", earlier, parts, self.turn(story).spelled if story else "", last)
 
     def part(self, part: str, earlier: tuple[str, ...]) -> Prepared:

@@ -56,6 +56,11 @@ def subject_words(text: str) -> list[str]:
     return [w for w in content_words(text) if not _is_aspect_or_person(w.replace("'", ""))]
 
 
+def topic_words(text: str) -> list[str]:
+    """Subject words that name a topic: not ages or other plain numbers ("I'm 67" names none)."""
+    return [w for w in subject_words(text) if not _PLAIN_NUMBER.match(w)]
+
+
 def _is_aspect_or_person(word: str) -> bool:
     # Stems too: "starts" and "working" ask about an aspect like "start" and "work".
     return word in ASPECT_WORDS or word in PEOPLE_WORDS or stem(word) in _aspect_stems()
