@@ -21,12 +21,12 @@ import shutil
 import time
 from dataclasses import asdict, dataclass
 from functools import cached_property
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 from qa.index.builds import CURRENT, check_folder, make_live, start_build
+from qa.index.provenance import code_hash, embedding_code_hash, settings_hash, versions
 from qa.ingest.chunk import chunk_corpus
 from qa.ingest.corpus import corpus_hash, extractions_json, load_corpus
 from qa.data import Chunk, Span, Unit
@@ -49,37 +49,6 @@ MANIFEST_FIELDS = {
     ("documents",): dict,
     **{("files", name): str for name in DATA_FILES},
 }
-
-
-def code_hash() -> str:
-    """A hash of the code that turns documents into chunks and vectors: changing
-    a cleaning, chunking or embedding rule makes the index stale, like a setting
-    (how ONNX Runtime runs the int8 embedding model changes its vectors too)."""
-    from qa.index import embed, onnx
-    from qa.ingest import chunk, clean, corpus, docx, layout, pdf
-
-    digest = hashlib.sha256()
-    modules = (corpus, clean, chunk, pdf, docx, layout, embed, onnx)
-    for path in [*(Path(m.__file__) for m in modules), Path(__file__)]:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def embedding_code_hash() -> str:
-    """A hash of the code that runs the embedding model: vectors embedded by other
-    code are not reused (ONNX Runtime's options, reading texts in batches or alone
-    moved them), though the model's weights are the same."""
-    from qa.index import embed, onnx
-
-    digest = hashlib.sha256()
-    for module in (embed, onnx):
-        digest.update(Path(module.__file__).read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def settings_hash(settings: Settings, model_name: str, model_fingerprint: str) -> str:
-    build = dict(settings.build_part(), model=model_name, model_fingerprint=model_fingerprint, code=code_hash())
-    return hashlib.sha256(json.dumps(build, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def embed_text(chunk: Chunk) -> str:
@@ -333,7 +302,7 @@ def build_index(settings: Settings, embedder, progress: bool = True, reuse: bool
             "code_hash": code_hash(),
             "embedding_code": embedding_code_hash(),  # vectors are reused only from the same code
             "faiss": "flat" if len(chunks) <= settings.exact_search_max else "ivf",
-            "versions": _versions(),
+            "versions": versions(),
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "build_seconds": round(time.time() - started, 2),
             "counts": {"documents": len(docs), "chunks": len(chunks), "units": len(units)},
@@ -404,13 +373,3 @@ def _serialise(records: list[dict], chunk_vectors, unit_vectors, dense) -> dict[
         "unit_vectors.npy": npy(unit_vectors),
         "chunks.faiss": faiss.serialize_index(dense).tobytes(),
     }
-
-
-def _versions() -> dict[str, str]:
-    found = {}
-    for package in ("qa", "sentence-transformers", "transformers", "torch", "faiss-cpu", "numpy"):
-        try:
-            found[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            found[package] = "not installed"
-    return found
