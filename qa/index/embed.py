@@ -122,7 +122,7 @@ class Embedder:
             raise ModelNotFoundError(f"cannot load the model in {path}: {exc}") from exc
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """Batched encoding for index builds."""
+        """Vectors for an index build or a training set (the ONNX model reads each text alone)."""
         if isinstance(self.model, OnnxSentenceModel):
             return self.model.encode(texts, progress)
         vectors = self.model.encode(

@@ -19,12 +19,9 @@ def code_hash() -> str:
     from qa.index import embed, onnx
     from qa.ingest import chunk, clean, corpus, docx, layout, pdf
 
-    digest = hashlib.sha256()
     modules = (corpus, clean, chunk, pdf, docx, layout, embed, onnx)
     # This module and the store's, whose writing and reading rules are the index's format.
-    for path in [*(Path(m.__file__) for m in modules), Path(__file__), Path(__file__).with_name("store.py")]:
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+    return _files_hash([*(Path(m.__file__) for m in modules), Path(__file__), Path(__file__).with_name("store.py")])
 
 
 def embedding_code_hash() -> str:
@@ -33,9 +30,13 @@ def embedding_code_hash() -> str:
     moved them), though the model's weights are the same."""
     from qa.index import embed, onnx
 
+    return _files_hash([Path(embed.__file__), Path(onnx.__file__)])
+
+
+def _files_hash(paths: list[Path]) -> str:
     digest = hashlib.sha256()
-    for module in (embed, onnx):
-        digest.update(Path(module.__file__).read_bytes())
+    for path in paths:
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
