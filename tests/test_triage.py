@@ -62,8 +62,26 @@ def test_triage_reads_the_earlier_turn(fake_assistant):
             return Triage()
 
     fake_assistant.replace(triage=Recording(Triage())).ask("what should I do?", ["my legs went numb today"])
-    (turn,) = seen
+    turn, before = seen  # this turn, then the turn before on its own
     assert "numb" in turn.earlier and turn.earlier_vector is not None and turn.vector is not None
+    assert "numb" in before.message and before.earlier == "" and before.earlier_vector is None
+
+
+class ByMessage(Fixed):
+    """Urgent (cord, at this chance) for a message naming numb legs, else nothing."""
+
+    def assess(self, turn: TriageInput) -> Triage:
+        return self.triage if "numb" in turn.message else Triage()
+
+
+@pytest.mark.parametrize("chance, kept", [(0.9, True), (0.2, False)])
+def test_a_sign_the_turn_before_was_sure_of_stays_for_the_next_turn(fake_assistant, chance, kept):
+    assistant = fake_assistant.replace(triage=ByMessage(Triage(("cord",), (), (chance, 0.0, 0.0))))
+    history = ["this morning my legs went numb"]
+    assert (assistant.ask("I should say it is in my spine, does that change anything?", history).urgent is not None) == kept
+    assert assistant.ask("I should say it is in my spine, does that change anything?").urgent is None
+    # Only the turn just before counts: two messages on, it is for the triage of the turns between.
+    assert assistant.ask("and what about zometa?", [*history, "what should I do?"]).urgent is None
 
 
 def test_the_saved_triage_is_refused_when_it_reads_otherwise(tmp_path):
@@ -118,6 +136,31 @@ def test_only_unanswerable_questions_naming_no_sign_become_messages_with_none(tm
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     assert [m["id"] for m in other_questions(path)] == ["a"]
     assert other_questions(path)[0]["label"] == "none" and other_questions(path)[0]["split"] == "train"
+
+
+def test_training_leaflets_questions_naming_no_sign_become_messages_with_none(tmp_path):
+    from qa.training.triage import leaflet_questions
+
+    def write(name, rows):
+        (tmp_path / f"{name}.jsonl").write_text("".join(json.dumps({"history": [], **r}) + "\n" for r in rows))
+
+    write("mouth-care", [{"id": "la01", "question": "can i use mouthwash during chemo"},
+                         {"id": "la02", "question": "both my legs went numb, is it the chemo?"}])
+    write("fatigue", [{"id": "lc01", "question": "why am i so tired"}])  # the held-out writer's
+    messages = leaflet_questions(tmp_path, held_out="lc")
+    assert [m["message"] for m in messages] == ["can i use mouthwash during chemo"]
+    assert messages[0]["label"] == "none" and messages[0]["split"] == "train"
+    assert leaflet_questions(tmp_path / "missing") == []
+
+
+def test_other_topics_questions_are_read_from_the_writers_asked_for(tmp_path):
+    from qa.evaluation.triage import other_topic_messages
+
+    rows = [{"id": "lc01", "question": "why am i so tired", "history": []}, {"id": "la01", "question": "is mouthwash ok", "history": []}]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert [m["message"] for m in other_topic_messages(((tmp_path, "lc"),))] == ["why am i so tired"]
+    assert len(other_topic_messages(((tmp_path, ""), (tmp_path / "missing", "")))) == 2
+    assert all(m["label"] == "none" for m in other_topic_messages(((tmp_path, ""),)))
 
 
 def test_an_answer_unit_inside_the_urgent_advice_is_not_shown_twice(fake_assistant):

@@ -28,7 +28,7 @@ from qa.answering.policy import asks_about_outlook, find_support, merge_parts, w
 from qa.answering.reader import UnitReader, load_reader
 from qa.answering.retrieve import Retriever
 from qa.answering.safety import DISCLAIMER, Advice, advice_for, advice_in_each_file, answer_topics, best_advice, within
-from qa.answering.triage import ADVICE_TOPIC, TOPICS, RuleTriage, Triage, TriageInput, load_triage
+from qa.answering.triage import ADVICE_TOPIC, SURE, TOPICS, RuleTriage, Triage, assess_turn, load_triage
 from qa.data import Answer, AnswerUnit, Citation, Passage
 from qa.errors import AnswerModelError, IndexNotFoundError, StaleIndexError
 from qa.files import check_manifest
@@ -231,10 +231,8 @@ class Assistant:
         return frozenset(p.uid for p in self._first_reading(query, prepared.last_text or earlier[-1])[0])
 
     def assess(self, prepared: Prepared, vector: np.ndarray) -> Triage:
-        """Urgent signs happening now, and urgent topics only touched, in this turn."""
-        earlier = prepared.earlier
-        before = self.embed(resolve(earlier[-1], earlier[:-1])) if earlier else None
-        return self.triage.assess(TriageInput(prepared.text, " ".join(earlier), vector, before))
+        """Urgent signs happening now (or a message ago), and urgent topics only touched, in this turn."""
+        return assess_turn(self.triage, self.embed, prepared, vector)
 
     def search(self, question: str, history=(), k: int | None = None) -> list[Passage]:
         """The passages retrieval finds for a question (what `ask` reads from)."""
@@ -259,7 +257,7 @@ class Assistant:
             # (its thresholds are set for recall, so they are low) the advice is
             # still shown, above the refusal. A figure the sources lack ("what
             # percent walk again after...") is refused, with the advice beside it.
-            sure = [ADVICE_TOPIC[t] for t, chance in zip(TOPICS, triage.chance) if t in triage.urgent and chance >= 0.5]
+            sure = [ADVICE_TOPIC[t] for t, chance in zip(TOPICS, triage.chance) if t in triage.urgent and chance >= SURE]
             if any(topic in self.advice for topic in sure) and not asks_for_figure(text):
                 return self._answer(question, resolved, [], confidence, urgent, [])
             message = why_not(describe(text, text, self.vocabulary), picks, self.settings.rare_term_zipf)

@@ -26,6 +26,7 @@ import numpy as np
 from qa.answering.safety import urgent_topics
 from qa.errors import AnswerModelError
 from qa.files import read_model_json, require_finite
+from qa.language.followup import resolve
 
 TRIAGE_FILE = "triage.json"
 WORDS_FILE = Path(__file__).with_name("data") / "triage_words.json"
@@ -34,6 +35,9 @@ TOPICS = ("cord", "calcium", "fracture")
 ADVICE_TOPIC = {"cord": "spinal cord compression", "calcium": "high calcium", "fracture": "fracture"}
 CLASSES = ("none", *(f"topic:{t}" for t in TOPICS), *(f"urgent:{t}" for t in TOPICS))
 CUES = ("now", "past", "asks_about", "worry", "negated")
+# P(urgent now) from which triage is more sure than not: the sources' advice then
+# answers a message nothing else answers, and the sign is kept for the next turn.
+SURE = 0.5
 MESSAGE_WORDS_CAP = 100
 SIGNS_CAP = 4
 FORMAT = 1
@@ -57,6 +61,27 @@ class Triage:
     urgent: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     chance: tuple[float, ...] = (0.0, 0.0, 0.0)  # P(urgent now) per topic, TOPICS order
+
+
+def assess_turn(triage, embed, prepared, vector: np.ndarray) -> Triage:
+    """A turn's triage (`prepared`: qa.language.question.Prepared; `vector`: its
+    query's), with a sign the turn before was sure of kept: what happened a
+    message ago still is ("I should say the cancer is in my bones, does that
+    change anything?" after "this morning I couldn't feel my bum on the toilet
+    seat" read as nothing alone). `embed` gives a text's vector."""
+    earlier = prepared.earlier
+    before = embed(resolve(earlier[-1], earlier[:-1])) if earlier else None
+    now = triage.assess(TriageInput(prepared.text, " ".join(earlier), vector, before))
+    if not earlier:
+        return now
+    back = embed(resolve(earlier[-2], earlier[:-2])) if len(earlier) > 1 else None
+    then = triage.assess(TriageInput(prepared.last_text or earlier[-1], " ".join(earlier[:-1]), before, back))
+    kept = {t for t, chance in zip(TOPICS, then.chance) if t in then.urgent and chance >= SURE}
+    if kept <= set(now.urgent):
+        return now
+    urgent = tuple(t for t in TOPICS if t in now.urgent or t in kept)
+    chance = tuple(max(a, b) if t in kept else a for t, a, b in zip(TOPICS, now.chance, then.chance))
+    return Triage(urgent, tuple(t for t in now.topics if t not in urgent), chance)
 
 
 class WordPatterns:

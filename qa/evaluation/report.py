@@ -76,7 +76,9 @@ def write_report(folder: Path, qset: Path, split: str, results: list[Result], ab
                   "Recall: the red Urgent box appears when a sign is happening now; false alarms: it appears when "
                   "nothing is (definitions, past events, fears, other questions); help note: the calm \"When to get "
                   "help\" note on messages that only touch the topic. The rules alone are the regular expressions the "
-                  "triage replaced, in the same pipeline.", "", table(triage, TRIAGE_KEYS), ""]
+                  "triage replaced, in the same pipeline. Other topics' leaflets: the questions of 40 leaflets on other "
+                  "cancer-care topics that no triage trained on (`train/leaflets` writer lc, `leaflets-more`, "
+                  "`leaflets-unseen`), where the red box is a false alarm.", "", table(triage, TRIAGE_KEYS), ""]
     lines += _learning_curve(folder)
     rows = calibration(results)
     ece = {s: metrics([r for r in results if r.item["split"] == s]).get("ECE") for s in ("dev", "test")}

@@ -75,11 +75,11 @@ def run_eval(args, settings: Settings) -> int:
     if args.report is not None:
         ablations = {} if args.no_ablations else run_ablations(assistant, items, load_set(args.qset, "dev"))
         from qa.evaluation.report import write_report
-        from qa.evaluation.triage import triage_rows
+        from qa.evaluation.triage import other_topic_messages, triage_rows
         from qa.training.triage import load_messages
 
         messages = load_messages() if Path("train/triage").is_dir() else []
-        triage = triage_rows(assistant, messages) if messages else None
+        triage = triage_rows(assistant, messages, other_topic_messages()) if messages else None
         path = write_report(args.report, args.qset, args.split, results, ablations, assistant, triage)
         print(f"report written to {path}", file=sys.stderr)
     if getattr(args, "lodo", False):

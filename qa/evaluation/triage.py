@@ -8,8 +8,15 @@ trained triage and for the urgent-sign rules it replaced.
 
 from __future__ import annotations
 
-from qa.answering.triage import TOPICS, RuleTriage
+from pathlib import Path
 
+from qa.answering.triage import TOPICS, RuleTriage
+from qa.files import read_jsonl
+
+# Questions about leaflets on other cancer-care topics that no triage trained on
+# (folder, the one writer read there or "" for all): what a clinic's own leaflets
+# are asked. The triage trains on the other writers of train/leaflets.
+OTHER_TOPICS = ((Path("train/leaflets"), "lc"), (Path("train/leaflets-more"), ""), (Path("train/leaflets-unseen"), ""))
 KEYS = ["n", *(f"recall {t}" for t in TOPICS), "false alarms", "help note on topic-only"]
 
 
@@ -29,8 +36,21 @@ def measure(assistant, messages: list[dict]) -> dict:
     return row
 
 
-def triage_rows(assistant, messages: list[dict]) -> dict[str, dict]:
-    """Per split of the messages (dev, held-out), the trained triage and the rules alone."""
+def other_topic_messages(sources=OTHER_TOPICS) -> list[dict]:
+    """The leaflets' questions as messages with no urgent label: the urgent box on
+    them is a false alarm (a few describe fever or breathlessness, urgent but not
+    among the three topics the sources advise on)."""
+    out = []
+    for folder, writer in sources:
+        for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+            out += [{"message": i["question"], "history": i["history"], "label": "none", "topic": None}
+                    for i in read_jsonl(path, ("id", "question", "history")) if i["id"].startswith(writer)]
+    return out
+
+
+def triage_rows(assistant, messages: list[dict], others: list[dict] = ()) -> dict[str, dict]:
+    """Per split of the messages (dev, held-out), the trained triage and the rules
+    alone; then the questions about other topics' leaflets (`others`), if given."""
     rules = assistant.replace(triage=RuleTriage())
     rows = {}
     for split, name in (("heldout", "held-out"), ("dev", "dev")):
@@ -40,4 +60,7 @@ def triage_rows(assistant, messages: list[dict]) -> dict[str, dict]:
         writers = ", ".join(sorted({m["writer"] for m in chosen}))
         rows[f"{name} ({writers}), trained triage"] = measure(assistant, chosen)
         rows[f"{name} ({writers}), the urgent-sign rules alone"] = measure(rules, chosen)
+    if others:
+        rows["other topics' leaflets (lc, leaflets-more, leaflets-unseen), trained triage"] = measure(assistant, others)
+        rows["other topics' leaflets, the urgent-sign rules alone"] = measure(rules, others)
     return rows

@@ -4,9 +4,11 @@
 
 The network learns from the `train` split (three writers, one per emergency),
 plus the unanswerable questions of the QA training set (off-topic, other
-illnesses, near-misses) that name no urgent sign, as messages with none: without
-them, "cheapest flights to hawaii?" lay outside everything it had seen and
-scored as urgent.
+illnesses, near-misses) and the training leaflets' questions (other cancer-care
+topics) that name no urgent sign, as messages with none: without the first,
+"cheapest flights to hawaii?" lay outside everything it had seen and scored as
+urgent; without the second, 0.07 to 0.14 of the questions about leaflets it
+never saw raised the red box.
 Its thresholds for *urgent now* are set for recall first: per topic, the
 score that 98% of the urgent messages reach, read on the dev split (a fourth
 writer) and on the training messages scored out of fold. The held-out split
@@ -43,6 +45,12 @@ HIDDEN = 128
 
 
 QA_TRAINING_SET = Path("train/questions.jsonl")
+# The reader's training leaflets (other cancer-care topics). Their questions are
+# what a clinic's own leaflets are asked; without them as messages with none, the
+# triage raised the urgent box for 14 % of the questions about leaflets it never
+# saw ("can i carry on with herceptin now im pregnant": cord compression).
+LEAFLETS = Path("train/leaflets")
+HELD_OUT_WRITER = "lc"  # as the reader: never trained on, so `make eval` can measure on it
 
 
 def load_messages(folder: Path = TRIAGE_DATA) -> list[dict]:
@@ -55,14 +63,35 @@ def other_questions(path: Path = QA_TRAINING_SET) -> list[dict]:
     a cracked bone is left out: its label would be a guess)."""
     if not path.is_file():
         return []
+    items = [item for item in read_jsonl(path, ("id", "question", "history", "answerable")) if not item["answerable"]]
+    return _with_none(items, "qa-training-set")
+
+
+def leaflet_questions(folder: Path = LEAFLETS, held_out: str = HELD_OUT_WRITER) -> list[dict]:
+    """The training leaflets' questions (all writers but the held-out one) that
+    name no urgent sign, as messages with none: the bone-metastasis emergencies
+    are not theirs to raise. Fever on chemotherapy or breathlessness are urgent
+    too, but the sources hold no advice for them."""
+    from qa.training.leaflets import leaflet_files
+
+    if not folder.is_dir():
+        return []
+    items = [item for path in leaflet_files(folder, held_out, held_out=False)
+             for item in read_jsonl(path, ("id", "question", "history"))]
+    return _with_none(items, "training leaflets")
+
+
+def _with_none(items: list[dict], writer: str) -> list[dict]:
+    """Those of the questions that name no urgent sign, labelled none (one that
+    does, a cracked bone, someone confused, is left out: its label would be a guess)."""
     words = WordPatterns()
     out = []
-    for item in read_jsonl(path, ("id", "question", "history", "answerable")):
+    for item in items:
         text = " ".join([item["question"], *item["history"]])
-        if item["answerable"] or urgent_topics(text) or any(p.search(text) for t in TOPICS for p in words.signs[t][:3]):
+        if urgent_topics(text) or any(p.search(text) for t in TOPICS for p in words.signs[t][:3]):
             continue
         out.append({"id": item["id"], "message": item["question"], "history": item["history"], "label": "none",
-                    "topic": None, "writer": "qa-training-set", "split": "train", "pattern": "other"})
+                    "topic": None, "writer": writer, "split": "train", "pattern": "other"})
     return out
 
 
@@ -126,7 +155,7 @@ def run_train_triage(args, settings: Settings) -> int:
 
     started = time.time()
     items = load_messages(args.data)
-    train = [i for i in items if i["split"] == "train"] + other_questions()
+    train = [i for i in items if i["split"] == "train"] + other_questions() + leaflet_questions()
     dev = [i for i in items if i["split"] == "dev"]
     if not train or not dev:
         raise ValueError(f"{args.data} needs messages of the train and dev splits")
@@ -149,6 +178,7 @@ def _fit_and_save(args, settings: Settings, assistant, train: list[dict], dev: l
     )
     fitted = {
         "train messages": len(train), "of which unanswerable QA training questions": sum(i["writer"] == "qa-training-set" for i in train),
+        "of which training leaflets' questions": sum(i["writer"] == "training leaflets" for i in train),
         "dev messages": len(dev), "seed": args.seed, "hidden units": HIDDEN,
         "urgent recall target": URGENT_RECALL, "dev": figures(model, x_dev, y_dev),
         "command": "qa train-triage", "seconds": round(time.time() - started),
