@@ -119,6 +119,13 @@ def test_a_word_the_sources_never_use_is_no_reason_to_refuse(assistant):
     assert not answer.abstained, answer.message
 
 
+def test_text_message_spelling_is_answered_as_the_written_out_question(assistant):
+    # "iz" was read as a word the sources never use: refused at 0.39 where "is" gave 0.87.
+    texted, written = assistant.ask("wat iz xgeva"), assistant.ask("what is xgeva")
+    assert not texted.abstained, texted.message
+    assert texted.units[0].text == written.units[0].text
+
+
 def test_a_two_part_message_gets_a_unit_for_each_part(assistant):
     answer = assistant.ask("My wife has bone mets from breast cancer. What is Xgeva? And what is vertebroplasty?")
     assert not answer.abstained, answer.message

@@ -90,8 +90,21 @@ def test_the_word_lists_are_read_from_their_data_file():
     for name in ("stop_words", "aspect_words", "people_words", "sentence_openers"):
         listed = data[name]["words"]
         assert data[name]["why"] and listed == sorted(set(listed)) and all(w == w.lower().strip() for w in listed), name
-    assert terms.STOP_WORDS == frozenset(data["stop_words"]["words"]) and "whos" in terms.STOP_WORDS
+    assert terms.STOP_WORDS == frozenset(data["stop_words"]["words"]) | frozenset(data["text_speak"]["pairs"])
+    assert "whos" in terms.STOP_WORDS and "iz" in terms.STOP_WORDS
     assert terms.SYNONYMS["xgeva"] == "denosumab" and all(k == k.lower() for k in terms.SYNONYMS)
+    # Each text-message spelling stands for a stop word: written out, it still names no subject.
+    assert data["text_speak"]["why"] and all(k == k.lower() and v in terms.STOP_WORDS for k, v in terms.TEXT_SPEAK.items())
+
+
+def test_text_message_spellings_are_written_out_as_whole_words_only():
+    vocabulary = Vocabulary.from_texts(["Xgeva is denosumab. Zometa is a bisphosphonate. Take vitamin B before food."])
+    assert vocabulary.fix_spelling("wat iz xgeva, can u tell me") == "what is xgeva, can you tell me"
+    assert vocabulary.fix_spelling("R bone mets curable? Thx") == "are bone mets curable? thanks"
+    # Inside a word, a number or a name they stay: "b4" is before, "vitamin b" and "u-turn" are not text speak.
+    assert vocabulary.fix_spelling("take it b4 food, not the vitamin b or a u-turn") == "take it before food, not the vitamin b or a u-turn"
+    assert vocabulary.fix_spelling("who treats it at u of m") == "who treats it at u of m"  # the University of Michigan
+    assert vocabulary.unknown_words("wat iz zometa") == []
 
 
 @pytest.mark.parametrize("text, label", [

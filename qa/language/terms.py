@@ -20,7 +20,12 @@ _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 # The word lists live in data/words.json, each with why it holds what it does.
 _WORDS = json.loads((Path(__file__).with_name("data") / "words.json").read_text(encoding="utf-8"))
-STOP_WORDS = frozenset(_WORDS["stop_words"]["words"])  # tell nothing of what a question is about
+# Text-message spellings of stop words ("iz", "u"), written out when a question is spelled.
+TEXT_SPEAK: Mapping[str, str] = MappingProxyType(dict(_WORDS["text_speak"]["pairs"]))
+# Whole words only, and not in an initialism ("U of M": the University of Michigan).
+_TEXT_SPEAK = re.compile(r"(?<![\w'’-])(" + "|".join(map(re.escape, TEXT_SPEAK)) + r")(?![\w'’-])(?!\s+of\s+\w\b)", re.I)
+# Tell nothing of what a question is about (nor do their text-message spellings).
+STOP_WORDS = frozenset(_WORDS["stop_words"]["words"]) | frozenset(TEXT_SPEAK)
 ASPECT_WORDS = frozenset(_WORDS["aspect_words"]["words"])  # ask about an aspect of a subject: "side effects"
 PEOPLE_WORDS = frozenset(_WORDS["people_words"]["words"])  # who asks, not what about: "my mom is worried"
 SENTENCE_OPENERS = frozenset(_WORDS["sentence_openers"]["words"])  # where a run-in label ends
@@ -243,6 +248,7 @@ class Vocabulary:
             fixed = self.correct(lower)
             return word if fixed is None else fixed
 
+        text = _TEXT_SPEAK.sub(lambda m: TEXT_SPEAK[m.group(0).lower()], text)
         return re.sub(r"[^\W\d_]+", fix, text)
 
     def unknown_words(self, text: str) -> list[tuple[str, float]]:
