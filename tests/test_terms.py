@@ -97,6 +97,13 @@ def test_the_word_lists_are_read_from_their_data_file():
     assert data["text_speak"]["why"] and all(k == k.lower() and v in terms.STOP_WORDS for k, v in terms.TEXT_SPEAK.items())
 
 
+def test_a_long_misspelt_word_inflected_otherwise_is_fixed_by_its_stem():
+    vocab = Vocabulary.from_texts(["A pathologic fracture happens in weakened bone."])
+    assert vocab.fix_spelling("what is a pathalogical fracture") == "what is a pathologic fracture"
+    assert vocab.fix_spelling("is it pathetic") == "is it pathetic"  # an English word is meant as written
+    assert vocab.correct("patholgy") is None  # short words: one edit of a whole corpus word only
+
+
 def test_text_message_spellings_are_written_out_as_whole_words_only():
     vocabulary = Vocabulary.from_texts(["Xgeva is denosumab. Zometa is a bisphosphonate. Take vitamin B before food."])
     assert vocabulary.fix_spelling("wat iz xgeva, can u tell me") == "what is xgeva, can you tell me"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import Mapping
@@ -228,11 +228,25 @@ class Vocabulary:
 
         limit = 1 if len(word) < 8 else 2
         matches = process.extract(word, self._sorted, scorer=OSA.distance, score_cutoff=limit, limit=10)
+        if not matches and len(word) >= 8:
+            # A long word misspelt and inflected otherwise than the corpus has it
+            # ("pathalogical", the corpus's "pathologic"): its stem is one edit away.
+            by_stem = self._by_stem
+            found = process.extract(stem(word), list(by_stem), scorer=OSA.distance, score_cutoff=1, limit=10)
+            matches = [(by_stem[s], d, i) for s, d, i in found]
         if not matches:
             return None
         # Closest first; among equals, the one sharing the first letter, then the commonest.
         best = min(matches, key=lambda m: (m[1], m[0][0] != word[0], -english_frequency(m[0])))
         return best[0]
+
+    @cached_property
+    def _by_stem(self) -> dict[str, str]:
+        """Each corpus stem with its shortest word."""
+        found: dict[str, str] = {}
+        for word in sorted(self._sorted, key=len):
+            found.setdefault(stem(word), word)
+        return found
 
     def fix_spelling(self, text: str) -> str:
         """Replace words that are neither in the corpus nor common English by the
