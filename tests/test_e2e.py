@@ -126,6 +126,16 @@ def test_text_message_spelling_is_answered_as_the_written_out_question(assistant
     assert texted.units[0].text == written.units[0].text
 
 
+def test_a_story_naming_one_drug_is_answered_about_the_treatment_it_asks_about(assistant):
+    answer = assistant.ask(
+        "My mum's breast cancer has spread to her spine. The oncologist has started her on letrozole and wants her "
+        "to have an infusion every few weeks to protect her bones. She is terrified of the jaw thing she read about "
+        "online. What is this infusion and does everyone get jaw problems from it?")
+    assert not answer.abstained, answer.message
+    assert re.search(r"bisphosphonate|zoledronic|zometa", answer.text, re.I), answer.text
+    _check_verbatim(assistant, answer)
+
+
 def test_a_two_part_message_gets_a_unit_for_each_part(assistant):
     answer = assistant.ask("My wife has bone mets from breast cancer. What is Xgeva? And what is vertebroplasty?")
     assert not answer.abstained, answer.message

@@ -152,6 +152,22 @@ def test_names_are_families_of_treatments_read_from_the_data_file():
     assert not names_other("Rest helps some people.", names("is xgeva safe"))  # names nothing: not another drug
 
 
+def test_a_drug_only_the_story_names_does_not_refuse_a_question_about_another():
+    chunk = chunk_of("Zometa is given as an infusion every four weeks.", "Zometa can cause jaw problems.",
+                     "Letrozole is a hormone therapy tablet.", section="Medicines")
+    picks = picks_of(chunk)
+    story = "She has started letrozole. They want to give her an infusion too. What is the infusion for?"
+    # Nothing read speaks of letrozole: the story's drug is not what is asked.
+    chosen = compose([picks[0], picks[1]], {0: 4.0, 1: 2.0}, story, max_units=3, margin=1.0, text=story)
+    assert chosen and chosen[0].unit.text.startswith("Zometa is given")
+    # A unit about it was read: the story's drug keeps the others' facts out, as before.
+    chosen = compose([picks[0], picks[2]], {0: 4.0, 2: 2.0}, story, max_units=3, margin=1.0, text=story)
+    assert [p.unit.text for p in chosen] == ["Letrozole is a hormone therapy tablet."]
+    # Named in the question itself, another drug's facts never answer.
+    asked = "She has started letrozole. What is letrozole for?"
+    assert compose([picks[0], picks[1]], {0: 4.0, 1: 2.0}, asked, max_units=3, margin=1.0, text=asked) == []
+
+
 def test_the_assistant_answers_with_the_readers_best_unit_first(fake_assistant):
     reader = FakeReader()
     with_reader = fake_assistant.replace(reader=reader)

@@ -29,6 +29,7 @@ from qa.answering.answer import (
 from qa.answering.entities import names, names_other, opening
 from qa.answering.features import UNIT_FEATURES, Candidate, Question
 from qa.answering.reader import NULL_LOGIT, UnitReader, reader_text
+from qa.language.message import is_question, sentences
 from qa.settings import Settings
 
 REPEATS = UNIT_FEATURES.index("repeats last answer")
@@ -63,7 +64,7 @@ def read_units(
     ranked = sorted(range(len(top)), key=lambda i: (-blended[i], top[i].chunk.id, top[i].unit.span.start))
     picks = [Pick(top[i].unit, top[i].chunk, sigmoid(read[i] - NULL_LOGIT), top[i].uid, top[i].before) for i in ranked]
     scores = {top[i].uid: float(read[i]) for i in ranked}
-    chosen = compose(picks, scores, question.query, settings.max_units, settings.reader_extra_margin)
+    chosen = compose(picks, scores, question.query, settings.max_units, settings.reader_extra_margin, question.text)
     return Reading(chosen, raw, float(read[ranked[0]]))
 
 
@@ -82,11 +83,12 @@ def leaning_back(candidates: list[Candidate], logits: np.ndarray, gap: float) ->
     return raised
 
 
-def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: int, margin: float) -> list[Pick]:
+def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: int, margin: float, text: str = "") -> list[Pick]:
     """The best unit first (one passage with the sentence it leans back on), then
-    units the reader scores as answering too, in reading order."""
+    units the reader scores as answering too, in reading order. `text`: the
+    message as written (its story is told apart from its questions); "" reads `query`."""
     ranked = [p for p in ranked if not p.unit.text.rstrip().endswith(":")]
-    named = names(query)
+    named = asked_names(query, text or query, ranked)
     if named:
         # Another treatment's facts never answer, first or later: a unit is read
         # with its section heading ("Radiopharmaceuticals" over "low blood counts").
@@ -164,6 +166,23 @@ def with_follower(head: Pick, ranked: list[Pick], read: dict[int, float], margin
 # is about what the sentence before it names (Xgeva); one that names no
 # treatment ("Possible side effects include ... the jaw") goes on speaking of
 # the treatment the sentence before names (bisphosphonates).
+def asked_names(query: str, text: str, ranked: list[Pick]) -> frozenset[str]:
+    """The treatments a message asks about, whose facts alone may answer it: all
+    that the resolved query names, except those only its story names when no unit
+    read could answer without them. "The oncologist has started her on letrozole
+    and wants her to have an infusion... What is this infusion?" asks about the
+    infusion: filtered by the story's drug, every sentence read (bisphosphonates)
+    was dropped and the message refused. Where a unit is left, the story's drugs
+    still keep other treatments' facts out ("I'm on Zometa. What are the side effects?")."""
+    named = names(query)
+    if not named or any(not names_other(named_in(p), named) for p in ranked):
+        return named
+    said = sentences(text)
+    asking = " ".join(s for s in said if is_question(s))
+    story = names(" ".join(s for s in said if not is_question(s)))
+    return named if not asking or names(asking) else named - story
+
+
 def named_in(pick: Pick) -> str:
     """The text whose treatments a unit speaks of: its section heading and
     itself, with the sentence before when it opens with a pronoun, or when
