@@ -57,3 +57,11 @@ def test_an_outlook_question_points_to_the_care_team_and_the_support_lines_the_s
 
 def test_questions_the_sources_answer_are_not_taken_for_outlook_questions():
     assert not asks_about_outlook("what is zometa?") and not asks_about_outlook("how is bone pain managed?")
+
+
+def test_fear_without_a_question_of_how_things_will_go_gets_the_plain_refusal_and_the_support_lines(support_assistant):
+    answer = support_assistant.ask("I'm so scared of needles. How do I renew my passport?")
+    assert answer.abstained and "care team" in answer.message
+    assert "how things will go" not in answer.message, answer.message  # fear is not a prognosis question
+    assert answer.support  # the support lines still come with it
+    assert "how things will go" in support_assistant.ask("how long do I have to live?").message

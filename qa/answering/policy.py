@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from qa.answering.answer import Pick
 from qa.answering.features import Question
-from qa.answering.support import asks_about_outlook, find_support  # noqa: F401  (the assistant imports them here)
+from qa.answering.support import asks_about_outlook, asks_about_prognosis, find_support  # noqa: F401  (the assistant imports them here)
 from qa.language.terms import states_figure
 
 # Each refusal is one sentence: what the sources lack, and who can help instead.
@@ -38,7 +38,7 @@ def same_text(a: Pick, b: Pick) -> bool:
 def why_not(question: Question, picks: list[Pick], rare_term_zipf: float) -> str:
     """The abstention message: it names words the sources never use, so
     "keytruda" is not taken for a word the assistant missed."""
-    if asks_about_outlook(question.text):
+    if asks_about_prognosis(question.text):
         return OUTLOOK
     rare = [word for word, zipf in question.unknown if zipf < rare_term_zipf]
     if rare:

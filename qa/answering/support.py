@@ -13,10 +13,14 @@ import re
 from qa.answering.safety import Advice
 from qa.data import Chunk
 
-# What people ask when the sources cannot say: prognosis, life expectancy, fear and coping.
-_OUTLOOK = re.compile(
+# What people ask when the sources cannot say: prognosis and life expectancy...
+_PROGNOSIS = re.compile(
     r"\bhow long\b.{0,40}\b(live|left|have|got|survive|last)\b|life expectancy|\bprognosis\b|\bsurviv|"
-    r"\b(die|dying|death|terminal|end of life|time left|months left|years left)\b|"
+    r"\b(die|dying|death|terminal|end of life|time left|months left|years left)\b",
+    re.I,
+)
+# ...and fear and coping (in a question or in the story around it).
+_FEELINGS = re.compile(
     r"\b(cope|coping|scared|afraid|frightened|terrified|anxious|anxiety|depressed|depression|overwhelmed|"
     r"lonely|hopeless|can'?t stop crying|worried sick|panic\w*)\b",
     re.I,
@@ -28,8 +32,15 @@ MAX_LINES = 2  # support lines shown with one refusal, from different documents
 
 
 def asks_about_outlook(text: str) -> bool:
-    """Whether a message asks how things will go, or how to bear them."""
-    return bool(_OUTLOOK.search(text))
+    """Whether a message asks how things will go, or how to bear them: the support lines help."""
+    return asks_about_prognosis(text) or bool(_FEELINGS.search(text))
+
+
+def asks_about_prognosis(text: str) -> bool:
+    """Whether a message asks how things will go: how long, whether one survives.
+    Fear alone is not that question ("She is terrified of the jaw thing... What is
+    this infusion?" was refused as if it asked how things would go)."""
+    return bool(_PROGNOSIS.search(text))
 
 
 def find_support(chunks: list[Chunk]) -> tuple[Advice, ...]:
