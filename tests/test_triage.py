@@ -156,8 +156,9 @@ def test_training_leaflets_questions_naming_no_sign_become_messages_with_none(tm
 def test_other_topics_questions_are_read_from_the_writers_asked_for(tmp_path):
     from qa.evaluation.triage import other_topic_messages
 
-    rows = [{"id": "lc01", "question": "why am i so tired", "history": []}, {"id": "la01", "question": "is mouthwash ok", "history": []}]
-    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    # One writer per leaflet, as in train/leaflets*/.
+    (tmp_path / "fatigue.jsonl").write_text(json.dumps({"id": "lc01", "question": "why am i so tired", "history": []}) + "\n")
+    (tmp_path / "mouth.jsonl").write_text(json.dumps({"id": "la01", "question": "is mouthwash ok", "history": []}) + "\n")
     assert [m["message"] for m in other_topic_messages(((tmp_path, "lc"),))] == ["why am i so tired"]
     assert len(other_topic_messages(((tmp_path, ""), (tmp_path / "missing", "")))) == 2
     assert all(m["label"] == "none" for m in other_topic_messages(((tmp_path, ""),)))

@@ -40,11 +40,14 @@ def other_topic_messages(sources=OTHER_TOPICS) -> list[dict]:
     """The leaflets' questions as messages with no urgent label: the urgent box on
     them is a false alarm (a few describe fever or breathlessness, urgent but not
     among the three topics the sources advise on)."""
+    from qa.training.leaflets import leaflet_files
+
     out = []
     for folder, writer in sources:
-        for path in sorted(folder.glob("*.jsonl")) if folder.is_dir() else []:
+        # One writer's files ("lc"), or every file of the folder ("": no file is that writer's).
+        for path in leaflet_files(folder, writer, held_out=bool(writer)):
             out += [{"message": i["question"], "history": i["history"], "label": "none", "topic": None}
-                    for i in read_jsonl(path, ("id", "question", "history")) if i["id"].startswith(writer)]
+                    for i in read_jsonl(path, ("id", "question", "history"))]
     return out
 
 

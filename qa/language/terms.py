@@ -231,9 +231,8 @@ class Vocabulary:
         if not matches and len(word) >= 8:
             # A long word misspelt and inflected otherwise than the corpus has it
             # ("pathalogical", the corpus's "pathologic"): its stem is one edit away.
-            by_stem = self._by_stem
-            found = process.extract(stem(word), list(by_stem), scorer=OSA.distance, score_cutoff=1, limit=10)
-            matches = [(by_stem[s], d, i) for s, d, i in found]
+            found = process.extract(stem(word), self._stem_of, scorer=OSA.distance, score_cutoff=1, limit=10)
+            matches = [(known, d, s) for s, d, known in found]  # a mapping's matches end with its key
         if not matches:
             return None
         # Closest first; among equals, the one sharing the first letter, then the commonest.
@@ -241,12 +240,12 @@ class Vocabulary:
         return best[0]
 
     @cached_property
-    def _by_stem(self) -> dict[str, str]:
-        """Each corpus stem with its shortest word."""
-        found: dict[str, str] = {}
+    def _stem_of(self) -> dict[str, str]:
+        """The shortest corpus word of each stem, with its stem (what a misspelt stem is matched against)."""
+        shortest: dict[str, str] = {}
         for word in sorted(self._sorted, key=len):
-            found.setdefault(stem(word), word)
-        return found
+            shortest.setdefault(stem(word), word)
+        return {word: s for s, word in shortest.items()}
 
     def fix_spelling(self, text: str) -> str:
         """Replace words that are neither in the corpus nor common English by the

@@ -59,8 +59,7 @@ def load_messages(folder: Path = TRIAGE_DATA) -> list[dict]:
 
 def other_questions(path: Path = QA_TRAINING_SET) -> list[dict]:
     """The QA training set's unanswerable questions that name no urgent sign, as
-    triage messages with none (a question about someone's current confusion or
-    a cracked bone is left out: its label would be a guess)."""
+    triage messages with none (`_with_none`)."""
     if not path.is_file():
         return []
     items = [item for item in read_jsonl(path, ("id", "question", "history", "answerable")) if not item["answerable"]]
