@@ -99,3 +99,44 @@ def test_a_units_score_does_not_depend_on_the_units_read_beside_it(exported_read
         exact = model.eval()(**feeds).logits.reshape(3).numpy()
     assert np.abs(together - exact).max() < 0.25  # int8 weights: close, not equal
     assert reader.score(question, []).shape == (0,)
+
+
+def _matrix_weights(path):
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    tensors = {t.name: t for t in model.graph.initializer}
+    return [numpy_helper.to_array(tensors[n.input[1]]) for n in model.graph.node
+            if n.op_type == "MatMulInteger" and n.input[1] in tensors]
+
+
+def test_the_readers_weights_fit_the_fast_kernel_without_saturating(exported_reader, exported):
+    """7-bit weights (-64..64): two u8 x weight products fit 16 bits, so the AVX2
+    u8 x s8 kernel is exact. The embedder keeps full 8-bit weights."""
+    reader = exported_reader[0]
+    weights = _matrix_weights(reader.folder / "model.onnx")
+    assert len(weights) >= 36  # six layers of six matrices
+    assert all(w.dtype == np.int8 and np.abs(w.astype(int)).max() <= 64 for w in weights)
+    assert max(np.abs(w.astype(int)).max() for w in _matrix_weights(exported / "model.onnx")) == 127
+
+
+def test_an_8_bit_reader_brought_to_7_bits_reads_as_before(exported_reader, tmp_path):
+    """reduce_weight_range, as the shipped reader exported with 8-bit weights was converted."""
+    import shutil
+
+    from qa.training.export import _quantised, reduce_weight_range
+
+    reader, model, tokenizer = exported_reader
+    full, seven = tmp_path / "full", tmp_path / "seven"
+    shutil.copytree(reader.folder, full)
+    sample = tokenizer(["a question"] * 2, ["a unit [SEP] title | section | before"] * 2, return_tensors="pt", padding=True)
+    _quantised(model.eval(), sample, "logits", full / "model.onnx")  # full range, as before
+    assert max(np.abs(w.astype(int)).max() for w in _matrix_weights(full / "model.onnx")) == 127
+    shutil.copytree(full, seven)
+    assert reduce_weight_range(full / "model.onnx", seven / "model.onnx") == len(_matrix_weights(full / "model.onnx"))
+    assert all(np.abs(w.astype(int)).max() <= 64 for w in _matrix_weights(seven / "model.onnx"))
+    question, texts = "what does zometa do?", ["Zometa slows the breakdown of bone. [SEP] Drugs | Bisphosphonates | ", TEXTS[1]]
+    before = type(reader)(full, threads=1).score(question, texts)
+    after = type(reader)(seven, threads=1).score(question, texts)
+    assert np.abs(after - before).max() < 0.25 and not np.array_equal(after, before)

@@ -25,7 +25,9 @@ def open_session(weights: Path, threads: int, command: str):
     # this project's 2-core machine) ONNX Runtime's fast u8 x s8 kernel adds products in 16
     # bits and saturates: the reader's logits moved by 0.3 on average (up to 1.1), dev answer
     # accuracy fell from 0.897 to 0.881. This option has ONNX Runtime run such weights as
-    # u8 x u8 there (exact; the reader about 14 % slower) and changes nothing on VNNI CPUs.
+    # u8 x u8 there (exact, slower) and changes nothing on VNNI CPUs. The reader is now
+    # exported with 7-bit weights (`qa.training.export`), which the fast kernel adds without
+    # saturating, so ONNX Runtime keeps the fast kernel for it; the embedder's are 8-bit.
     options.add_session_config_entry("session.x64quantprecision", "1")
     options.log_severity_level = 3
     try:
