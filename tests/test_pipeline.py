@@ -64,21 +64,30 @@ def test_follow_up_uses_history_and_standalone_ignores_it(fake_assistant):
 
 def test_a_question_naming_a_subject_is_read_with_the_conversations_too(fake_assistant, monkeypatch):
     """"can i put them in my weekly pill box" names words of its own yet leans
-    on the earlier question: read both ways, the more trusted reading wins;
-    a question that stands alone keeps its own reading."""
+    on the earlier question: read with the conversation's subject too, that
+    reading is kept when it is sure enough to answer; one that turns to
+    another drug ("what is xgeva?" after zometa) keeps it only when surer."""
     prepared = fake_assistant.prepare("can i put them in my weekly pill box", ["what is zometa?"])
     assert not prepared.is_followup  # its own words hide that it leans back
-    sure, unsure = fake_assistant.threshold + 0.2, fake_assistant.threshold + 0.1
+    threshold = fake_assistant.threshold
+    own = threshold + 0.2
 
     def trusting(subject_confidence):
         def read(query, text, *rest):
-            return [], subject_confidence if "zometa" in query else unsure, None
+            return [], subject_confidence if "zometa" in query else own, None
         return read
 
-    monkeypatch.setattr(fake_assistant, "read", trusting(sure))
-    assert fake_assistant._read_message(prepared)[0].endswith("zometa")
-    monkeypatch.setattr(fake_assistant, "read", trusting(unsure - 0.05))
+    for subject_confidence in (own + 0.1, threshold + 0.05):  # surer, or less sure but sure enough
+        monkeypatch.setattr(fake_assistant, "read", trusting(subject_confidence))
+        assert fake_assistant._read_message(prepared)[0].endswith("zometa")
+    monkeypatch.setattr(fake_assistant, "read", trusting(threshold - 0.05))
     assert fake_assistant._read_message(prepared)[0] == "can i put them in my weekly pill box"
+    switch = fake_assistant.prepare("how is xgeva given", ["what is zometa?"])
+    assert not switch.is_followup
+    monkeypatch.setattr(fake_assistant, "read", trusting(threshold + 0.05))
+    assert fake_assistant._read_message(switch)[0] == "how is xgeva given"
+    monkeypatch.setattr(fake_assistant, "read", trusting(own + 0.1))
+    assert fake_assistant._read_message(switch)[0].endswith("zometa")
 
 
 def test_triage_reads_the_message_as_it_was_trained_whichever_reading_wins(fake_assistant, monkeypatch):

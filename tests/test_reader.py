@@ -11,7 +11,7 @@ import pytest
 from conftest import FakeEmbedder, FakeReader
 from qa.answering.answer import Pick
 from qa.answering.compose import compose
-from qa.answering.entities import names, names_other
+from qa.answering.entities import changes_family, names, names_other
 from qa.answering.reader import READER_FILE, TOKENIZER_FILE, WEIGHTS_FILE, load_reader, reader_text, reads, save_reader_card
 from qa.data import Chunk, Span, Unit
 from qa.errors import AnswerModelError
@@ -150,6 +150,12 @@ def test_names_are_families_of_treatments_read_from_the_data_file():
     assert names_other("Bisphosphonates can harm the jaw bone.", names("is xgeva safe"))
     assert not names_other("Bisphosphonates can harm the jaw bone.", names("side effects of zometa"))  # Zometa is one
     assert not names_other("Rest helps some people.", names("is xgeva safe"))  # names nothing: not another drug
+
+
+def test_a_question_changes_family_when_it_names_a_drug_the_conversation_did_not():
+    assert changes_family("what is xgeva", "what is xgeva zometa")
+    assert not changes_family("how often is it given", "how often is it given zometa")  # names none
+    assert not changes_family("is zoledronic acid the same", "is zoledronic acid the same zometa")  # one family
 
 
 def test_a_drug_only_the_story_names_does_not_refuse_a_question_about_another():

@@ -39,6 +39,13 @@ def names_other(text: str, named: frozenset[str]) -> bool:
     return bool(own) and not (own & named)
 
 
+def changes_family(question: str, leaning: str) -> bool:
+    """The question names a treatment family the conversation's subject (what
+    `leaning`, the question read with that subject, adds to it) does not:
+    "what is xgeva?" after "what is zometa?"."""
+    return bool(names(question) - names(leaning.replace(question, "", 1)))
+
+
 @cache
 def _data() -> dict:
     return json.loads((Path(__file__).with_name("data") / "entities.json").read_text(encoding="utf-8"))
