@@ -12,6 +12,16 @@ def test_and_for_asks_the_earlier_question_about_something_new():
     assert "spread" in resolved and "breast cancer" in resolved
 
 
+def test_and_with_a_question_of_its_own_asks_that_about_the_earlier_subject():
+    """"and how tight should they be?" is a new question about the trach ties, not
+    the earlier one asked again: the two read together were refused."""
+    history = ["how often do the trach ties need changing"]
+    assert resolve("and how tight should they be", history) == "and how tight should they be trach ties changing"
+    # "what about" and a bare noun still ask the earlier question again.
+    for again in ("and what about the ones for a baby", "and for a child?"):
+        assert resolve(again, history).startswith(history[0])
+
+
 def test_standalone_questions_are_not_changed_by_history():
     history = ["what is zometa?"]
     for question in ("what are the side effects of xgeva?", "how is spinal cord compression treated?", "what is vertebroplasty?"):

@@ -16,6 +16,10 @@ _POSSESSIVE = frozenset({"its", "their", "theirs", "his", "her"})
 _CLAUSE_BREAK = re.compile(r"[,;.?!]|\b(?:and|but|or|so|because|if|when|then)\b", re.I)
 _CLAUSES = re.compile(r"[,;]\s+|(?<=[.!?])\s+")
 _CONTINUES = re.compile(r"^\s*(and|also|but|so|what about|how about|same for|and what about|what else|anything else|ok so)\b", re.I)
+# "and how tight should they be?" continues with a question of its own, not the earlier one asked again.
+_OWN_QUESTION = re.compile(
+    r"^\s*(?:and|also|but|so|ok so)\s+(?:how|what|whats|when|where|why|which|who|is|are|does|do|did|can|could|will|would|should)\b"
+    r"(?!\s+(?:about|else)\b)", re.I)
 
 
 def points_back(question: str) -> bool:
@@ -54,7 +58,7 @@ def with_subject(question: str, history: list[str] | tuple[str, ...]) -> str:
     if not history:
         return question
     earlier = resolve(history[-1], history[:-1])
-    if _CONTINUES.match(question) and subject_words(question):
+    if _CONTINUES.match(question) and subject_words(question) and not _OWN_QUESTION.match(question):
         # "and for breast cancer?" asks the earlier question again about something new.
         return f"{earlier} {question}"
     subject = asked_subject(earlier)
