@@ -11,7 +11,7 @@ import pytest
 from conftest import FakeEmbedder, FakeReader
 from qa.answering.answer import Pick
 from qa.answering.compose import compose
-from qa.answering.entities import changes_family, names, names_other
+from qa.answering.entities import changes_subject, names, names_other
 from qa.answering.reader import READER_FILE, TOKENIZER_FILE, WEIGHTS_FILE, load_reader, reader_text, reads, save_reader_card
 from qa.data import Chunk, Span, Unit
 from qa.errors import AnswerModelError
@@ -152,10 +152,13 @@ def test_names_are_families_of_treatments_read_from_the_data_file():
     assert not names_other("Rest helps some people.", names("is xgeva safe"))  # names nothing: not another drug
 
 
-def test_a_question_changes_family_when_it_names_a_drug_the_conversation_did_not():
-    assert changes_family("what is xgeva", "what is xgeva zometa")
-    assert not changes_family("how often is it given", "how often is it given zometa")  # names none
-    assert not changes_family("is zoledronic acid the same", "is zoledronic acid the same zometa")  # one family
+def test_a_question_changes_subject_when_it_names_a_drug_or_terms_of_its_own():
+    assert changes_subject("what is xgeva", "what is xgeva zometa")  # another treatment family
+    assert changes_subject("what causes spinal cord compression?", "what causes spinal cord compression? zometa")
+    assert not changes_subject("how often is it given", "how often is it given zometa")  # names none
+    assert not changes_subject("is zoledronic acid the same", "is zoledronic acid the same zometa")  # one family
+    assert not changes_subject("will i actually feel any better afterwards", "will i actually feel any better afterwards ascitic tap")
+    assert not changes_subject("how well does it work compared to freezing eggs", "how well does it work compared to freezing eggs monthly jab ovaries")
 
 
 def test_a_drug_only_the_story_names_does_not_refuse_a_question_about_another():

@@ -22,7 +22,7 @@ from qa.answering.answer import AnswerModel, Pick, load_answer_model
 from qa.answering.calibration import CALIBRATION_FILE, RAW, Calibration, load_calibration
 from qa.answering.citations import cite
 from qa.answering.compose import read_units
-from qa.answering.entities import changes_family
+from qa.answering.entities import changes_subject
 from qa.answering.features import Reader, describe
 from qa.answering.memory import Memory, load_memory
 from qa.answering.policy import asks_about_outlook, find_support, merge_parts, why_not
@@ -281,12 +281,12 @@ class Assistant:
         if self.settings.followups and prepared.earlier and not prepared.is_followup:
             # It names a subject yet may lean back ("can i put them in my pill box?", a quarter
             # of unseen leaflets' follow-ups): read it with the conversation's subject too, and
-            # keep that reading when sure enough, unless the question turns to another drug or
-            # treatment ("what is xgeva?" after zometa), where it must be the surer reading.
+            # keep that reading when sure enough, unless the question turns to a subject of its own
+            # ("what is xgeva?" after zometa), where it must be the surer reading.
             leaning = with_subject(resolved, prepared.earlier)
             if leaning != resolved:
                 retry = self.read(leaning, prepared.text, self.previous_answer(prepared))
-                if retry[1] >= self.threshold and (retry[1] > confidence or not changes_family(resolved, leaning)):
+                if retry[1] >= self.threshold and (retry[1] > confidence or not changes_subject(resolved, leaning)):
                     return (leaning, *retry)
         if confidence < self.threshold and len(prepared.parts) == 1 and prepared.parts[0] != prepared.text \
                 and not topic_words(prepared.story):

@@ -15,6 +15,12 @@ import re
 from functools import cache
 from pathlib import Path
 
+from qa.language.terms import english_frequency, topic_words
+
+# Words rarer than this in general English name a subject of their own ("spinal" 3.9,
+# "compression" 3.8), not a turn of phrase ("afterwards" 4.4, "coffee" 4.9).
+SPECIFIC_ZIPF = 4.2
+
 
 def names(text: str) -> frozenset[str]:
     """The families of treatments and drugs a text names."""
@@ -39,11 +45,19 @@ def names_other(text: str, named: frozenset[str]) -> bool:
     return bool(own) and not (own & named)
 
 
-def changes_family(question: str, leaning: str) -> bool:
-    """The question names a treatment family the conversation's subject (what
-    `leaning`, the question read with that subject, adds to it) does not:
-    "what is xgeva?" after "what is zometa?"."""
-    return bool(names(question) - names(leaning.replace(question, "", 1)))
+def changes_subject(question: str, leaning: str) -> bool:
+    """The question turns from the conversation's subject (what `leaning`, the
+    question read with that subject, adds to it) to one of its own: it names a
+    treatment family the subject does not ("what is xgeva?" after zometa), or
+    two or more specific terms ("what causes spinal cord compression?": words
+    rarer in English than SPECIFIC_ZIPF) that the subject lacks. "will i feel
+    any better afterwards" names none: it leans on the conversation."""
+    added = leaning.replace(question, "", 1)
+    if names(question) - names(added):
+        return True
+    subject = set(topic_words(added))
+    specific = [w for w in topic_words(question) if w not in subject and english_frequency(w) < SPECIFIC_ZIPF]
+    return len(specific) >= 2
 
 
 @cache
