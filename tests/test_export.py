@@ -125,13 +125,11 @@ def test_an_8_bit_reader_brought_to_7_bits_reads_as_before(exported_reader, tmp_
     """reduce_weight_range, as the shipped reader exported with 8-bit weights was converted."""
     import shutil
 
-    from qa.training.export import _quantised, reduce_weight_range
+    from qa.training.export import export_reader, reduce_weight_range
 
     reader, model, tokenizer = exported_reader
     full, seven = tmp_path / "full", tmp_path / "seven"
-    shutil.copytree(reader.folder, full)
-    sample = tokenizer(["a question"] * 2, ["a unit [SEP] title | section | before"] * 2, return_tensors="pt", padding=True)
-    _quantised(model.eval(), sample, "logits", full / "model.onnx")  # full range, as before
+    export_reader(model, tokenizer, full, reduce_range=False)  # full range, as before
     assert max(np.abs(w.astype(int)).max() for w in _matrix_weights(full / "model.onnx")) == 127
     shutil.copytree(full, seven)
     assert reduce_weight_range(full / "model.onnx", seven / "model.onnx") == len(_matrix_weights(full / "model.onnx"))

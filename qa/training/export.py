@@ -38,8 +38,9 @@ def _quantised(model, sample, output: str, out_file: Path, reduce_range: bool = 
         quantize_dynamic(str(plain), str(out_file), per_channel=True, reduce_range=reduce_range, weight_type=QuantType.QInt8)
 
 
-def export_reader(model, tokenizer, folder: Path) -> None:
-    """The cross-encoder's model.onnx and tokenizer.json in `folder`."""
+def export_reader(model, tokenizer, folder: Path, reduce_range: bool = True) -> None:
+    """The cross-encoder's model.onnx and tokenizer.json in `folder` (full 8-bit
+    weights with `reduce_range=False`, as readers were exported before 2026-12-05)."""
     folder.mkdir(parents=True, exist_ok=True)
     sample = tokenizer(["a question"] * 2, ["a unit [SEP] title | section | before"] * 2, return_tensors="pt", padding=True)
     # Weights in 7 bits: two products of a u8 activation and a weight within -64..64 fit
@@ -48,7 +49,7 @@ def export_reader(model, tokenizer, folder: Path) -> None:
     # u8 x u8 path there, `qa.index.onnx`). A 46-token pair: 12.1 -> 8.2 ms on one
     # thread of the AVX2 machine; dev, test and the blind leaflet sets moved by a
     # question or two either way (eval/report.md, 2026-12-05).
-    _quantised(model.eval(), sample, "logits", folder / WEIGHTS_FILE, reduce_range=True)
+    _quantised(model.eval(), sample, "logits", folder / WEIGHTS_FILE, reduce_range=reduce_range)
     tokenizer.backend_tokenizer.save(str(folder / TOKENIZER_FILE))
 
 
