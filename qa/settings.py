@@ -44,6 +44,13 @@ class Settings:
     max_units: int = 3
     # The answer model's best units the reader reads: 8 found no more right first
     # units than 4 on dev and costs about 2.5 ms a unit more (eval/bench.md).
+    # 6 (recalibrated, 7-bit reader) left dev as it was and answered more on
+    # documents nothing saw (held-out writer's leaflets 0.801 -> 0.816, three more
+    # writers' +0.003 to +0.017; leave-one-document-out dev 0.857 -> 0.861), but
+    # nearly all of it as a third unit from the extra two (answers of three units
+    # on the blind leaflets 183 -> 227), some of them padding: "what are its side
+    # effects?" after zometa gained painkillers' "they can still cause harmful side
+    # effects". Extras kept to the best four gave the gain back. And ask p50 35.7 -> 49.7 ms.
     # 3 (recalibrated, with the 48-leaflet reader) saved about 5 ms but
     # refused fewer unanswerable questions: dev 0.917 against 0.958, the
     # held-out writer's leaflets 0.594 against 0.672. Reading only those within
