@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from qa.training.train import TrainConfig, subset
@@ -18,3 +20,34 @@ def test_a_training_config_states_the_rule_it_breaks():
     with pytest.raises(ValueError, match="batch_size"):
         TrainConfig(batch_size=1)
 
+
+
+LEAFLET = (
+    "# Mouth care\n\n## Sore mouth\n\nRinse your mouth with salt water four times a day. Use a soft toothbrush. "
+    "Sip cool drinks through the day.\n\n## Dry mouth\n\nChewing sugar-free gum helps saliva flow.\n"
+)
+
+
+def leaflet_item(id_, question, answers, answerable=True):
+    return {"id": id_, "question": question, "history": [], "answerable": answerable, "answers": answers, "sources": [],
+            "kind": "single" if answerable else "unanswerable", "split": "train", "urgent": False,
+            "unanswerable_type": None if answerable else "near-miss", "long": False}
+
+
+def test_the_answer_model_learns_from_the_training_leaflets_never_the_held_out_writers(tiny_settings, tmp_path):
+    from conftest import FakeEmbedder
+
+    from qa.training.train import HELDOUT_WRITER, leaflet_rows
+
+    leaflets = tmp_path / "leaflets"
+    leaflets.mkdir()
+    for writer in ("la", HELDOUT_WRITER):
+        (leaflets / f"mouth-{writer}.md").write_text(LEAFLET, encoding="utf-8")
+        rows = [leaflet_item(f"{writer}01001", "how often should i rinse my mouth", ["four times a day"]),
+                leaflet_item(f"{writer}01002", "can i drink wine with a sore mouth", [], answerable=False)]
+        (leaflets / f"mouth-{writer}.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    found = leaflet_rows(tiny_settings, FakeEmbedder(), tmp_path / "work", leaflets)
+    assert [item["id"] for item, *_ in found] == ["la01001", "la01002"]
+    (_, _, candidates, gold), (_, _, _, none) = found
+    # Read from the leaflet's own index: the rinsing sentence is a candidate and the gold unit.
+    assert any("four times a day" in c.unit.text for c in candidates if c.uid in gold) and not none

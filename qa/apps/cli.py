@@ -107,6 +107,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--fraction", type=float, default=1.0, help="share of the training questions to use (learning curve)")
     p.add_argument("--answer-model-only", action="store_true", help="keep the embedding weights in --out; refit only the answer model")
+    p.add_argument("--leaflets", type=Path, default=None,
+                   help="also fit the answer model on these training leaflets' questions (e.g. train/leaflets; not yet the default: README)")
     p.add_argument("--cache", type=Path, default=Path(".cache/train"), help="keep the cross-fitting folds here and reuse them while data and config are unchanged")
     p.set_defaults(run=cmd_train)
 
