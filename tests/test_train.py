@@ -21,7 +21,6 @@ def test_a_training_config_states_the_rule_it_breaks():
         TrainConfig(batch_size=1)
 
 
-
 LEAFLET = (
     "# Mouth care\n\n## Sore mouth\n\nRinse your mouth with salt water four times a day. Use a soft toothbrush. "
     "Sip cool drinks through the day.\n\n## Dry mouth\n\nChewing sugar-free gum helps saliva flow.\n"
@@ -37,11 +36,12 @@ def leaflet_item(id_, question, answers, answerable=True):
 def test_the_answer_model_learns_from_the_training_leaflets_never_the_held_out_writers(tiny_settings, tmp_path):
     from conftest import FakeEmbedder
 
-    from qa.training.train import HELDOUT_WRITER, leaflet_rows
+    from qa.training.leaflets import HELD_OUT_WRITER
+    from qa.training.train import leaflet_rows
 
     leaflets = tmp_path / "leaflets"
     leaflets.mkdir()
-    for writer in ("la", HELDOUT_WRITER):
+    for writer in ("la", HELD_OUT_WRITER):
         (leaflets / f"mouth-{writer}.md").write_text(LEAFLET, encoding="utf-8")
         rows = [leaflet_item(f"{writer}01001", "how often should i rinse my mouth", ["four times a day"]),
                 leaflet_item(f"{writer}01002", "can i drink wine with a sore mouth", [], answerable=False)]

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from qa.evaluation.measure import metrics, run_items, table
 from qa.language.text import norm
+from qa.training.leaflets import HELD_OUT_WRITER
 from qa.training.trainset import GoldUnits, load_items
 
 KEYS = ["n", "answer accuracy", "first-unit accuracy", "false abstentions", "follow-up accuracy"]
@@ -111,7 +112,7 @@ def without_leaflets(assistant, dev_items: list[dict], settings, cache: Path, lo
     return recalibrated(assistant, dev_items, reader=reader)
 
 
-def run_new_leaflets(assistant, plain, leaflets: Path = Path("train/leaflets"), writer: str = "lc", others: dict | None = None) -> dict:
+def run_new_leaflets(assistant, plain, leaflets: Path = Path("train/leaflets"), writer: str = HELD_OUT_WRITER, others: dict | None = None) -> dict:
     """The leaflets of the held-out writer, each a document nothing here was
     trained on (not the embedding model, not the answer model, not the reader),
     answered as a clinic's own leaflets would be: {run: metrics}."""

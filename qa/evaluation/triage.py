@@ -12,11 +12,12 @@ from pathlib import Path
 
 from qa.answering.triage import TOPICS, RuleTriage
 from qa.files import read_jsonl
+from qa.training.leaflets import HELD_OUT_WRITER
 
 # Questions about leaflets on other cancer-care topics that no triage trained on
 # (folder, the one writer read there or "" for all): what a clinic's own leaflets
 # are asked. The triage trains on the other writers of train/leaflets.
-OTHER_TOPICS = ((Path("train/leaflets"), "lc"), (Path("train/leaflets-more"), ""), (Path("train/leaflets-unseen"), ""))
+OTHER_TOPICS = ((Path("train/leaflets"), HELD_OUT_WRITER), (Path("train/leaflets-more"), ""), (Path("train/leaflets-unseen"), ""))
 KEYS = ["n", *(f"recall {t}" for t in TOPICS), "false alarms", "help note on topic-only"]
 
 
@@ -44,7 +45,7 @@ def other_topic_messages(sources=OTHER_TOPICS) -> list[dict]:
 
     out = []
     for folder, writer in sources:
-        # One writer's files ("lc"), or every file of the folder ("": no file is that writer's).
+        # One writer's files (HELD_OUT_WRITER), or every file of the folder ("": no file is that writer's).
         for path in leaflet_files(folder, writer, held_out=bool(writer)):
             out += [{"message": i["question"], "history": i["history"], "label": "none", "topic": None}
                     for i in read_jsonl(path, ("id", "question", "history"))]

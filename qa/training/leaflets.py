@@ -10,6 +10,11 @@ import json
 import shutil
 from pathlib import Path
 
+# The writer whose leaflets nothing trains on (question ids start so): `make eval`
+# measures documents nothing here saw on them. The reader, the answer model's
+# optional leaflet fit and the triage's leaflet checks all leave this writer out.
+HELD_OUT_WRITER = "lc"
+
 
 def leaflet_files(leaflets: Path, writer: str, held_out: bool) -> list[Path]:
     """The leaflets' question files by one writer (held_out) or by the others."""

