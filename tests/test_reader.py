@@ -308,6 +308,28 @@ def test_a_part_of_the_message_the_sources_do_not_answer_is_said_plainly(fake_as
     assert fake_assistant.ask("What are the side effects of Zometa?").unanswered == ()
 
 
+def test_a_surer_part_leads_when_the_whole_message_leant_toward_a_part_left_unanswered(fake_assistant, monkeypatch):
+    """"How is zometa given? Does it make your hair fall out?": read whole, the
+    side effects rank first, pulled by the hair part, which nothing answers;
+    the part about giving it, read surer than the whole, leads. Otherwise the
+    whole message's best leads, as it sees the story a part read alone does not."""
+    given, effects = picks_of(chunk_of("Zometa is given into a vein.", "Side effects include tiredness.", section="Zometa"))
+    prepared = fake_assistant.prepare("How is zometa given? Does it make your hair fall out?")
+    assert len(prepared.parts) == 2
+    sure = fake_assistant.threshold + (1 - fake_assistant.threshold) / 2
+
+    def read(query, text, avoid=frozenset()):
+        return ([given], sure, None) if "given" in text else ([effects], 0.0, None)
+
+    monkeypatch.setattr(fake_assistant, "read", read)
+    lead = lambda confidence: fake_assistant._each_part(prepared, [effects, given], confidence)[0][0]  # noqa: E731
+    assert lead(sure - 0.01) is given
+    assert lead(sure) is effects  # the whole as sure as the part
+    assert fake_assistant._each_part(prepared, [effects, given], sure - 0.01)[2] == ("Does it make your hair fall out?",)
+    monkeypatch.setattr(fake_assistant, "read", lambda query, text, avoid=frozenset(): ([given], sure, None))
+    assert lead(sure - 0.01) is effects  # every part answered
+
+
 def test_a_sentence_naming_no_treatment_speaks_of_the_one_named_before_it():
     """"Possible side effects include ... the jaw" after a bisphosphonate
     sentence is a bisphosphonate's: never an answer about radiotherapy."""

@@ -51,3 +51,16 @@ def test_the_answer_model_learns_from_the_training_leaflets_never_the_held_out_w
     (_, _, candidates, gold), (_, _, _, none) = found
     # Read from the leaflet's own index: the rinsing sentence is a candidate and the gold unit.
     assert any("four times a day" in c.unit.text for c in candidates if c.uid in gold) and not none
+
+
+def test_qa_train_fits_the_answer_model_on_the_training_leaflets_unless_told_not_to(monkeypatch):
+    from pathlib import Path
+
+    import qa.training.train as train
+    from qa.apps.cli import main
+
+    seen = []
+    monkeypatch.setattr(train, "run_train", lambda args, settings: seen.append(args) or 0)
+    assert main(["train"]) == 0 and main(["train", "--no-leaflets"]) == 0
+    assert seen[0].leaflets == Path("train/leaflets") and not seen[0].no_leaflets
+    assert seen[1].no_leaflets

@@ -321,8 +321,11 @@ class Assistant:
         if picks and confidence >= self.threshold:
             # The message read whole sees its story too ("...a transplant for his lymphoma.
             # Is there a gentler version?"); a part read alone can be sure of another
-            # topic's sentence ("Gentle massage can ease tension"), so the whole's best leads.
-            best = [picks[0], *best]
+            # topic's sentence ("Gentle massage can ease tension"), so the whole's best leads,
+            # unless a part goes unanswered and a surer part shows the whole leant toward it
+            # ("...how is it given and does it make your hair fall out?": side effects first).
+            surer_part = unanswered and max(confident) > confidence
+            best = [*best, picks[0]] if surer_part else [picks[0], *best]
         return merge_parts(best, picks, self.settings.max_units), max(confidence, min(confident)), tuple(unanswered)
 
     def _abstain(

@@ -107,8 +107,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--fraction", type=float, default=1.0, help="share of the training questions to use (learning curve)")
     p.add_argument("--answer-model-only", action="store_true", help="keep the embedding weights in --out; refit only the answer model")
-    p.add_argument("--leaflets", type=Path, default=None,
-                   help="also fit the answer model on these training leaflets' questions (e.g. train/leaflets; not yet the default: README)")
+    p.add_argument("--leaflets", type=Path, default=Path("train/leaflets"),
+                   help="the answer model also learns from these training leaflets' questions (the held-out writer's excluded)")
+    p.add_argument("--no-leaflets", action="store_true", help="fit the answer model on the corpus questions alone (the ablation)")
     p.add_argument("--cache", type=Path, default=Path(".cache/train"), help="keep the cross-fitting folds here and reuse them while data and config are unchanged")
     p.set_defaults(run=cmd_train)
 
