@@ -25,7 +25,7 @@ from qa.answering.compose import read_units
 from qa.answering.entities import changes_subject
 from qa.answering.features import Reader, describe
 from qa.answering.memory import Memory, load_memory
-from qa.answering.policy import asks_about_outlook, find_support, merge_parts, why_not
+from qa.answering.policy import asks_about_outlook, find_support, merge_parts, why_not, with_whole_best
 from qa.answering.reader import UnitReader, load_reader
 from qa.answering.retrieve import Retriever
 from qa.answering.safety import DISCLAIMER, Advice, advice_for, advice_in_each_file, answer_topics, best_advice, within
@@ -319,13 +319,7 @@ class Assistant:
         if not best:
             return picks, confidence, ()
         if picks and confidence >= self.threshold:
-            # The message read whole sees its story too ("...a transplant for his lymphoma.
-            # Is there a gentler version?"); a part read alone can be sure of another
-            # topic's sentence ("Gentle massage can ease tension"), so the whole's best leads,
-            # unless a part goes unanswered and a surer part shows the whole leant toward it
-            # ("...how is it given and does it make your hair fall out?": side effects first).
-            surer_part = unanswered and max(confident) > confidence
-            best = [*best, picks[0]] if surer_part else [picks[0], *best]
+            best = with_whole_best(best, confident, picks[0], confidence, bool(unanswered))
         return merge_parts(best, picks, self.settings.max_units), max(confidence, min(confident)), tuple(unanswered)
 
     def _abstain(

@@ -1,7 +1,8 @@
 """What to say and how much: combining the answers to the parts of a long
 message, and the words of an abstention.
 
-    >>> merge_parts(best_per_part, picks_for_the_whole, max_units=3)
+    >>> merge_parts(with_whole_best(best_per_part, their_confidence, whole_best, whole_confidence, unanswered),
+    ...             picks_for_the_whole, max_units=3)
     >>> why_not(question, picks, rare_term_zipf=3.3)  # one sentence
 """
 
@@ -18,6 +19,19 @@ NOT_COVERED = "Sorry, the sources I have don't cover this question, " + CARE_TEA
 # How long someone may live, what lies ahead, how to cope: no leaflet can say that for
 # one person. The support lines the sources name are quoted below it (support.py).
 OUTLOOK = "Sorry, the sources I have can't say how things will go for one person, " + CARE_TEAM
+
+
+def with_whole_best(best: list[Pick], sure: list[float], whole: Pick, whole_sure: float, unanswered: bool) -> list[Pick]:
+    """The parts' best units (`sure`: how sure each part's reading is) with the
+    whole message's best (`whole_sure`). The message read whole sees its story too
+    ("...a transplant for his lymphoma. Is there a gentler version?"); a part read
+    alone can be sure of another topic's sentence ("Gentle massage can ease
+    tension"), so the whole's best leads, unless a part goes unanswered and a part
+    is surer than the whole: the whole then leant toward what nothing answers
+    ("...how is it given and does it make your hair fall out?" ranks the side effects first)."""
+    if unanswered and max(sure) > whole_sure:
+        return [*best, whole]
+    return [whole, *best]
 
 
 def merge_parts(best: list[Pick], picks: list[Pick], max_units: int) -> list[Pick]:
