@@ -72,6 +72,10 @@ class Settings:
     # reader trained on 48 leaflets (answerable dev questions, ranking only):
     # 1.5 / 3 / 6 gave dev first units 0.778 / 0.810 / 0.833 and the held-out
     # writer's leaflets 0.617 / 0.609 / 0.594; 3 stays, for unseen documents.
+    # With the answer model fitted on the leaflets too (2026-12-05): 2 / 3 / 4.5
+    # gave dev first units 107 / 109 / 108 of 126, and on the four blind
+    # leaflet sets answers 1,375 / 1,369 / 1,361 and first units 1,203 / 1,201 / 1,189
+    # of 1,792, with 6 fewer / 5 more of 448 unanswerable refused at 2 / 4.5: 3 stays.
     reader_blend: float = 3.0
     # A second or third unit joins only when the reader scores it at least this
     # far above "nothing here" (-1: about a 1 in 4 chance that it answers).
