@@ -12,7 +12,7 @@ from pathlib import Path
 
 # The writer whose leaflets nothing trains on (question ids start so): `make eval`
 # measures documents nothing here saw on them. The reader, the answer model's
-# optional leaflet fit and the triage's leaflet checks all leave this writer out.
+# leaflet fit (`qa train`, on by default) and the triage's leaflet checks all leave this writer out.
 HELD_OUT_WRITER = "lc"
 
 
