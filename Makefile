@@ -53,7 +53,7 @@ index: $(STAMP)
 # without the training leaflets (about 70 minutes each, 5 in all, on 2 cores; kept in
 # .cache/lodo, keyed by data and config); later runs take minutes.
 eval: $(STAMP)
-	$(PY) -m qa eval --split all --report eval --lodo
+	$(PY) -m qa eval --split all --report eval --blind --lodo
 
 bench: $(STAMP)
 	$(PY) eval/bench.py

@@ -82,3 +82,90 @@ def test_a_just_trained_model_without_a_calibration_loads_for_training_but_not_f
     assert training.calibration.fitted_on == "raw"
     with pytest.raises(AnswerModelError, match="qa calibrate"):
         Assistant.load(tiny_settings, embedder=FakeEmbedder())
+
+
+def test_the_unseen_offset_is_the_shift_that_makes_the_confidence_true():
+    from qa.training.calibrate import fit_offset
+
+    rng = np.random.default_rng(1)
+    z = rng.normal(1.0, 2.0, 6000)
+    right = rng.random(6000) < 1 / (1 + np.exp(-(z - 0.9)))  # right less often than z says
+    assert fit_offset(z, right) == pytest.approx(-0.9, abs=0.15)
+    assert fit_offset(z, rng.random(6000) < 1 / (1 + np.exp(-z))) == pytest.approx(0.0, abs=0.15)
+    assert fit_offset(z, np.zeros(6000, dtype=bool)) == -10.0  # none right: bounded, never infinite
+
+
+def test_only_an_answer_from_a_document_no_model_trained_on_shows_the_lowered_confidence():
+    calibration = Calibration(1.0, 0.0, 0.5, "dev", unseen_offset=-1.0)
+    assert calibration.shown(0.9, familiar=True) == 0.9
+    assert calibration.shown(0.9, familiar=False) == pytest.approx(1 / (1 + np.exp(-(np.log(9) - 1))))
+    assert calibration.shown(0.0, familiar=False) == 0.0
+    assert Calibration(1.0, 0.0, 0.5, "dev").shown(0.9, familiar=False) == 0.9  # fitted before the offset existed
+
+
+def test_the_unseen_offset_and_the_documents_trained_on_save_and_load(tmp_path):
+    calibration = Calibration(2.0, -1.0, 0.4, "dev", 0.3, "abc", -0.9, "lc", ("0123456789abcdef",))
+    calibration.save(tmp_path)
+    assert load_calibration(tmp_path) == calibration
+    (tmp_path / "calibration.json").write_text('{"a": 1, "b": 0, "threshold": 0.5, "fitted_on": "dev", "unseen_offset": NaN}')
+    with pytest.raises(AnswerModelError, match="qa calibrate"):
+        load_calibration(tmp_path)
+
+
+def _chunks(doc_id: str, sentences: list[str], per_chunk: int):
+    from qa.data import Chunk, Span, Unit
+
+    units, at = [], 0
+    for sentence in sentences:
+        units.append(Unit(Span(at, at + len(sentence)), sentence))
+        at += len(sentence) + 1
+    chunks = []
+    for i in range(0, len(units), per_chunk):
+        # each chunk also repeats the unit before it, as overlapping chunks do
+        part = tuple(units[max(0, i - 1): i + per_chunk])
+        chunks.append(Chunk(len(chunks), doc_id, doc_id, f"{doc_id}.txt", "T", "P", "S",
+                            Span(part[0].span.start, part[-1].span.end), " ".join(u.text for u in part), part))
+    return chunks
+
+
+def test_a_document_s_fingerprint_is_its_text_however_it_is_chunked():
+    from qa.answering.calibration import document_fingerprints, familiar_documents
+
+    text = ["Zoledronic acid is given by drip.", "It takes about 15 minutes.", "Your kidneys are checked first."]
+    one = document_fingerprints(_chunks("a", text, 1))["a"]
+    assert document_fingerprints(_chunks("a", text, 2))["a"] == one
+    assert document_fingerprints(_chunks("b", text, 3))["b"] == one  # the text, not the name
+    assert document_fingerprints(_chunks("a", text[:2] + ["Your liver is checked first."], 1))["a"] != one
+    chunks = _chunks("known", text, 2) + _chunks("new", ["Drink plenty of water."], 1)
+    assert familiar_documents(chunks, Calibration(1.0, 0.0, 0.5, "dev", trained_documents=(one,))) == {"known"}
+
+
+def test_the_assistant_lowers_the_confidence_only_on_documents_no_model_trained_on(fake_assistant):
+    from dataclasses import replace
+
+    from qa.answering.calibration import document_fingerprints
+
+    question = "how can i keep my bones strong with exercise"
+    before = fake_assistant.ask(question)
+    assert not before.abstained and 0.3 < before.confidence < 1.0
+    lowered = replace(fake_assistant.calibration, unseen_offset=-1.0)
+    unseen = fake_assistant.replace(calibration=lowered).ask(question)
+    assert not unseen.abstained and unseen.units == before.units  # the same answer, refused or given alike
+    assert unseen.confidence == pytest.approx(lowered.shown(before.confidence, familiar=False))
+    known = replace(lowered, trained_documents=tuple(document_fingerprints(fake_assistant.index.chunks).values()))
+    assert fake_assistant.replace(calibration=known).ask(question).confidence == before.confidence
+
+
+def test_qa_calibrate_records_the_documents_trained_on_and_fits_the_offset_on_other_documents(fake_assistant):
+    from qa.answering.calibration import document_fingerprints
+    from qa.training.calibrate import with_unseen_offset
+
+    trained = [{"question": "how often should i walk", "history": [], "answerable": True, "answers": ["Walking every day"]}]
+    # Questions whose gold spans no answer holds: on these documents the confidence was too high.
+    unseen = [{"question": q, "history": [], "answerable": True, "answers": ["a sentence the documents lack"]}
+              for q in ("how can i keep my bones strong with exercise", "what is bone health", "how often should i walk")]
+    fitted = with_unseen_offset(fake_assistant.calibration, fake_assistant, trained, fake_assistant, unseen, "fakes")
+    walking = next(c.doc_id for c in fake_assistant.index.chunks if "Walking every day" in c.text)
+    assert fitted.trained_documents == (document_fingerprints(fake_assistant.index.chunks)[walking],)
+    assert fitted.unseen_offset == -10.0 and "fakes" in fitted.unseen_fitted_on
+    assert (fitted.a, fitted.b, fitted.threshold) == (fake_assistant.calibration.a, fake_assistant.calibration.b, fake_assistant.calibration.threshold)

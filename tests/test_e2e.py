@@ -229,3 +229,12 @@ def test_a_follow_up_asks_about_what_was_asked_not_the_story_around_it(assistant
     assert re.search(r"headache|tiredness|nausea|fever", answer.text, re.I), answer.text
     # Not the over-the-counter painkillers' side effects, which "67 tamoxifen" once brought in.
     assert "prescription" not in answer.text, answer.text
+
+
+def test_the_shipped_texts_are_known_to_the_calibration_so_their_confidence_is_shown_as_fitted(assistant):
+    # Their fingerprints were recorded by `qa calibrate`: a change to cleaning or
+    # splitting that alters them would lower every answer's confidence shown.
+    assert assistant.familiar == {chunk.doc_id for chunk in assistant.index.chunks}
+    assert assistant.calibration.unseen_offset < 0
+    answer = assistant.ask("what is zometa?")
+    assert answer.confidence > assistant.calibration.shown(answer.confidence, familiar=False)

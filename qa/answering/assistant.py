@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.answering.answer import AnswerModel, Pick, load_answer_model
-from qa.answering.calibration import CALIBRATION_FILE, RAW, Calibration, load_calibration
+from qa.answering.calibration import CALIBRATION_FILE, RAW, Calibration, familiar_documents, load_calibration
 from qa.answering.citations import cite
 from qa.answering.compose import read_units
 from qa.answering.entities import changes_subject
@@ -152,6 +152,11 @@ class Assistant:
     def threshold(self) -> float:
         """Below this confidence the assistant abstains: the setting, else the calibrated one."""
         return self.calibration.threshold if self.settings.abstain_below is None else self.settings.abstain_below
+
+    @cached_property
+    def familiar(self) -> frozenset[str]:
+        """The documents the models were trained on: their answers' confidence is shown as fitted on dev."""
+        return familiar_documents(self.index.chunks, self.calibration)
 
     @cached_property
     def vocabulary(self) -> Vocabulary:
@@ -323,15 +328,8 @@ class Assistant:
         return merge_parts(best, picks, self.settings.max_units), max(confidence, min(confident)), tuple(unanswered)
 
     def _abstain(
-        self,
-        question: str,
-        resolved: str,
-        message: str,
-        confidence: float,
-        topics: list[str] = (),
-        suggestions: tuple[str, ...] = (),
-        usable: bool = True,
-        touched: list[str] = (),
+        self, question: str, resolved: str, message: str, confidence: float, topics: list[str] = (),
+        suggestions: tuple[str, ...] = (), usable: bool = True, touched: list[str] = (),
     ) -> Answer:
         citations: list[Citation] = []
         urgent = self._urgent(topics, citations)
@@ -378,7 +376,7 @@ class Assistant:
             units=tuple(units),
             citations=tuple(citations),
             abstained=False,
-            confidence=confidence,
+            confidence=self.calibration.shown(confidence, not picks or picks[0].chunk.doc_id in self.familiar),
             disclaimer=DISCLAIMER,
             urgent=urgent,
             resolved_question=resolved,

@@ -94,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--predictions", type=Path, help="write every answer to this JSONL file")
     p.add_argument("--report", type=Path, help="write report.md and plots into this folder")
     p.add_argument("--no-ablations", action="store_true", help="skip the BM25/dense/follow-up ablations (with --lodo, the reader without the training leaflets too)")
+    p.add_argument("--blind", action="store_true", help="also the leaflet sets no model trained on, each from its own index (eval/blind.md with --report)")
     p.add_argument("--lodo", action="store_true", help="also leave-one-document-out: a reader trained without each document (cached)")
     p.add_argument("--lodo-cache", type=Path, default=Path(".cache/lodo"), help="where the leave-one-document-out readers are kept")
     p.add_argument("--lodo-folds", type=int, default=0, metavar="N",
@@ -115,6 +116,10 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("calibrate", parents=[common], help="fit the confidence and abstention threshold on the dev split")
     p.add_argument("--set", dest="qset", type=Path, default=Path("eval/questions.jsonl"), help="question set (JSONL)")
+    p.add_argument("--data", type=Path, default=Path("train/questions.jsonl"),
+                   help="training questions: the documents they answer from are the ones the models know")
+    p.add_argument("--leaflets", type=Path, default=Path("train/leaflets"),
+                   help="the held-out writer's leaflets here fit how much less sure to be on documents no model trained on")
     p.set_defaults(run=cmd_calibrate)
 
     p = sub.add_parser("train-triage", parents=[common], help="fit the urgent-sign triage on train/triage/ (thresholds on its dev split)")

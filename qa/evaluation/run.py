@@ -8,13 +8,16 @@ Question set format (JSONL): see eval/README.md.
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 from qa.answering.calibration import CALIBRATION_FILE
 from qa.evaluation.measure import HEADLINE, Result, load_set, metrics, run_items, table
 from qa.files import write_jsonl, write_manifest
 from qa.settings import Settings
-from qa.training.calibrate import calibrate, recalibrated
+from qa.training.calibrate import calibrate, recalibrated, with_unseen_offset
+from qa.training.leaflets import HELD_OUT_WRITER, leaflet_assistant, leaflet_files
+from qa.training.trainset import load_items
 from qa.training.card import DEV_KEYS, record_dev_metrics
 
 
@@ -28,9 +31,20 @@ def run_calibrate(args, settings) -> int:
     folder = settings.answer_model()
     assistant = Assistant.load(settings.with_(abstain_below=0.0), progress=True, calibrated=False)
     fitted = calibrate(assistant, items)
+    held_out = leaflet_files(args.leaflets, HELD_OUT_WRITER, True) if args.leaflets.is_dir() else []
+    if held_out:
+        with tempfile.TemporaryDirectory() as work:
+            leaflets = leaflet_assistant(assistant.settings, assistant.embedder, Path(work), held_out, reader=assistant.unit_reader)
+            leaflet_items = [item for path in held_out for item in load_items(path)]
+            fitted = with_unseen_offset(fitted, assistant, load_items(args.data), leaflets, leaflet_items, f"the held-out writer {HELD_OUT_WRITER}'s leaflets")
     fitted.save(folder)
     print(f"wrote {folder / CALIBRATION_FILE}: confidence = sigmoid({fitted.a:.3f} * raw + {fitted.reader:.3f} * reader + {fitted.b:.3f}), "
           f"abstain below {fitted.threshold:.2f} (fitted on {len(items)} dev questions)")
+    if held_out:
+        print(f"  on documents the models never trained on: log-odds {fitted.unseen_offset:+.3f} "
+              f"(fitted on the held-out writer's {len(leaflet_items)} leaflet questions; {len(fitted.trained_documents)} documents trained on)")
+    else:
+        print(f"  no held-out writer's leaflets in {args.leaflets}: the confidence is not lowered on documents the models never saw")
 
     calibrated = assistant.replace(settings=settings, calibration=fitted)
     figures = metrics(run_items(calibrated, items, progress=False))
@@ -82,6 +96,13 @@ def run_eval(args, settings: Settings) -> int:
         triage = triage_rows(assistant, messages, other_topic_messages()) if messages else None
         path = write_report(args.report, args.qset, args.split, results, ablations, assistant, triage)
         print(f"report written to {path}", file=sys.stderr)
+    if getattr(args, "blind", False):
+        from qa.evaluation.blind import report as blind_report, run_blind
+
+        text = blind_report(run_blind(assistant), assistant)
+        print(text)
+        if args.report is not None:
+            (args.report / "blind.md").write_text(text + "\n", encoding="utf-8")
     if getattr(args, "lodo", False):
         from qa.evaluation.lodo import run_lodo
 

@@ -3,6 +3,7 @@ the abstention threshold, on the dev split. What it fits is read by
 qa.answering.calibration.
 
     >>> fitted = calibrate(assistant, dev_items)
+    >>> fitted = with_unseen_offset(fitted, assistant, training_items, leaflets, leaflet_items)
     >>> fitted.save(folder)
 """
 
@@ -13,8 +14,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from qa.answering.calibration import RAW, Calibration
+from qa.answering.calibration import RAW, Calibration, document_fingerprints
 from qa.training.gold import Result, judge
+from qa.training.trainset import GoldUnits
 
 # On dev the threshold may refuse at most this share of answerable questions.
 # 0.05 with the reader trained on 48 leaflets set it at 0.68, which refused
@@ -28,6 +30,7 @@ from qa.training.gold import Result, judge
 # 0.29, and lc's unanswerable questions refused would fall from 0.73 to 0.55:
 # an unrelated passage answered is the worse error, so dev alone sets it.
 MAX_FALSE_ABSTENTIONS = 0.03
+MAX_OFFSET = 10.0  # in log-odds: 0.99 shown as 0.005
 
 
 def fit_platt(raw: np.ndarray, right: np.ndarray) -> tuple[float, ...]:
@@ -38,6 +41,20 @@ def fit_platt(raw: np.ndarray, right: np.ndarray) -> tuple[float, ...]:
     x = raw.reshape(len(raw), -1)
     model = LogisticRegression(C=1e4).fit(x, right.astype(int))
     return (*(float(w) for w in model.coef_[0]), float(model.intercept_[0]))
+
+
+def fit_offset(z: np.ndarray, right: np.ndarray) -> float:
+    """The shift of these log-odds under which `right` is most likely (logistic
+    regression with the slope held at 1: Newton's method on one number). Within
+    -MAX_OFFSET..MAX_OFFSET: where every answer is right, or none, no shift is best."""
+    offset = 0.0
+    for _ in range(100):
+        p = 1.0 / (1.0 + np.exp(-np.clip(z + offset, -30, 30)))
+        step = float(np.sum(p - right)) / max(float(np.sum(p * (1 - p))), 1e-9)
+        offset = float(np.clip(offset - step, -MAX_OFFSET, MAX_OFFSET))
+        if abs(step) < 1e-9:
+            break
+    return offset
 
 
 def choose_threshold(confidence: np.ndarray, answerable: np.ndarray, refused_anyway: np.ndarray | None = None) -> float:
@@ -107,6 +124,32 @@ def calibrate(assistant, items: list[dict], fitted_on: str = "dev") -> Calibrati
         fitted = Calibration(a, b, 0.0, fitted_on, weight, reader.weights_sha256)
     confidence = np.array([fitted.probability(r, s) for r, s in zip(raw, best)])
     return replace(fitted, threshold=choose_threshold(confidence, answerable, refused))
+
+
+def trained_documents(index, training_items: list[dict]) -> tuple[str, ...]:
+    """Fingerprints of the index's documents that hold a training question's gold span."""
+    gold = GoldUnits(index)
+    docs = {index.units[uid][0].doc_id for item in training_items if item["answerable"] for uid in gold(item["answers"])}
+    fingerprints = document_fingerprints(index.chunks)
+    return tuple(sorted({fingerprints[d] for d in docs if d in fingerprints}))
+
+
+def with_unseen_offset(
+    fitted: Calibration, assistant, training_items: list[dict], leaflets, leaflet_items: list[dict], fitted_on: str = "held-out leaflets",
+) -> Calibration:
+    """`fitted` with the documents the training questions were written about
+    recorded, and the log-odds offset that makes its confidence true on
+    documents the models never saw: `leaflets` is an assistant over such
+    documents (the held-out writer's leaflets), `leaflet_items` their questions.
+    The Platt fit's slope is kept; only the level moves, as one number."""
+    documents = trained_documents(assistant.index, training_items)
+    reader = assistant.unit_reader is not None
+    raw, right, _, refused, *best = outcomes(leaflets, leaflet_items, reader)
+    best = best[0] if reader else np.zeros_like(raw)
+    z = fitted.a * raw + fitted.reader * best + fitted.b
+    offset = fit_offset(z[~refused], right[~refused])
+    return replace(fitted, unseen_offset=offset, trained_documents=documents,
+                   unseen_fitted_on=f"{fitted_on} ({len(leaflet_items)} questions)")
 
 
 def recalibrated(assistant, dev_items: list[dict], **parts):
