@@ -80,6 +80,29 @@ def test_british_spellings_synonyms_and_bare_contractions_are_known_words():
     assert vocabulary.unknown_words("theyve got tumours, is radiotherapy used") == []
 
 
+def test_painkillers_are_known_by_their_british_american_and_brand_names():
+    from qa.language.terms import Vocabulary, analyse
+
+    american = Vocabulary.from_texts(["Over-the-counter medication, like Tylenol or Advil, may be all you need.", "NSAIDs like ibuprofen"])
+    assert american.unknown_words("is it ok to take paracetamol or nurofen for the pain") == []
+    assert american.knows("acetaminophen") and not american.knows("onc")
+    assert Vocabulary.from_texts(["Ask your oncologist."]).knows("onc")
+    assert [word for word, _ in american.unknown_words("can i take keytruda")] == ["keytruda"]
+    # BM25 and term overlap: a British question meets an American text, and the other way round.
+    assert set(analyse("can i take paracetamol")) & set(analyse("like Tylenol"))
+    assert set(analyse("is acetaminophen safe")) & set(analyse("take paracetamol every four hours"))
+    assert set(analyse("nurofen")) & set(analyse("Advil or Motrin"))
+
+
+def test_a_rare_name_the_documents_give_otherwise_is_read_as_theirs_a_common_word_stays():
+    from qa.language.terms import Vocabulary
+
+    british = Vocabulary.from_texts(["Paracetamol is usually a better choice than ibuprofen during chemotherapy."])
+    assert british.fix_spelling("is tylenol ok, or nurofen?") == "is paracetamol ok, or ibuprofen?"
+    assert british.fix_spelling("is chemo hard") == "is chemo hard"  # a common word, as typed
+    assert british.fix_spelling("is paracetamol ok") == "is paracetamol ok"  # the documents' own word
+
+
 def test_the_word_lists_are_read_from_their_data_file():
     import json
     from pathlib import Path
@@ -93,6 +116,9 @@ def test_the_word_lists_are_read_from_their_data_file():
     assert terms.STOP_WORDS == frozenset(data["stop_words"]["words"]) | frozenset(data["text_speak"]["pairs"])
     assert "whos" in terms.STOP_WORDS and "iz" in terms.STOP_WORDS
     assert terms.SYNONYMS["xgeva"] == "denosumab" and all(k == k.lower() for k in terms.SYNONYMS)
+    names = [w for group in data["other_names"]["groups"] for w in group]
+    assert data["other_names"]["why"] and len(names) == len(set(names)) and all(w == w.lower().strip() for w in names)
+    assert terms.OTHER_NAMES["nurofen"] == ("advil", "ibuprofen", "motrin")
     # Each text-message spelling stands for a stop word: written out, it still names no subject.
     assert data["text_speak"]["why"] and all(k == k.lower() and v in terms.STOP_WORDS for k, v in terms.TEXT_SPEAK.items())
 

@@ -31,6 +31,10 @@ PEOPLE_WORDS = frozenset(_WORDS["people_words"]["words"])  # who asks, not what 
 SENTENCE_OPENERS = frozenset(_WORDS["sentence_openers"]["words"])  # where a run-in label ends
 # Plain words and brand names next to the sources' words, expanded on both sides of a match.
 SYNONYMS: Mapping[str, str] = MappingProxyType(dict(_WORDS["synonyms"]["pairs"]))
+# word -> the other names of the same thing ("nurofen" -> ibuprofen, advil, motrin)
+OTHER_NAMES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {word: tuple(w for w in group if w != word) for group in _WORDS["other_names"]["groups"] for word in group}
+)
 
 
 @cache
@@ -256,6 +260,14 @@ class Vocabulary:
             lower = word.lower()
             if not word.isascii():  # "métastases": never patch the ASCII part of a foreign word
                 return word
+            # A rare name the documents give otherwise ("nurofen" where they say "ibuprofen",
+            # "tylenol" where a British leaflet says "paracetamol") is read as theirs, as a typo
+            # is: the reader reads the question's words, and these it never saw beside the answer.
+            # Common words ("chemo" where a leaflet says "chemotherapy") stay as typed.
+            if lower in OTHER_NAMES and english_frequency(lower) < TYPO_ZIPF and lower not in self.words:
+                theirs = [other for other in OTHER_NAMES[lower] if other in self.words]
+                if theirs:
+                    return theirs[0]
             if lower in STOP_WORDS or self.knows(lower) or english_frequency(lower) >= TYPO_ZIPF:
                 return word
             fixed = self.correct(lower)
