@@ -75,6 +75,32 @@ def test_later_units_that_stand_side_by_side_are_quoted_as_one_passage():
         "A fracture can be prevented.", "Your doctor will try to prevent it. A metal rod can hold the bone."]
 
 
+def test_a_later_unit_that_points_back_is_quoted_with_the_sentence_it_points_to():
+    """"These tests are painless." alone does not say which tests: as a second
+    unit it comes with the sentence naming them, as a first unit does."""
+    chunk = chunk_of("Bone pain is often worse at night.", "Walking aids help.", "Doctors use bone scans and X-rays.",
+                     "These tests are painless.", section="Tests")
+    picks = picks_of(chunk)
+    chosen = compose([picks[0], picks[3]], {0: 4.0, 3: 3.0}, "does a bone scan hurt", max_units=3, margin=1.0)
+    assert [p.unit.text for p in chosen] == [
+        "Bone pain is often worse at night.", "Doctors use bone scans and X-rays. These tests are painless."]
+
+
+def test_a_later_unit_s_lead_already_quoted_is_not_quoted_twice():
+    """Chunks overlap by a unit: the passage before ends with the sentence the
+    later unit points back to, in the chunk before. Quoted once."""
+    first = chunk_of("Syringes can hold a mix.", "Most teams mix three at most.", section="Syringe drivers")
+    lead, because = first.units[1], "This is because some medicines form crystals."
+    tail = Unit(Span(lead.span.end + 1, lead.span.end + 1 + len(because)), because)
+    second = Chunk(id=1, doc_id="doc", article_id="doc", file="a.txt", title="Doc", publisher="Example Clinic",
+                   section="Syringe drivers", span=Span(lead.span.start, tail.span.end), text=f"{lead.text} {because}",
+                   units=(lead, tail))
+    chosen = compose([Pick(first.units[0], first, 0.5, 0), Pick(lead, first, 0.5, 1), Pick(tail, second, 0.5, 2)],
+                     {0: 4.0, 1: 3.0, 2: 3.0}, "what can go in a syringe driver", max_units=3, margin=1.0)
+    quoted = " ".join(p.unit.text for p in chosen)
+    assert quoted.count("Most teams mix") == 1 and because in quoted
+
+
 def test_a_lead_in_without_its_list_is_never_quoted():
     chunk = chunk_of("Often given by IV, they include:", "Cement is injected into the bone.")
     chosen = compose(picks_of(chunk), {0: 5.0, 1: 3.0}, "what do they inject", max_units=3, margin=1.0)

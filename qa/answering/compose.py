@@ -108,8 +108,20 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
         extra.append(pick)
     head, extra = with_adjacent(head[0], extra)
     extra = joined_extras(extra)
+    extra = [_led(p, [head, *extra]) for p in extra]
     extra.sort(key=lambda p: (p.chunk.file != best.chunk.file, p.chunk.file, p.unit.span.start))
     return [head] + extra
+
+
+def _led(pick: Pick, quoted: list[Pick]) -> Pick:
+    """A later unit that points back ("These tests are painless.") with the
+    sentence it points back to, as the first is: alone it is a fragment. Not
+    when that sentence is quoted already (the end of the passage before, in the
+    chunk overlapping this one's): it would be read twice."""
+    led = with_lead(pick)
+    if led is pick or any(_overlaps(led, other) for other in quoted if other is not pick):
+        return pick
+    return led
 
 
 def with_adjacent(head: Pick, extra: list[Pick]) -> tuple[Pick, list[Pick]]:
