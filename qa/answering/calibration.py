@@ -73,10 +73,12 @@ def document_fingerprints(chunks) -> dict[str, str]:
     for chunk in chunks:
         for unit in chunk.units:
             units.setdefault(chunk.doc_id, {})[(unit.span.start, unit.span.end)] = unit.text
-    return {
-        doc_id: hashlib.sha256(" ".join(re.findall(r"[a-z0-9]+", " ".join(t for _, t in sorted(spans.items())).lower())).encode()).hexdigest()[:16]
-        for doc_id, spans in units.items()
-    }
+    fingerprints = {}
+    for doc_id, by_span in units.items():
+        text = " ".join(by_span[span] for span in sorted(by_span))
+        words = " ".join(re.findall(r"[a-z0-9]+", text.lower()))
+        fingerprints[doc_id] = hashlib.sha256(words.encode()).hexdigest()[:16]
+    return fingerprints
 
 
 def familiar_documents(chunks, calibration: Calibration) -> frozenset[str]:

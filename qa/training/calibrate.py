@@ -45,8 +45,9 @@ def fit_platt(raw: np.ndarray, right: np.ndarray) -> tuple[float, ...]:
 
 def fit_offset(z: np.ndarray, right: np.ndarray) -> float:
     """The shift of these log-odds under which `right` is most likely (logistic
-    regression with the slope held at 1: Newton's method on one number). Within
-    -MAX_OFFSET..MAX_OFFSET: where every answer is right, or none, no shift is best."""
+    regression with the slope held at 1: Newton's method on one number). Kept
+    within -MAX_OFFSET..MAX_OFFSET: where every answer is right, or none, the
+    likeliest shift is infinite."""
     offset = 0.0
     for _ in range(100):
         p = 1.0 / (1.0 + np.exp(-np.clip(z + offset, -30, 30)))
