@@ -114,7 +114,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", type=Path, default=Path(".cache/train"), help="keep the cross-fitting folds here and reuse them while data and config are unchanged")
     p.set_defaults(run=cmd_train)
 
-    p = sub.add_parser("calibrate", parents=[common], help="fit the confidence and abstention threshold on the dev split")
+    p = sub.add_parser("calibrate", parents=[common],
+                       help="fit the confidence and abstention threshold on the dev split, and how much lower the "
+                            "confidence is on documents no model trained on (the held-out writer's leaflets)")
     p.add_argument("--set", dest="qset", type=Path, default=Path("eval/questions.jsonl"), help="question set (JSONL)")
     p.add_argument("--data", type=Path, default=Path("train/questions.jsonl"),
                    help="training questions: the documents they answer from are the ones the models know")
