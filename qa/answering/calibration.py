@@ -27,6 +27,8 @@ from qa.errors import AnswerModelError
 from qa.files import require_finite
 
 CALIBRATION_FILE = "calibration.json"
+# What the chat calls "high confidence" (qa.apps.chat); `make eval` reports how often such answers are right.
+HIGH_CONFIDENCE = 0.8
 
 
 @dataclass(frozen=True)

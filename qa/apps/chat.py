@@ -17,6 +17,7 @@ from datetime import datetime, timezone
 from html import escape
 from pathlib import Path
 
+from qa.answering.calibration import HIGH_CONFIDENCE
 from qa.answering.citations import age_note
 from qa.data import Answer, AnswerUnit, Citation
 from qa.errors import QAError
@@ -26,7 +27,6 @@ from qa.language.terms import run_in_label
 from qa.language.text import normalise_text
 from qa.settings import MAX_QUESTION_CHARS, SOURCE_AGE_YEARS
 
-HIGH_CONFIDENCE = 0.8
 MEDIUM_CONFIDENCE = 0.6
 APOLOGY = (
     "Sorry, something went wrong on our side while answering that. "

@@ -16,6 +16,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from qa.answering.calibration import HIGH_CONFIDENCE as HIGH
 from qa.evaluation.measure import metrics, run_items, table
 from qa.training.leaflets import HELD_OUT_WRITER, leaflet_assistant, leaflet_files
 from qa.training.trainset import load_items
@@ -23,7 +24,6 @@ from qa.training.trainset import load_items
 FOLDERS = (Path("train/leaflets"), Path("train/leaflets-next"), Path("train/leaflets-unseen"), Path("train/leaflets-more"))
 KEYS = ["n", "answer accuracy", "first-unit accuracy", "false abstentions", "abstention recall", "follow-up accuracy",
         "ECE", "high confidence right"]
-HIGH = 0.8  # qa.apps.chat.HIGH_CONFIDENCE: what the chat calls "high confidence"
 INTRO = (
     "The eval set is written about the five texts the models trained on. These sets are short leaflets on other "
     "cancer-care topics, by writers whose questions no model read (`train/leaflets-next`, `-unseen` and `-more` "
@@ -69,15 +69,22 @@ def blind_sets(assistant, folders=FOLDERS) -> dict[str, list[Path]]:
     return sets
 
 
+def answer_leaflets(assistant, files: list[Path], base=None) -> list:
+    """The questions of these leaflets answered from an index of the leaflets alone,
+    with `assistant`'s reader and calibration, the rest as `base` (default: the same)."""
+    base = assistant if base is None else base
+    items = [item for path in files for item in load_items(path)]
+    with tempfile.TemporaryDirectory() as work:
+        leaflets = leaflet_assistant(base.settings, base.embedder, Path(work), files,
+                                     reader=assistant.unit_reader, calibration=assistant.calibration)
+        return run_items(leaflets, items, progress=False)
+
+
 def run_blind(assistant, folders=FOLDERS) -> dict[str, dict]:
     """{set name: metrics}, and the sets together."""
     figures, together = {}, []
     for name, files in blind_sets(assistant, folders).items():
-        items = [item for path in files for item in load_items(path)]
-        with tempfile.TemporaryDirectory() as work:
-            leaflets = leaflet_assistant(assistant.settings, assistant.embedder, Path(work), files,
-                                         reader=assistant.unit_reader, calibration=assistant.calibration)
-            results = run_items(leaflets, items, progress=False)
+        results = answer_leaflets(assistant, files)
         figures[name] = _with_high(metrics(results), results)
         together += results
     if len(figures) > 1:

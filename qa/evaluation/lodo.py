@@ -116,19 +116,12 @@ def run_new_leaflets(assistant, plain, leaflets: Path = Path("train/leaflets"), 
     """The leaflets of the held-out writer, each a document nothing here was
     trained on (not the embedding model, not the answer model, not the reader),
     answered as a clinic's own leaflets would be: {run: metrics}."""
-    import tempfile
-
-    from qa.training.leaflets import leaflet_files, leaflet_assistant
+    from qa.evaluation.blind import answer_leaflets
+    from qa.training.leaflets import leaflet_files
 
     files = leaflet_files(leaflets, writer, held_out=True)
-    items = [i for path in files for i in load_items(path)]
-    figures = {}
     runs = {"reader": assistant, **(others or {}), "no reader": plain}
-    for run, parts in ((run, {"reader": a.unit_reader, "calibration": a.calibration}) for run, a in runs.items()):
-        with tempfile.TemporaryDirectory() as work:
-            leaflet = leaflet_assistant(assistant.settings, assistant.embedder, Path(work), files, **parts)
-            figures[run] = metrics(run_items(leaflet, items, progress=False))
-    return figures
+    return {run: metrics(answer_leaflets(a, files, base=assistant)) for run, a in runs.items()}
 
 
 def folds_of(sizes: dict[str, int], n: int) -> list[list[str]]:
