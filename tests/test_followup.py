@@ -58,3 +58,25 @@ def test_a_follow_up_takes_the_subject_asked_about_not_the_story_around_it():
     assert resolved == "what are its side effects? zometa"
     # When the asking clause names nothing, the story's subject is all there is.
     assert "breast cancer" in resolve("how long does it take?", ["My mum has breast cancer in her spine, what can help?"])
+
+
+def test_a_joined_part_of_one_sentence_is_read_with_the_first_parts_subject():
+    """"how long does the nephrostomy take and will I have to stay in": the second
+    part names "stay", not what it is about; its "and" says it goes on."""
+    from qa.language.message import question_parts
+
+    first, second = question_parts("how long does the nephrostomy take and will I have to stay in")
+    assert resolve(second, [first]).endswith("nephrostomy")
+    assert not is_followup("will I have to stay in")  # without its "and" it would be read alone
+
+
+def test_and_with_a_question_about_a_thing_of_its_own_is_read_alone():
+    """Read with the earlier subject, "and what is keytruda?" finds the earlier
+    answer again, which would pass for its answer."""
+    history = ["Roughly how long is the MRI"]
+    for own in ("and what is keytruda?", "and how long does the PET scan take?"):
+        assert not is_followup(own)
+        assert resolve(own, history) == own
+    # An everyday word, or a word pointing back, still leans on the earlier subject.
+    for leaning in ("and will I have to stay in", "and is it noisy", "and how long does the scan take for it"):
+        assert resolve(leaning, history).endswith("mri"), leaning

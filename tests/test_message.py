@@ -25,9 +25,27 @@ def test_one_sentence_or_no_question_keeps_the_whole_message():
 
 def test_a_second_question_joined_by_and_is_its_own_part():
     message = "We have an MRI and a PET-CT next week. Roughly how long is the MRI, and how long does the PET scan take?"
-    assert question_parts(message) == ["Roughly how long is the MRI", "how long does the PET scan take?"]
+    # The second part keeps its "and": it goes on about the first part's subject.
+    assert question_parts(message) == ["Roughly how long is the MRI", "and how long does the PET scan take?"]
     message = "The oncologist mentioned denosumab. What does that do and does it have side effects?"
-    assert question_parts(message) == ["What does that do", "does it have side effects?"]
+    assert question_parts(message) == ["What does that do", "and does it have side effects?"]
+
+
+def test_one_sentence_asking_two_things_gives_two_parts():
+    assert question_parts("what is a bone scan and does it hurt") == ["what is a bone scan", "and does it hurt"]
+    assert question_parts("what is zometa, and how does it work?") == ["what is zometa", "and how does it work?"]
+    assert question_parts("is xgeva chemo or is it a hormone") == ["is xgeva chemo", "or is it a hormone"]
+    # Not a question, or no second question: whole.
+    assert question_parts("I had a bone scan and it hurt") == ["I had a bone scan and it hurt"]
+    assert question_parts("can I eat and drink normally") == ["can I eat and drink normally"]
+
+
+def test_a_joined_part_stands_alone_without_its_and():
+    from qa.language.message import standalone
+
+    assert standalone("and  does it hurt?") == "does it hurt?"
+    assert standalone("or, is it a hormone") == "is it a hormone"
+    assert standalone("android phones?") == "android phones?"
 
 
 def test_and_before_a_statement_or_a_noun_does_not_cut():
@@ -36,7 +54,6 @@ def test_and_before_a_statement_or_a_noun_does_not_cut():
     assert question_parts("My wife has mets. Why is she confused and is suddenly so thirsty?") == [
         "Why is she confused and is suddenly so thirsty?"
     ]
-    assert question_parts("what is zometa and how does it work") == ["what is zometa and how does it work"]
 
 
 def test_the_story_before_the_first_question_is_kept_for_its_subject():
@@ -55,7 +72,7 @@ def test_a_story_clause_before_a_comma_and_a_question_is_story():
     assert question_parts(message) == ["what is zometa?"]
     assert story_before(message) == "I'm 67 and on tamoxifen"
     # A clause that asks is not story: the question stays whole.
-    for whole in ("Is it safe, what do you think?", "what is zometa, and how does it work?", "what is zometa?",
+    for whole in ("Is it safe, what do you think?", "what is zometa?",
                   "I've got mouth ulcers, which is a lot to deal with"):  # "which" opens a relative clause
         assert question_parts(whole) == [whole]
     # In a longer message a question sentence stays whole: its story clause is what it asks about.

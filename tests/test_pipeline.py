@@ -113,7 +113,7 @@ def test_triage_reads_the_message_as_it_was_trained_whichever_reading_wins(fake_
 
 def test_a_part_leans_on_the_story_before_it(fake_assistant, monkeypatch):
     prepared = fake_assistant.prepare("My mum is on treatment. The nurse mentioned zometa. What is that for, and what are its side effects?")
-    assert prepared.parts == ("What is that for", "what are its side effects?")
+    assert prepared.parts == ("What is that for", "and what are its side effects?")  # read without its "and"
     assert prepared.story == "My mum is on treatment. The nurse mentioned zometa."
     asked = []
     read = fake_assistant.read

@@ -332,6 +332,9 @@ def test_a_part_of_the_message_the_sources_do_not_answer_is_said_plainly(fake_as
     assert line in to_plain(answer) and "keytruda an immunotherapy" in render_answer(answer)
     assert answer.to_json()["unanswered_parts"] == ["Is keytruda an immunotherapy?"]
     assert fake_assistant.ask("What are the side effects of Zometa?").unanswered == ()
+    # One sentence asking two things: the part left unanswered is quoted without its "and".
+    joined = fake_assistant.ask("What are the side effects of Zometa and what is keytruda?")
+    assert "headache" in joined.text and joined.unanswered == ("what is keytruda?",)
 
 
 def test_a_surer_part_leads_when_the_whole_message_leant_toward_a_part_left_unanswered(fake_assistant, monkeypatch):

@@ -313,14 +313,14 @@ class Assistant:
             earlier = (*earlier, prepared.story)
         for part in prepared.parts:
             part_prepared = self.preparer.part(part, earlier)
-            part_picks, part_confidence, _ = self.read(part_prepared.query, part)
+            part_picks, part_confidence, _ = self.read(part_prepared.query, part_prepared.text)
             if part_prepared.text and not part_prepared.problem:
                 earlier = (*earlier, part_prepared.spelled)  # a later part may lean on this one
             if part_picks and part_confidence >= self.threshold:
                 best.append(part_picks[0])  # best first
                 confident.append(part_confidence)
             elif part_prepared.usable:
-                unanswered.append(" ".join(part.split()))
+                unanswered.append(part_prepared.text)
         if not best:
             return picks, confidence, ()
         if picks and confidence >= self.threshold:

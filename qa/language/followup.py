@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from qa.language.message import is_question
-from qa.language.terms import subject_words
+from qa.language.terms import english_frequency, subject_words
 
 _POINTS_BACK = re.compile(r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|him|her|his)\b", re.I)
 _POSSESSIVE = frozenset({"its", "their", "theirs", "his", "her"})
@@ -27,12 +27,26 @@ def points_back(question: str) -> bool:
     return bool(_POINTS_BACK.search(question))
 
 
+# Rarer than this in English (zipf; 4.5 is about 30 uses a million words), a word names
+# a thing ("keytruda", "scan", "hormone"), not an everyday aspect ("stay", "insurance", "kids").
+THING_ZIPF = 4.5
+
+
+def names_a_thing(subject: list[str]) -> bool:
+    return any(english_frequency(word) < THING_ZIPF for word in subject)
+
+
 def is_followup(question: str) -> bool:
     """True when the question leans on an earlier turn for its subject: it
     continues one ("and for..."), names no subject, or has a pronoun with
     nothing in the question it could stand for ("which drugs can cause it?")."""
     subject = subject_words(question)
-    if _CONTINUES.match(question) or not subject:
+    if _CONTINUES.match(question):
+        # "and is keytruda an immunotherapy?" asks about a thing of its own: read with the
+        # earlier subject, the earlier answer would pass for its answer. "and will I have to
+        # stay in?" names only an everyday word: it goes on about the earlier subject.
+        return not (_OWN_QUESTION.match(question) and names_a_thing(subject) and not points_back(question))
+    if not subject:
         return True
     pointer = _POINTS_BACK.search(question)
     if pointer is None or len(subject) > 2:

@@ -19,6 +19,7 @@ _ASKS = re.compile(
 )
 # "And what is X?" asks about X alone once it stands apart from the question before it.
 _LEADING_AND = re.compile(r"^(?:and|also|but|so|ok|okay)\b[\s,]*", re.I)
+_JOINING = re.compile(r"^(?:and|or)\b[\s,]*", re.I)
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
 _WH_WORDS = r"what|whats|how|why|when|where|which|who"
 # "..., and does it hurt?": a second question joined to the first by "and" or
@@ -66,7 +67,8 @@ def question_parts(text: str, max_parts: int = 3) -> list[str]:
     message when it is one sentence or asks nothing in question form."""
     found = clauses(text)
     if len(found) < MIN_STORY_SENTENCES:
-        return [text]
+        # "what is a bone scan and does it hurt": one sentence, two questions.
+        return joined_questions(text)[:max_parts] if is_question(text) else [text]
     asked = [part for s in found if is_question(s) for part in joined_questions(_LEADING_AND.sub("", s))]
     return asked[:max_parts] if asked else [text]
 
@@ -81,7 +83,15 @@ def joined_questions(sentence: str) -> list[str]:
     first, second = sentence[: match.start()].strip(), sentence[match.end():].strip()
     if not (is_question(first) or _WH.search(first)) or min(len(first.split()), len(second.split())) < MIN_PART_WORDS:
         return [sentence]
-    return [first, *joined_questions(second)]
+    # The second keeps its "and": it goes on about the first's subject ("how long does the
+    # nephrostomy take and will I have to stay in"), which a follow-up's resolution adds.
+    joined = sentence[match.start():].strip().lstrip(",").strip()
+    return [first, *joined_questions(joined)]
+
+
+def standalone(part: str) -> str:
+    """A part as a line of its own: without the "and" that joined it, spaces folded."""
+    return " ".join(_JOINING.sub("", part.strip()).split())
 
 
 STORY_SENTENCES = 2  # the story sentences nearest the question: older ones name older things

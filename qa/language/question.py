@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from qa.language.followup import resolve
-from qa.language.message import question_parts, story_before
+from qa.language.message import question_parts, standalone, story_before
 from qa.language.terms import Vocabulary, english_frequency
 from qa.language.text import normalise_text
 from qa.settings import MAX_QUESTION_CHARS
@@ -143,4 +143,6 @@ class Preparer:
         and the parts before it (`earlier`, already spelled)."""
         turn = self.turn(part)
         query = resolve(turn.spelled, earlier) if self.followups else turn.spelled
-        return Prepared(turn.text, turn.spelled, query, turn.problem, earlier, (turn.text,))
+        # A joining "and" says whether the part leans back; it is read without it.
+        text, spelled, query = standalone(turn.text), standalone(turn.spelled), standalone(query)
+        return Prepared(text, spelled, query, turn.problem, earlier, (text,))
