@@ -39,6 +39,8 @@ def test_unknown_subject_words_are_reported():
     # A contraction typed without its apostrophe is a plain word, not a missing term.
     assert [w for w, _ in vocab.unknown_words("is the dose the same for the one whos 9")] == []
     assert [w for w, _ in vocab.unknown_words("wheres the dose, youll know")] == []
+    # Nor is one typed with it: "does it mean they've given up" was refused for "theyve".
+    assert [w for w, _ in vocab.unknown_words("does the dose mean they've given up, or she'll stop, we'd know")] == []
 
 
 def test_a_word_the_sources_spell_otherwise_is_known():

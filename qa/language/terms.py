@@ -49,12 +49,19 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
 
+# "they've", "she'll", "we'd": a stop word and its contracted verb, a stop word too.
+_CONTRACTED = re.compile(r"^([a-z]+)'(?:ve|ll|re|d|m)$")
+
+
 def content_words(text: str) -> list[str]:
     """Words that are not stop words, possessive 's removed."""
     found = []
     for word in words(text):
         if word.endswith("'s"):
             word = word[:-2]
+        contracted = _CONTRACTED.match(word)
+        if contracted and contracted.group(1) in STOP_WORDS:
+            continue  # "does it mean they've given up" was refused for naming "theyve"
         if word not in STOP_WORDS and len(word) > 1:
             found.append(word)
     return found
