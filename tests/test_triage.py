@@ -176,3 +176,21 @@ def test_a_triage_trained_on_another_embedding_model_is_refused(tmp_path):
     assert load_triage(folder, 64, fingerprint=FakeEmbedder.fingerprint) is not None
     with pytest.raises(AnswerModelError, match="another embedding model"):
         load_triage(folder, 64, fingerprint="a retrained model")
+
+
+def test_the_triage_table_has_a_row_per_writer_of_each_split(fake_assistant):
+    from qa.evaluation.triage import triage_rows
+
+    def message(text, label, topic, writer, split):
+        return {"id": text, "message": text, "history": [], "label": label, "topic": topic, "writer": writer, "split": split, "pattern": "x"}
+
+    messages = [
+        message("my legs went numb an hour ago and i cant walk, cancer in my spine", "urgent", "cord", "w4", "dev"),
+        message("the scan showed it is in my spine now, what happens next", "topic", "cord", "w7", "dev"),
+        message("what is spinal cord compression", "topic", "cord", "w5", "heldout"),
+    ]
+    rows = triage_rows(fake_assistant, messages)
+    assert list(rows) == [f"{name} ({writer}), {who}" for name, writer in (("held-out", "w5"), ("dev", "w4"), ("dev", "w7"))
+                          for who in ("trained triage", "the urgent-sign rules alone")]
+    assert rows["dev (w4), trained triage"]["n"] == 1 and rows["dev (w4), trained triage"]["recall cord"] == 1.0
+    assert rows["dev (w7), trained triage"]["recall cord"] is None

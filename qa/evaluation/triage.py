@@ -58,12 +58,11 @@ def triage_rows(assistant, messages: list[dict], others: list[dict] = ()) -> dic
     rules = assistant.replace(triage=RuleTriage())
     rows = {}
     for split, name in (("heldout", "held-out"), ("dev", "dev")):
-        chosen = [m for m in messages if m["split"] == split]
-        if not chosen:
-            continue
-        writers = ", ".join(sorted({m["writer"] for m in chosen}))
-        rows[f"{name} ({writers}), trained triage"] = measure(assistant, chosen)
-        rows[f"{name} ({writers}), the urgent-sign rules alone"] = measure(rules, chosen)
+        # One row per writer: each wrote to a brief of their own (w7: news of spread, old unchanged pain).
+        for writer in sorted({m["writer"] for m in messages if m["split"] == split}):
+            chosen = [m for m in messages if m["split"] == split and m["writer"] == writer]
+            rows[f"{name} ({writer}), trained triage"] = measure(assistant, chosen)
+            rows[f"{name} ({writer}), the urgent-sign rules alone"] = measure(rules, chosen)
     if others:
         rows["other topics' leaflets (lc, leaflets-more, leaflets-unseen), trained triage"] = measure(assistant, others)
         rows["other topics' leaflets, the urgent-sign rules alone"] = measure(rules, others)
