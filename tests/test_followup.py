@@ -74,9 +74,10 @@ def test_and_with_a_question_about_a_thing_of_its_own_is_read_alone():
     """Read with the earlier subject, "and what is keytruda?" finds the earlier
     answer again, which would pass for its answer."""
     history = ["Roughly how long is the MRI"]
-    for own in ("and what is keytruda?", "and how long does the PET scan take?"):
+    for own in ("and what is keytruda?", "and is immunotherapy an option?"):
         assert not is_followup(own)
         assert resolve(own, history) == own
-    # An everyday word, or a word pointing back, still leans on the earlier subject.
-    for leaning in ("and will I have to stay in", "and is it noisy", "and how long does the scan take for it"):
+    # An everyday word, an aspect of the earlier subject, or a word pointing back still leans on it.
+    for leaning in ("and will I have to stay in", "and is it noisy", "and how long does the scan take for it",
+                    "and how often is the injection given?"):
         assert resolve(leaning, history).endswith("mri"), leaning

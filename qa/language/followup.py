@@ -10,6 +10,7 @@ import re
 
 from qa.language.message import is_question
 from qa.language.terms import english_frequency, subject_words
+from qa.settings import RARE_ZIPF
 
 _POINTS_BACK = re.compile(r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|he|she|him|her|his)\b", re.I)
 _POSSESSIVE = frozenset({"its", "their", "theirs", "his", "her"})
@@ -27,13 +28,12 @@ def points_back(question: str) -> bool:
     return bool(_POINTS_BACK.search(question))
 
 
-# Rarer than this in English (zipf; 4.5 is about 30 uses a million words), a word names
-# a thing ("keytruda", "scan", "hormone"), not an everyday aspect ("stay", "insurance", "kids").
-THING_ZIPF = 4.5
-
-
 def names_a_thing(subject: list[str]) -> bool:
-    return any(english_frequency(word) < THING_ZIPF for word in subject)
+    """A word rarer in English than RARE_ZIPF names a thing of its own ("keytruda",
+    "immunotherapy"), not an aspect of the earlier subject ("stay", "insurance",
+    "injection": "what is xgeva and how often is the injection given?" read alone
+    quoted a radionuclide's "The treatment is given once")."""
+    return any(english_frequency(word) < RARE_ZIPF for word in subject)
 
 
 def is_followup(question: str) -> bool:
