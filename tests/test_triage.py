@@ -110,6 +110,15 @@ def test_the_fake_triage_follows_the_rules_in_the_message_only():
     assert set(TOPICS) == {"cord", "calcium", "fracture"}
 
 
+def test_a_limb_the_wrong_shape_in_lay_words_is_a_fracture_sign():
+    # Writers of the urgent messages say "a weird shape", "pointing outwards", "crooked"
+    # far more often than "deformed"; a swollen arm alone is lymphoedema as often as a break.
+    (deformity,) = [p for p in WordPatterns().signs["fracture"] if p.search("it looks deformed")]
+    for said in ("her wrist is a weird shape", "his foot is pointing outwards", "my forearm looks crooked", "it looks misshapen"):
+        assert deformity.search(said), said
+    assert not deformity.search("my arm is swollen since the lymph nodes came out")
+
+
 def test_fitting_sets_each_topics_threshold_for_recall_first():
     from qa.answering.triage import CLASSES
     from qa.training.triage import URGENT_RECALL, fit_triage
