@@ -1,4 +1,6 @@
-from qa.language.message import question_parts
+import pytest
+
+from qa.language.message import question_parts, social_kind
 
 
 def test_a_story_then_a_question_gives_the_question():
@@ -77,3 +79,21 @@ def test_a_story_clause_before_a_comma_and_a_question_is_story():
         assert question_parts(whole) == [whole]
     # In a longer message a question sentence stays whole: its story clause is what it asks about.
     assert question_parts("My mum has mets. Her back hurts at night, is that normal?") == ["Her back hurts at night, is that normal?"]
+
+
+@pytest.mark.parametrize("message, kind", [
+    ("thanks", "thanks"), ("thank you so much, that makes sense", "thanks"), ("thanks for the info!", "thanks"),
+    ("ok bye", "farewell"), ("hi", "greeting"), ("hello, can anyone help?", "greeting"), ("good morning everyone", "greeting"),
+    ("got it", "agreeing"), ("ok great", "agreeing"),
+])
+def test_a_message_that_only_thanks_greets_agrees_or_says_goodbye_is_told_apart(message, kind):
+    assert social_kind(message) == kind
+
+
+@pytest.mark.parametrize("message", [
+    "thanks, is xgeva chemo?", "ok, why?", "is that ok", "should i take someone with me", "and later on?",
+    "hes been out of it all afternoon", "hi, question about radiotherapy", "help my legs are numb", "no",
+])
+def test_a_message_that_asks_or_tells_anything_is_not_social(message):
+    assert social_kind(message) == ""
+

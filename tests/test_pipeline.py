@@ -348,3 +348,26 @@ def test_a_story_that_names_a_topic_is_what_the_question_asks_about(fake_assista
     _story_drowns_the_question(fake_assistant, monkeypatch, "67")
     answer = fake_assistant.ask("I'm 67 and on tamoxifen. What are the side effects of zometa?")
     assert answer.abstained and "tamoxifen" in answer.message
+
+
+def test_thanks_is_thanked_back_never_answered_from_the_sources(fake_assistant):
+    from qa.answering.policy import SOCIAL_REPLIES
+
+    answer = fake_assistant.ask("thank you so much, that's really helpful!", ["what is zometa?"])
+    assert answer.abstained and not answer.units and answer.urgent is None
+    assert answer.message == SOCIAL_REPLIES["thanks"] and answer.disclaimer == DISCLAIMER
+    questions, _ = fake_assistant.suggestions
+    assert len(answer.suggestions) == 3 and set(answer.suggestions) <= set(questions)
+    assert fake_assistant.ask("hello, can anyone help?").message == SOCIAL_REPLIES["greeting"]
+
+
+def test_after_a_thanks_a_follow_up_leans_on_the_question_before_it(fake_assistant):
+    prepared = fake_assistant.prepare("what are its side effects?", ["what is zometa?", "thanks"])
+    assert prepared.earlier == ("what is zometa?",) and prepared.last_text == "what is zometa?"  # its answer is not repeated
+    answer = fake_assistant.ask("what are its side effects?", ["what is zometa?", "thanks"])
+    assert "zometa" in answer.resolved_question and "headache" in answer.text
+
+
+def test_a_thanks_after_an_urgent_sign_still_brings_the_urgent_advice(fake_assistant):
+    answer = fake_assistant.ask("ok thank you", ["my back hurts and my legs feel weak"])
+    assert answer.urgent is not None and "emergency room" in answer.urgent.text

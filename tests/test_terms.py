@@ -112,7 +112,8 @@ def test_the_word_lists_are_read_from_their_data_file():
     import qa.language.terms as terms
 
     data = json.loads((Path(terms.__file__).with_name("data") / "words.json").read_text(encoding="utf-8"))
-    for name in ("stop_words", "aspect_words", "people_words", "sentence_openers"):
+    for name in ("stop_words", "aspect_words", "people_words", "sentence_openers", "thanks_words", "farewell_words",
+                 "greeting_words", "agreeing_words", "social_filler_words"):
         listed = data[name]["words"]
         assert data[name]["why"] and listed == sorted(set(listed)) and all(w == w.lower().strip() for w in listed), name
     assert terms.STOP_WORDS == frozenset(data["stop_words"]["words"]) | frozenset(data["text_speak"]["pairs"])

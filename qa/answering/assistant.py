@@ -25,7 +25,7 @@ from qa.answering.compose import read_units
 from qa.answering.entities import changes_subject
 from qa.answering.features import Reader, describe
 from qa.answering.memory import Memory, load_memory
-from qa.answering.policy import asks_about_outlook, find_support, merge_parts, why_not, with_whole_best
+from qa.answering.policy import SOCIAL_REPLIES, asks_about_outlook, find_support, merge_parts, why_not, with_whole_best
 from qa.answering.reader import UnitReader, load_reader
 from qa.answering.retrieve import Retriever
 from qa.answering.safety import DISCLAIMER, Advice, advice_for, advice_in_each_file, answer_topics, best_advice, within
@@ -249,6 +249,8 @@ class Assistant:
         prepared = self.prepare(question, history)
         if not prepared.usable:
             return self._abstain(question, prepared.text, prepared.problem, confidence=0.0, usable=False)
+        if prepared.social:
+            return self._social(question, prepared)
         text = prepared.text
         resolved, picks, confidence, vector = self._read_message(prepared)
         triage = self.assess(prepared, vector if resolved == prepared.query else self.embed(prepared.query))  # as trained
@@ -304,6 +306,17 @@ class Assistant:
                 return (part.query, *retry)
         return resolved, picks, confidence, vector
 
+    def _social(self, question: str, prepared: Prepared) -> Answer:
+        """A message that only thanks, greets or says goodbye: said back, with questions
+        the sources answer (near the last one asked). A sign the turn before was sure of still brings its advice."""
+        vector = self.embed(prepared.query)
+        triage = self.assess(prepared, vector)
+        if triage.urgent:
+            return self._answer(question, prepared.text, [], 0.0, [ADVICE_TOPIC[t] for t in triage.urgent], [])
+        near = self.embed(resolve(prepared.earlier[-1], prepared.earlier[:-1])) if prepared.earlier else None
+        starters = tuple(self.suggestions[0][:3]) if near is None else self.suggest(near)
+        return self._abstain(question, prepared.text, SOCIAL_REPLIES[prepared.social], 0.0, suggestions=starters)
+
     def _each_part(self, prepared: Prepared, picks: list[Pick], confidence: float) -> tuple[list[Pick], float, tuple[str, ...]]:
         """A message asking two or three things gets the best unit for each part
         the sources answer, beside the best units for the message as a whole,
@@ -336,19 +349,9 @@ class Assistant:
         help_note = None if urgent is not None else self._urgent(touched, citations)
         support = tuple(self._cited(line, citations) for line in self.support) if asks_about_outlook(resolved) else ()
         return Answer(
-            question=question,
-            units=(),
-            citations=tuple(citations),
-            abstained=True,
-            confidence=confidence,
-            disclaimer=DISCLAIMER,
-            urgent=urgent,
-            message=message,
-            resolved_question=resolved,
-            suggestions=suggestions,
-            usable=usable,
-            help_note=help_note,
-            support=support,
+            question=question, units=(), citations=tuple(citations), abstained=True, confidence=confidence,
+            disclaimer=DISCLAIMER, urgent=urgent, message=message, resolved_question=resolved,
+            suggestions=suggestions, usable=usable, help_note=help_note, support=support,
         )
 
     def _answer(
@@ -372,15 +375,9 @@ class Assistant:
             if advice is not None and not any(within(u.text, advice.unit.text) or within(advice.unit.text, u.text) for u in units):
                 help_note = self._cited(advice, citations)  # cited after the answer's own sources
         return Answer(
-            question=question,
-            units=tuple(units),
-            citations=tuple(citations),
-            abstained=False,
+            question=question, units=tuple(units), citations=tuple(citations), abstained=False,
             confidence=self.calibration.shown(confidence, not picks or picks[0].chunk.doc_id in self.familiar),
-            disclaimer=DISCLAIMER,
-            urgent=urgent,
-            resolved_question=resolved,
-            help_note=help_note,
+            disclaimer=DISCLAIMER, urgent=urgent, resolved_question=resolved, help_note=help_note,
         )
 
     def _urgent(self, topics: list[str], citations: list[Citation], quoted: list[str] = ()) -> AnswerUnit | None:

@@ -19,6 +19,14 @@ NOT_COVERED = "Sorry, the sources I have don't cover this question, " + CARE_TEA
 # How long someone may live, what lies ahead, how to cope: no leaflet can say that for
 # one person. The support lines the sources name are quoted below it (support.py).
 OUTLOOK = "Sorry, the sources I have can't say how things will go for one person, " + CARE_TEAM
+# A message that only thanks, greets or says goodbye (qa.language.message.social_kind):
+# no passage answers it, and quoting one as if it did would mislead.
+SOCIAL_REPLIES = {
+    "thanks": "You're welcome. If something else is on your mind, ask it below.",
+    "greeting": "Hello. Ask me about bone metastasis in your own words: I answer with sentences from trusted patient-education pages, each with its source.",
+    "agreeing": "All right. If something else is on your mind, ask it below.",
+    "farewell": "Take care. You can come back with a question at any time; your care team knows your situation best.",
+}
 
 
 def with_whole_best(best: list[Pick], sure: list[float], whole: Pick, whole_sure: float, unanswered: bool) -> list[Pick]:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from qa.language.terms import SOCIAL_FILLER, SOCIAL_WORDS, content_words, words
+
 # A sentence that opens like a question, with or without its question mark.
 _ASKS = re.compile(
     r"^\W*(?:and\s+|but\s+|so\s+|also\s+|ok\s+|okay\s+)?(?:what|whats|how|hows|why|when|where|which|who|whom|whose|"
@@ -129,3 +131,23 @@ def shorten(text: str, limit: int) -> tuple[str, bool]:
     if not lost or len(tail) > limit // 2:
         return plain, False
     return f"{cut_at_word(text, limit - len(tail) - 1)} {tail}", True
+
+
+def social_kind(text: str) -> str:
+    """'thanks', 'farewell', 'greeting' or 'agreeing' for a message that only
+    thanks, says goodbye, greets or agrees ("thank you so much, that makes sense",
+    "ok bye", "hello, can anyone help?", "got it"); '' for one that asks or tells
+    anything. Every word is such a word, a filler word ("really helpful") or a stop
+    word; a question ("is that ok", "should i take someone with me") only thanks
+    or greets ("hello, can anyone help?"), and no question word asks ("ok, why?")."""
+    if _WH.search(text):
+        return ""
+    said = set(words(_GOOD_TIME.sub("hello", text)))
+    allowed = SOCIAL_FILLER.union(*SOCIAL_WORDS.values())
+    if any(word.replace("'", "") not in allowed for word in content_words(" ".join(said))):
+        return ""
+    kind = next((kind for kind, listed in SOCIAL_WORDS.items() if said & listed), "")
+    return "" if kind in ("agreeing", "farewell") and is_question(text) else kind
+
+
+_GOOD_TIME = re.compile(r"\bgood\s+(?:morning|afternoon|evening|day)\b", re.I)  # a greeting: "morning" alone is a time

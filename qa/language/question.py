@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from qa.language.followup import resolve
-from qa.language.message import question_parts, standalone, story_before
+from qa.language.message import question_parts, social_kind, standalone, story_before
 from qa.language.terms import Vocabulary, english_frequency
 from qa.language.text import normalise_text
 from qa.settings import MAX_QUESTION_CHARS
@@ -24,11 +24,13 @@ from qa.settings import MAX_QUESTION_CHARS
 
 @dataclass(frozen=True)
 class Turn:
-    """One message on its own: cleaned, its spelling fixed, and why it can't be asked ('' when it can)."""
+    """One message on its own: cleaned, its spelling fixed, why it can't be asked
+    ('' when it can), and whether it only thanks, greets or says goodbye (`social_kind`)."""
 
     text: str
     spelled: str
     problem: str
+    social: str = ""
 
 
 @dataclass(frozen=True)
@@ -43,7 +45,9 @@ class Prepared:
     `story` the spelled story sentences just before a long message's first
     question, which its parts lean on for their subject ('' when none);
     `last_text` the latest of `earlier` as written (cleaned, not spelled): the
-    text its own turn was read with, so a follow-up finds that reading."""
+    text its own turn was read with, so a follow-up finds that reading; `social`
+    'thanks', 'greeting', 'agreeing' or 'farewell' for a message that only says that, which no
+    passage answers ('' otherwise; such turns are left out of `earlier`)."""
 
     text: str
     spelled: str
@@ -53,6 +57,7 @@ class Prepared:
     parts: tuple[str, ...] = ()
     story: str = ""
     last_text: str = ""
+    social: str = ""
 
     @property
     def usable(self) -> bool:
@@ -111,7 +116,8 @@ class Preparer:
 
     def _turn(self, message: str) -> Turn:
         text = clean_question(message)
-        return Turn(text, self.vocabulary.fix_spelling(text), problem_with(text, self.vocabulary))
+        problem = problem_with(text, self.vocabulary)
+        return Turn(text, self.vocabulary.fix_spelling(text), problem, "" if problem else social_kind(text))
 
     def earlier(self, history) -> tuple[str, ...]:
         """The usable earlier questions, spelling fixed, oldest first; junk left
@@ -121,7 +127,8 @@ class Preparer:
 
     def _earlier_turns(self, history) -> list[Turn]:
         recent = [h for h in history if isinstance(h, str)][-EARLIER_TURNS:]
-        return [t for t in map(self.turn, recent) if t.text and not t.problem]
+        # "thanks" names no subject and got no answer: a follow-up leans on the question before it.
+        return [t for t in map(self.turn, recent) if t.text and not t.problem and not t.social]
 
     def prepare(self, message: str, history=()) -> Prepared:
         """The prepared form of a message and the earlier questions of its conversation."""
@@ -133,6 +140,8 @@ class Preparer:
         last = turns[-1].text if turns else ""
         if turn.problem:
             return Prepared(turn.text, turn.spelled, turn.spelled, turn.problem, earlier, (turn.text,), last_text=last)
+        if turn.social:
+            return Prepared(turn.text, turn.spelled, turn.spelled, "", earlier, (turn.text,), last_text=last, social=turn.social)
         query = resolve(turn.spelled, earlier) if self.followups else turn.spelled
         parts = tuple(question_parts(turn.text, self.max_parts))
         story = story_before(turn.text) if parts != (turn.text,) else ""

@@ -29,6 +29,12 @@ STOP_WORDS = frozenset(_WORDS["stop_words"]["words"]) | frozenset(TEXT_SPEAK)
 ASPECT_WORDS = frozenset(_WORDS["aspect_words"]["words"])  # ask about an aspect of a subject: "side effects"
 PEOPLE_WORDS = frozenset(_WORDS["people_words"]["words"])  # who asks, not what about: "my mom is worried"
 SENTENCE_OPENERS = frozenset(_WORDS["sentence_openers"]["words"])  # where a run-in label ends
+# Words of a message that only thanks, says goodbye, greets or agrees, by kind, and
+# words that may stand beside them (qa.language.message.social_kind).
+SOCIAL_WORDS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {kind: frozenset(_WORDS[f"{kind}_words"]["words"]) for kind in ("thanks", "farewell", "greeting", "agreeing")}
+)
+SOCIAL_FILLER = frozenset(_WORDS["social_filler_words"]["words"])
 # Plain words and brand names next to the sources' words, expanded on both sides of a match.
 SYNONYMS: Mapping[str, str] = MappingProxyType(dict(_WORDS["synonyms"]["pairs"]))
 # word -> the other names of the same thing ("nurofen" -> ibuprofen, advil, motrin)
