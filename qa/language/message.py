@@ -133,6 +133,11 @@ def shorten(text: str, limit: int) -> tuple[str, bool]:
     return f"{cut_at_word(text, limit - len(tail) - 1)} {tail}", True
 
 
+# "good morning" greets; "morning" alone is a time ("out of it all afternoon").
+_GOOD_TIME = re.compile(r"\bgood\s+(?:morning|afternoon|evening|day)\b", re.I)
+_SOCIAL_ALLOWED = SOCIAL_FILLER.union(*SOCIAL_WORDS.values())
+
+
 def social_kind(text: str) -> str:
     """'thanks', 'farewell', 'greeting' or 'agreeing' for a message that only
     thanks, says goodbye, greets or agrees ("thank you so much, that makes sense",
@@ -142,12 +147,9 @@ def social_kind(text: str) -> str:
     or greets ("hello, can anyone help?"), and no question word asks ("ok, why?")."""
     if _WH.search(text):
         return ""
-    said = set(words(_GOOD_TIME.sub("hello", text)))
-    allowed = SOCIAL_FILLER.union(*SOCIAL_WORDS.values())
-    if any(word.replace("'", "") not in allowed for word in content_words(" ".join(said))):
+    text = _GOOD_TIME.sub("hello", text)
+    if any(word.replace("'", "") not in _SOCIAL_ALLOWED for word in content_words(text)):
         return ""
+    said = set(words(text))
     kind = next((kind for kind, listed in SOCIAL_WORDS.items() if said & listed), "")
     return "" if kind in ("agreeing", "farewell") and is_question(text) else kind
-
-
-_GOOD_TIME = re.compile(r"\bgood\s+(?:morning|afternoon|evening|day)\b", re.I)  # a greeting: "morning" alone is a time

@@ -25,7 +25,7 @@ from qa.settings import MAX_QUESTION_CHARS
 @dataclass(frozen=True)
 class Turn:
     """One message on its own: cleaned, its spelling fixed, why it can't be asked
-    ('' when it can), and whether it only thanks, greets or says goodbye (`social_kind`)."""
+    ('' when it can), and whether it only thanks, greets, agrees or says goodbye (`social_kind`)."""
 
     text: str
     spelled: str

@@ -3,7 +3,7 @@
     .venv/bin/python -m qa train-triage      (a minute or two on 2 cores)
 
 The network learns from the `train` split (a writer per emergency, one on news
-of spread, one on life during treatment),
+of spread, one on life during treatment, two on short messages),
 plus the unanswerable questions of the QA training set (off-topic, other
 illnesses, near-misses) and the training leaflets' questions (other cancer-care
 topics) that name no urgent sign, as messages with none: without the first,
@@ -11,7 +11,7 @@ topics) that name no urgent sign, as messages with none: without the first,
 urgent; without the second, 0.07 to 0.14 of the questions about leaflets it
 never saw raised the red box.
 Its thresholds for *urgent now* are set for recall first: per topic, the
-score that 98% of the urgent messages reach, read on the dev split (three
+score that 98% of the urgent messages reach, read on the dev split (four
 other writers) and on the training messages scored out of fold. The held-out
 split (two more writers) is never read here: `make eval` reports on it.
 """
