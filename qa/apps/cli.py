@@ -18,6 +18,10 @@ from qa.language.text import normalise_text
 from qa.settings import DEFAULT_MODEL, DEFAULT_READER, SOURCE_AGE_YEARS, Settings
 
 
+# The commands that fit weights or numbers (`eval --lodo` trains readers too).
+TRAINING_COMMANDS = frozenset({"train", "train-reader", "train-triage", "calibrate"})
+
+
 def main(argv: list[str] | None = None) -> int:
     # The entry point, so the one place the environment is set: never reach a model hub.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -31,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command in TRAINING_COMMANDS or getattr(args, "lodo", False):
+        # Before torch, MKL or OpenBLAS load: they read it once (qa.training.numerics).
+        from qa.training.numerics import pin
+
+        pin(os.environ)
     try:
         return args.run(args)
     except QAError as exc:

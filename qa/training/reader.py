@@ -36,6 +36,7 @@ import numpy as np
 from qa.answering.reader import MAX_LENGTH, NULL_LOGIT, reader_text, save_reader_card
 from qa.training.export import export_reader
 from qa.training.gold import contains_gold
+from qa.training import numerics
 from qa.training.leaflets import HELD_OUT_WRITER, leaflet_assistant, leaflet_files
 from qa.training.soup import average, load_member, save_member
 from qa.errors import TrainingDataError
@@ -219,6 +220,7 @@ def train_member(groups: list[Group], base: Path, config: ReaderConfig, member: 
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()  # the new head's "newly initialized" report is expected
+    numerics.record(log)
     available = json.loads((base / "config.json").read_text(encoding="utf-8")).get("num_hidden_layers", 0)
     if config.layers > available:  # transformers would add the missing layers untrained, silently
         raise TrainingDataError(f"{base} has {available} transformer layers; the reader asks for {config.layers}: lower ReaderConfig.layers")
@@ -359,6 +361,7 @@ def build_reader(
         "groups": counts,
         "left out": sorted(leave_out),
         "training data": [str(data), *([str(leaflets)] if config.leaflets else [])],
+        "numerics": numerics.record(),
         **(card or {}),
         "trained at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "train seconds": round(time.time() - started),

@@ -42,6 +42,7 @@ from qa.answering.calibration import Calibration
 from qa.files import write_manifest
 from qa.answering.memory import Memory
 from qa.settings import Settings
+from qa.training import numerics
 from qa.training.export import export_embedder
 from qa.training.gold import contains_gold
 from qa.training.leaflets import HELD_OUT_WRITER, leaflet_assistant, leaflet_files
@@ -147,6 +148,7 @@ def fine_tune(base: Path, examples: list[tuple[str, ...]], out: Path, config: Tr
     from sentence_transformers import InputExample, SentenceTransformer, losses
     from torch.utils.data import DataLoader
 
+    numerics.record(log)
     torch.manual_seed(config.seed)
     model = SentenceTransformer(str(base), device="cpu", local_files_only=True, model_kwargs={"dtype": torch.float32})
     keep_length = model.max_seq_length
@@ -174,7 +176,8 @@ def cached_fine_tune(base: Path, examples: list[tuple[str, ...]], cache: Path | 
     from qa.index.embed import model_fingerprint
 
     key = hashlib.sha256(
-        json.dumps({"base": model_fingerprint(base), "examples": examples, "config": asdict(config)}).encode()
+        json.dumps({"base": model_fingerprint(base), "examples": examples, "config": asdict(config),
+                    "numerics": numerics.record()}).encode()
     ).hexdigest()[:16]
     root = Path(tempfile.mkdtemp(prefix="qa-fold-")) if cache is None else cache
     out = root / f"fold-{key}"
@@ -371,6 +374,7 @@ def run_train(args, settings: Settings) -> int:
             "examples": len(all_examples),
             "config": asdict(config),
             "answer model fit": figures,
+            "numerics": numerics.record(),
             "command": " ".join(["qa", "train", *sys.argv[2:]]) if sys.argv[1:2] == ["train"] else "qa train",
             "trained at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
             "train seconds": round(time.time() - started),
@@ -384,12 +388,6 @@ def run_train(args, settings: Settings) -> int:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0
-
-
-
-
-
-
 
 
 def log(message: str) -> None:

@@ -37,6 +37,7 @@ from qa.answering.triage import (
 from qa.files import read_jsonl, write_manifest
 from qa.language.followup import resolve
 from qa.settings import Settings
+from qa.training import numerics
 from qa.training.leaflets import HELD_OUT_WRITER
 
 TRIAGE_DATA = Path("train/triage")
@@ -181,6 +182,7 @@ def _fit_and_save(args, settings: Settings, assistant, train: list[dict], dev: l
         "of which training leaflets' questions": sum(i["writer"] == "training leaflets" for i in train),
         "dev messages": len(dev), "seed": args.seed, "hidden units": HIDDEN,
         "urgent recall target": URGENT_RECALL, "dev": figures(model, x_dev, y_dev),
+        "numerics": numerics.record(log=print, torch=False),
         "command": "qa train-triage", "seconds": round(time.time() - started),
     }
     folder = settings.answer_model()
