@@ -1,6 +1,6 @@
 import pytest
 
-from qa.language.message import question_parts, social_kind
+from qa.language.message import focus, question_parts, social_kind, story_before
 
 
 def test_a_story_then_a_question_gives_the_question():
@@ -97,3 +97,23 @@ def test_a_message_that_only_thanks_greets_agrees_or_says_goodbye_is_told_apart(
 def test_a_message_that_asks_or_tells_anything_is_not_social(message):
     assert social_kind(message) == ""
 
+
+
+GRATEFUL = ("Can I just say how grateful I am to this group. When I was told in January it had spread to my pelvis "
+            "I thought that was it. Eight months on I am still walking the dog. My question is whether anyone has "
+            "tried acupuncture for the tiredness?")
+
+
+def test_in_a_long_post_only_the_sentences_marked_as_questions_ask():
+    # "Can I just say..." opens like a question; in a post that marks its questions, it is story.
+    assert question_parts(GRATEFUL)[0].startswith("Can I just say")
+    assert question_parts(GRATEFUL, marked=True) == ["My question is whether anyone has tried acupuncture for the tiredness?"]
+    assert story_before(GRATEFUL, marked=True).startswith("When I was told in January")
+    # A post that marks none keeps the question-form rule.
+    unmarked = GRATEFUL.replace("?", ".")
+    assert question_parts(unmarked, marked=True) == question_parts(unmarked)
+
+
+def test_a_long_post_is_read_by_its_story_and_questions():
+    assert focus("The nurse mentioned zometa.", ["What is it for?", "and how often?"]) == \
+        "The nurse mentioned zometa. What is it for? and how often?"

@@ -371,3 +371,30 @@ def test_after_a_thanks_a_follow_up_leans_on_the_question_before_it(fake_assista
 def test_a_thanks_after_an_urgent_sign_still_brings_the_urgent_advice(fake_assistant):
     answer = fake_assistant.ask("ok thank you", ["my back hurts and my legs feel weak"])
     assert answer.urgent is not None and "emergency room" in answer.urgent.text
+
+
+def test_a_long_post_is_read_by_its_questions_and_triage_reads_it_whole(fake_assistant, monkeypatch):
+    """Read whole, a long post's start filled what the models read, and its question
+    at the end was lost: past `long_message_words`, the answer is read from the
+    story just before the question and the question; triage still reads it all."""
+    import numpy as np
+
+    story = "We had a lovely week by the sea with the grandchildren and the dog. " * 6
+    message = story + "Then the nurse mentioned zometa at the clinic. What are its side effects?"
+    assert len(message.split()) > fake_assistant.settings.long_message_words
+    prepared = fake_assistant.prepare(message)
+    # The two sentences before the question, and the question.
+    assert prepared.focus.endswith("with the grandchildren and the dog. Then the nurse mentioned zometa at the clinic. What are its side effects?")
+    assert len(prepared.focus.split()) < 40 and len(prepared.query.split()) > 80
+    asked, seen = [], []
+    read, assess = fake_assistant.read, fake_assistant.assess
+    monkeypatch.setattr(fake_assistant, "read", lambda query, text, *rest: asked.append(query) or read(query, text, *rest))
+    monkeypatch.setattr(fake_assistant, "assess", lambda p, vector: seen.append(vector) or assess(p, vector))
+    fake_assistant.forget()
+    answer = fake_assistant.ask(message)
+    assert asked[0] == prepared.focus and "headache" in answer.text
+    assert np.array_equal(seen[0], fake_assistant.embed(prepared.query))
+    # A short message, or the setting at 0, reads the message whole.
+    assert fake_assistant.prepare("The nurse mentioned zometa. What is that for?").focus == ""
+    whole = fake_assistant.replace(settings=fake_assistant.settings.with_(long_message_words=0))
+    assert whole.prepare(message).focus == ""

@@ -164,7 +164,8 @@ class Assistant:
 
     @cached_property
     def preparer(self) -> Preparer:
-        return Preparer(self.vocabulary, followups=self.settings.followups, cache_size=self.settings.turn_cache)
+        return Preparer(self.vocabulary, followups=self.settings.followups, cache_size=self.settings.turn_cache,
+                        long_words=self.settings.long_message_words)
 
     @cached_property
     def advice(self) -> dict[str, Advice]:
@@ -279,11 +280,11 @@ class Assistant:
         """(resolved question, picks, confidence, vector) for the message as a whole."""
         # A follow-up should add to the last answer, not repeat it.
         avoid = self.previous_answer(prepared) if prepared.is_followup else frozenset()
-        resolved = prepared.query
+        resolved, text = (prepared.focus, prepared.focus) if prepared.focus else (prepared.query, prepared.text)
         if avoid:
-            picks, confidence, vector = self.read(resolved, prepared.text, avoid)
+            picks, confidence, vector = self.read(resolved, text, avoid)
         else:  # read as a later follow-up will look it up (`previous_answer`): once
-            kept, confidence, vector = self._first_reading(resolved, prepared.text)
+            kept, confidence, vector = self._first_reading(resolved, text)
             picks = list(kept)
         if self.settings.followups and prepared.earlier and not prepared.is_followup:
             # It names a subject yet may lean back ("can i put them in my pill box?", a quarter
@@ -292,7 +293,7 @@ class Assistant:
             # ("what is xgeva?" after zometa), where it must be the surer reading.
             leaning = with_subject(resolved, prepared.earlier)
             if leaning != resolved:
-                retry = self.read(leaning, prepared.text, self.previous_answer(prepared))
+                retry = self.read(leaning, text, self.previous_answer(prepared))
                 if retry[1] >= self.threshold and (retry[1] > confidence or not changes_subject(resolved, leaning)):
                     return (leaning, *retry)
         if confidence < self.threshold and len(prepared.parts) == 1 and prepared.parts[0] != prepared.text \

@@ -99,7 +99,11 @@ def run_eval(args, settings: Settings) -> int:
     if getattr(args, "blind", False):
         from qa.evaluation.blind import report as blind_report, run_blind
 
+        from qa.evaluation.posts import report as posts_report, run_posts
+
         text = blind_report(run_blind(assistant), assistant)
+        posts = posts_report(run_posts(assistant))
+        text = f"{text}\n{posts}" if posts else text
         print(text)
         if args.report is not None:
             (args.report / "blind.md").write_text(text + "\n", encoding="utf-8")

@@ -64,15 +64,33 @@ def is_question(sentence: str) -> bool:
     return sentence.rstrip().endswith("?") or bool(_ASKS.match(sentence))
 
 
-def question_parts(text: str, max_parts: int = 3) -> list[str]:
+def question_parts(text: str, max_parts: int = 3, marked: bool = False) -> list[str]:
     """The question sentences of a message, at most `max_parts`; the whole
-    message when it is one sentence or asks nothing in question form."""
+    message when it is one sentence or asks nothing in question form. `marked`
+    (a long post): where any sentence ends with a question mark, only those ask;
+    a post's "Can I just say how grateful I am to this group." does not."""
     found = clauses(text)
     if len(found) < MIN_STORY_SENTENCES:
         # "what is a bone scan and does it hurt": one sentence, two questions.
         return joined_questions(text)[:max_parts] if is_question(text) else [text]
-    asked = [part for s in found if is_question(s) for part in joined_questions(_LEADING_AND.sub("", s))]
+    asks = _asks(found, marked)
+    asked = [part for s in found if asks(s) for part in joined_questions(_LEADING_AND.sub("", s))]
     return asked[:max_parts] if asked else [text]
+
+
+def _asks(found: list[str], marked: bool):
+    """What counts as a question among these sentences (see question_parts)."""
+    if marked and any(s.rstrip().endswith("?") for s in found):
+        return lambda sentence: sentence.rstrip().endswith("?")
+    return is_question
+
+
+def focus(story: str, parts: list[str] | tuple[str, ...]) -> str:
+    """What a long post is read by: its question sentences, after the story
+    sentences just before the first (what "it" there stands for). Read whole, the
+    models see only its start (the reader reads 128 tokens of question and unit
+    together), and a question at the end is lost."""
+    return " ".join([story, *parts]).strip()
 
 
 def joined_questions(sentence: str) -> list[str]:
@@ -99,13 +117,15 @@ def standalone(part: str) -> str:
 STORY_SENTENCES = 2  # the story sentences nearest the question: older ones name older things
 
 
-def story_before(text: str) -> str:
+def story_before(text: str, marked: bool = False) -> str:
     """The story sentences just before a long message's first question ("We
     are in shock. The oncologist mentioned denosumab injections."): what "it"
-    or "that" in the question most likely stands for. '' when there are none."""
+    or "that" in the question most likely stands for. '' when there are none.
+    `marked` as for question_parts."""
     found = clauses(text)
-    first = next((n for n, sentence in enumerate(found) if is_question(sentence)), 0)
-    story = [s for s in found[max(0, first - STORY_SENTENCES):first] if not is_question(s)]
+    asks = _asks(found, marked)
+    first = next((n for n, sentence in enumerate(found) if asks(sentence)), 0)
+    story = [s for s in found[max(0, first - STORY_SENTENCES):first] if not asks(s)]
     return " ".join(story)
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from qa.language.followup import resolve
-from qa.language.message import question_parts, social_kind, standalone, story_before
+from qa.language.message import focus, question_parts, social_kind, standalone, story_before
 from qa.language.terms import Vocabulary, english_frequency
 from qa.language.text import normalise_text
 from qa.settings import MAX_QUESTION_CHARS
@@ -47,7 +47,10 @@ class Prepared:
     `last_text` the latest of `earlier` as written (cleaned, not spelled): the
     text its own turn was read with, so a follow-up finds that reading; `social`
     'thanks', 'greeting', 'agreeing' or 'farewell' for a message that only says that, which no
-    passage answers ('' otherwise; such turns are left out of `earlier`)."""
+    passage answers ('' otherwise; such turns are left out of `earlier`); `focus`,
+    for a post longer than the Preparer's `long_words`, its story and questions
+    (qa.language.message.focus), spelled and resolved: what the answer is read
+    from ('' otherwise; triage still reads the whole `query`)."""
 
     text: str
     spelled: str
@@ -58,6 +61,7 @@ class Prepared:
     story: str = ""
     last_text: str = ""
     social: str = ""
+    focus: str = ""
 
     @property
     def usable(self) -> bool:
@@ -105,10 +109,12 @@ EARLIER_TURNS = 8
 class Preparer:
     """Prepares questions against one vocabulary (the sources' words)."""
 
-    def __init__(self, vocabulary: Vocabulary, followups: bool = True, max_parts: int = 3, cache_size: int = 256) -> None:
+    def __init__(self, vocabulary: Vocabulary, followups: bool = True, max_parts: int = 3, cache_size: int = 256,
+                 long_words: int = 0) -> None:
         self.vocabulary = vocabulary
         self.followups = followups
         self.max_parts = max_parts
+        self.long_words = long_words  # a post longer is read by its questions (`focus`); 0: never
         # Turns seen recently (a conversation's history, message parts) are
         # prepared once, not again on every later turn. Bounded, so a server's
         # memory does not grow with what people type.
@@ -143,9 +149,15 @@ class Preparer:
         if turn.social:
             return Prepared(turn.text, turn.spelled, turn.spelled, "", earlier, (turn.text,), last_text=last, social=turn.social)
         query = resolve(turn.spelled, earlier) if self.followups else turn.spelled
-        parts = tuple(question_parts(turn.text, self.max_parts))
-        story = story_before(turn.text) if parts != (turn.text,) else ""
-        return Prepared(turn.text, turn.spelled, query, "", earlier, parts, self.turn(story).spelled if story else "", last)
+        long = 0 < self.long_words < len(turn.text.split())
+        parts = tuple(question_parts(turn.text, self.max_parts, marked=long))
+        story = story_before(turn.text, marked=long) if parts != (turn.text,) else ""
+        spelled_story = self.turn(story).spelled if story else ""
+        read_by = ""
+        if long and parts != (turn.text,):
+            read_by = self.turn(focus(story, parts)).spelled
+            read_by = resolve(read_by, earlier) if self.followups else read_by
+        return Prepared(turn.text, turn.spelled, query, "", earlier, parts, spelled_story, last, focus=read_by)
 
     def part(self, part: str, earlier: tuple[str, ...]) -> Prepared:
         """One question sentence of a long message, resolved against the conversation
