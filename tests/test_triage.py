@@ -203,3 +203,93 @@ def test_the_triage_table_has_a_row_per_writer_of_each_split(fake_assistant):
                           for who in ("trained triage", "the urgent-sign rules alone")]
     assert rows["dev (w4), trained triage"]["n"] == 1 and rows["dev (w4), trained triage"]["recall cord"] == 1.0
     assert rows["dev (w7), trained triage"]["recall cord"] is None
+
+
+def test_a_long_post_is_read_window_by_window_against_its_own_thresholds():
+    """A sign told in passing in a long post is drowned in the post's vector: each
+    run of three sentences is read as a short message, and the highest chance of
+    each sign counts, against the long posts' thresholds."""
+    from dataclasses import replace
+
+    from qa.answering.triage import windows
+
+    vector = np.zeros(FakeEmbedder.dimension)
+    quiet = TriageInput("We had the grandchildren all week.", "", vector)
+    told = TriageInput("Oh and my legs are weak and numb since yesterday.", "", vector)
+    model = replace(fake_triage(), long_words=5, long_urgent_min=(0.5, 0.5, 0.5))
+    assert model.assess_long(quiet, [quiet, told]).urgent == ("cord",)
+    assert model.assess_long(quiet, [quiet]).urgent == ()
+    strict = replace(model, long_urgent_min=(1.1, 1.1, 1.1))
+    assert strict.assess_long(quiet, [told]).urgent == ()
+    assert strict.assess_long(quiet, [told]).chance[0] > 0.5
+    text = "One. Two. Three. Four. Five."
+    assert windows(text) == ["One. Two. Three.", "Two. Three. Four.", "Three. Four. Five."]
+    assert windows("One. Two. Three.") == []
+
+
+def test_only_a_post_longer_than_the_models_long_words_is_read_in_windows(fake_assistant, monkeypatch):
+    from dataclasses import replace
+
+    seen = []
+    model = replace(fake_triage(), long_words=12, long_urgent_min=(0.5, 0.5, 0.5))
+    monkeypatch.setattr(type(model), "assess_long", lambda self, whole, parts: seen.append(parts) or self.assess(whole))
+    assistant = fake_assistant.replace(triage=model)
+    assistant.ask("My mum has bone mets in her spine. What is zometa for?")
+    assert seen == []
+    long = "We had a lovely week. The grandchildren came. We went to the beach. Then she felt tired. What is zometa for?"
+    assistant.ask(long)
+    assert [p.message for p in seen[0]] == windows_of(long)
+
+
+def windows_of(text):
+    from qa.answering.triage import windows
+
+    return windows(text)
+
+
+def test_the_long_thresholds_are_saved_and_checked(tmp_path):
+    from dataclasses import replace
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    replace(fake_triage(), long_words=80, long_urgent_min=(0.1, 0.2, 0.3)).save(folder, {})
+    loaded = load_triage(folder, 64)
+    assert loaded.long_words == 80 and loaded.long_urgent_min == (0.1, 0.2, 0.3)
+    saved = json.loads((folder / "triage.json").read_text())
+    del saved["long"]
+    (folder / "triage.json").write_text(json.dumps(saved))
+    with pytest.raises(AnswerModelError, match="damaged"):
+        load_triage(folder, 64)
+
+
+def test_fitting_leaves_long_posts_out_of_the_short_thresholds():
+    from qa.answering.triage import CLASSES
+    from qa.training.triage import fit_triage
+
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(len(CLASSES)), 40)
+    x = rng.normal(size=(len(y), 12)) + np.eye(len(CLASSES), 12)[y] * 1.5
+    x_train, y_train, x_dev, y_dev = x[::2], y[::2], x[1::2], y[1::2]
+    _, plain, *_ = fit_triage(x_train, y_train, x_dev, y_dev, seed=1)
+    # Urgent long posts the network scores otherwise (a sign told in passing), added to dev:
+    urgent = [CLASSES.index(f"urgent:{t}") for t in TOPICS]
+    x_long, y_long = -3 * np.eye(len(CLASSES), 12)[np.repeat(urgent, 5)], np.repeat(urgent, 5)
+    x_all, y_all = np.vstack([x_dev, x_long]), np.concatenate([y_dev, y_long])
+    _, lowered, *_ = fit_triage(x_train, y_train, x_all, y_all, seed=1)
+    short = np.arange(len(y_all)) < len(y_dev)
+    _, kept, *_ = fit_triage(x_train, y_train, x_all, y_all, seed=1, short_train=np.ones(len(y_train), bool), short_dev=short)
+    assert kept == plain and lowered != plain
+
+
+def test_long_posts_thresholds_keep_the_recall_target_of_their_urgent_posts():
+    from qa.answering.triage import CLASSES
+    from qa.training.triage import URGENT_RECALL, long_figures, long_thresholds
+
+    rng = np.random.default_rng(1)
+    labels = np.array([CLASSES.index(f"urgent:{t}") for t in TOPICS for _ in range(30)] + [CLASSES.index("none")] * 30)
+    chances = rng.uniform(0, 1, size=(len(labels), len(TOPICS)))
+    thresholds = long_thresholds(chances, labels)
+    shown = long_figures(chances, labels, thresholds)
+    assert all(shown[f"recall {t}"] >= URGENT_RECALL - 0.04 for t in TOPICS) and 0 < shown["false alarms"] <= 1
+    with pytest.raises(ValueError, match="urgent posts"):
+        long_thresholds(chances[labels != CLASSES.index("urgent:cord")], labels[labels != CLASSES.index("urgent:cord")])

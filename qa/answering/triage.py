@@ -27,6 +27,7 @@ from qa.answering.safety import urgent_topics
 from qa.errors import AnswerModelError
 from qa.files import read_model_json, require_finite
 from qa.language.followup import resolve
+from qa.language.message import sentences
 
 TRIAGE_FILE = "triage.json"
 WORDS_FILE = Path(__file__).with_name("data") / "triage_words.json"
@@ -39,8 +40,11 @@ CUES = ("now", "past", "asks_about", "worry", "negated")
 # answers a message nothing else answers, and the sign is kept for the next turn.
 SURE = 0.5
 MESSAGE_WORDS_CAP = 100
+# A post longer than the model's `long_words` is also read this many sentences at a time:
+# a sign told in passing, which the whole post's vector drowns, is a short message there.
+WINDOW_SENTENCES = 3
 SIGNS_CAP = 4
-FORMAT = 1
+FORMAT = 2  # 2: long posts read window by window, with thresholds of their own
 
 
 @dataclass(frozen=True)
@@ -71,7 +75,12 @@ def assess_turn(triage, embed, prepared, vector: np.ndarray) -> Triage:
     seat" read as nothing alone). `embed` gives a text's vector."""
     earlier = prepared.earlier
     before = embed(resolve(earlier[-1], earlier[:-1])) if earlier else None
-    now = triage.assess(TriageInput(prepared.text, " ".join(earlier), vector, before))
+    whole = TriageInput(prepared.text, " ".join(earlier), vector, before)
+    # A triage step without thresholds for long posts (the rules, a test's stand-in) reads them as any other.
+    if 0 < getattr(triage, "long_words", 0) < len(prepared.text.split()):
+        now = triage.assess_long(whole, [TriageInput(w, whole.earlier, embed(w), before) for w in windows(prepared.text)])
+    else:
+        now = triage.assess(whole)
     if not earlier:
         return now
     back = embed(resolve(earlier[-2], earlier[:-2])) if len(earlier) > 1 else None
@@ -112,7 +121,7 @@ def reading(words: WordPatterns, dimension: int) -> dict:
     """What the weights read, saved with them and checked at load."""
     return {
         "format": FORMAT, "vector dimension": dimension, "words sha256": words.digest, "classes": list(CLASSES),
-        "message words cap": MESSAGE_WORDS_CAP, "signs cap": SIGNS_CAP,
+        "message words cap": MESSAGE_WORDS_CAP, "signs cap": SIGNS_CAP, "window sentences": WINDOW_SENTENCES,
         "inputs": "question vector, earlier turn's vector (zeros if none), word patterns of the message and the earlier turns",
     }
 
@@ -122,6 +131,12 @@ def feature_row(words: WordPatterns, turn: TriageInput) -> np.ndarray:
     vector = np.asarray(turn.vector, dtype=float)
     before = np.zeros_like(vector) if turn.earlier_vector is None else np.asarray(turn.earlier_vector, dtype=float)
     return np.concatenate([vector, before, words.features(turn.message, turn.earlier)])
+
+
+def windows(text: str, size: int = WINDOW_SENTENCES) -> list[str]:
+    """The message's runs of `size` sentences, one starting at each sentence."""
+    found = sentences(text)
+    return [" ".join(found[i:i + size]) for i in range(len(found) - size + 1)] if len(found) > size else []
 
 
 class RuleTriage:
@@ -147,6 +162,10 @@ class TriageModel:
     model: str  # fingerprint of the embedding model whose vectors it reads
     reads: dict
     words: WordPatterns = field(compare=False, repr=False, default=None)
+    # A post of more words is read whole and window by window (`assess_long`),
+    # against thresholds of its own; 0: read as any other.
+    long_words: int = 0
+    long_urgent_min: tuple[float, ...] = ()
 
     @cached_property
     def _arrays(self):
@@ -177,11 +196,24 @@ class TriageModel:
         )
         return Triage(urgent, about, chance)
 
+    def assess_long(self, whole: TriageInput, parts: list[TriageInput]) -> Triage:
+        """A long post: each sign's chance is the highest the whole post or any
+        window of it (`parts`) gives, against the long thresholds; the calm
+        note as the whole post reads."""
+        rows = np.array([feature_row(self.words, turn) for turn in (whole, *parts)])
+        p = self.probabilities(rows)
+        chance = tuple(float(p[:, CLASSES.index(f"urgent:{t}")].max()) for t in TOPICS)
+        urgent = tuple(t for t, c, m in zip(TOPICS, chance, self.long_urgent_min) if c >= m)
+        read_whole = self.triage_of(rows[0])
+        about = tuple(t for t in TOPICS if t not in urgent and (t in read_whole.topics or t in read_whole.urgent))
+        return Triage(urgent, about, chance)
+
     def to_json(self) -> dict:
         return {
             "reads": self.reads, "model": self.model, "mean": list(self.mean), "scale": list(self.scale),
             "layers": [{"weights": [list(r) for r in w], "bias": list(b)} for w, b in self.layers],
             "urgent_min": dict(zip(TOPICS, self.urgent_min)), "topic_min": self.topic_min,
+            "long": {"words": self.long_words, "urgent_min": dict(zip(TOPICS, self.long_urgent_min))},
         }
 
     def save(self, folder: Path, fitted: dict) -> None:
@@ -206,10 +238,14 @@ def load_triage(folder: Path, dimension: int, words: WordPatterns | None = None,
         model = TriageModel(
             tuple(float(v) for v in data["mean"]), tuple(float(v) for v in data["scale"]), layers,
             tuple(float(data["urgent_min"][t]) for t in TOPICS), float(data["topic_min"]), str(data["model"]), expected, words,
+            int(data["long"]["words"]),
+            tuple(float(data["long"]["urgent_min"][t]) for t in TOPICS) if data["long"]["words"] else (),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AnswerModelError(f"{path} is damaged ({exc}): retrain with `qa train-triage`") from exc
-    numbers = [*model.mean, *model.scale, *model.urgent_min, model.topic_min, *(v for w, b in layers for r in w for v in (*r,)), *(v for _, b in layers for v in b)]
+    if model.long_words < 0:
+        raise AnswerModelError(f"{path} has long words {model.long_words}: retrain with `qa train-triage`")
+    numbers = [*model.mean, *model.scale, *model.urgent_min, *model.long_urgent_min, model.topic_min, *(v for w, b in layers for r in w for v in (*r,)), *(v for _, b in layers for v in b)]
     require_finite(numbers, path, "qa train-triage")
     if any(s == 0 for s in model.scale):
         raise AnswerModelError(f"{path} has a zero scale: retrain with `qa train-triage`")

@@ -18,12 +18,14 @@ from qa.evaluation.blind import KEYS, _with_high
 from qa.evaluation.measure import load_set, metrics, run_items, table
 
 POSTS = Path("eval/posts.jsonl")
+RED_BOX = "red box"  # no post here tells an urgent sign happening now: each red Urgent box is a false alarm
 INTRO = (
     "Messages of 100 to 400 words about the five texts, as people post them: a story, family and feelings, and the "
     "question somewhere in it (`eval/posts.jsonl`). No question a model trained on is longer than 76 words. Two "
     "writers, each unseen by the other: dev (read while choosing how a long post is read) and test (report only). "
     "*By its questions*: as shipped, a message of more than `long_message_words` words is read by its question "
-    "sentences and the story just before them; *read whole*: the message as one query, as before."
+    "sentences and the story just before them; *read whole*: the message as one query, as before. *Red box*: "
+    "the share shown the red Urgent box; no post here tells a sign happening now, so each is a false alarm."
 )
 
 
@@ -37,11 +39,12 @@ def run_posts(assistant, path: Path = POSTS) -> dict[str, dict]:
         for name, reader in ((f"{split}, by its questions", assistant), (f"{split}, read whole", whole)):
             if chosen:
                 results = run_items(reader, chosen, progress=False)
-                figures[name] = _with_high(metrics(results), results)
+                red = sum(r.answer["urgent"] is not None for r in results) / len(results)
+                figures[name] = {**_with_high(metrics(results), results), RED_BOX: red}
     return figures
 
 
 def report(figures: dict) -> str:
     if not figures:
         return ""
-    return "\n".join(["## Long posts", "", INTRO, "", table(figures, KEYS), ""])
+    return "\n".join(["## Long posts", "", INTRO, "", table(figures, [*KEYS, RED_BOX]), ""])
