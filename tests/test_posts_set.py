@@ -30,7 +30,7 @@ def posts() -> list[dict]:
 
 
 def test_shape_and_labels(posts):
-    assert Counter(p["split"] for p in posts) == {"dev": 45, "test": 40}
+    assert Counter(p["split"] for p in posts) == {"dev": 44, "test": 40}
     for post in posts:
         where = post["id"]
         assert set(post) == KEYS, where

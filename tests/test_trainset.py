@@ -16,6 +16,12 @@ from qa.training.trainset import TrainingDataError, gold_unit_ids, load_items
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN_FILE = ROOT / "train" / "questions.jsonl"
 EVAL_FILE = ROOT / "eval" / "questions.jsonl"
+POSTS_FILE = ROOT / "eval" / "posts.jsonl"  # the long posts (qa.evaluation.posts): evaluation questions too
+
+
+def _evaluation_questions() -> list[str]:
+    return [json.loads(line)["question"] for path in (EVAL_FILE, POSTS_FILE)
+            for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 MAX_COSINE_TO_EVAL = 0.85
 
 
@@ -110,7 +116,7 @@ def test_no_training_question_is_close_to_an_eval_question(items):
     from qa.index.embed import Embedder, bundled_model_path
 
     embedder = Embedder(bundled_model_path())
-    evaluation = [json.loads(line)["question"] for line in EVAL_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    evaluation = _evaluation_questions()
     train = embedder.encode([i["question"] for i in items])
     closest = (train @ embedder.encode(evaluation).T).max(axis=1)
     too_close = [(items[n]["id"], round(float(closest[n]), 3)) for n in range(len(items)) if closest[n] >= MAX_COSINE_TO_EVAL]
@@ -173,7 +179,7 @@ def test_no_leaflet_question_or_triage_message_is_close_to_an_eval_question():
     from qa.index.embed import Embedder, bundled_model_path
 
     embedder = Embedder(bundled_model_path())
-    evaluation = [json.loads(line)["question"] for line in EVAL_FILE.read_text(encoding="utf-8").splitlines() if line.strip()]
+    evaluation = _evaluation_questions()
     leaflets = [item for folder in LEAFLET_FOLDERS for item in _leaflet_items(folder)]
     written = [(i["id"], i["question"]) for i in leaflets] + [(i["id"], i["message"]) for i in _triage_items()]
     closest = (embedder.encode([text for _, text in written]) @ embedder.encode(evaluation).T).max(axis=1)
