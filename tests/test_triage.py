@@ -238,13 +238,9 @@ def test_only_a_post_longer_than_the_models_long_words_is_read_in_windows(fake_a
     assert seen == []
     long = "We had a lovely week. The grandchildren came. We went to the beach. Then she felt tired. What is zometa for?"
     assistant.ask(long)
-    assert [p.message for p in seen[0]] == windows_of(long)
-
-
-def windows_of(text):
     from qa.answering.triage import windows
 
-    return windows(text)
+    assert [p.message for p in seen[0]] == windows(long)
 
 
 def test_the_long_thresholds_are_saved_and_checked(tmp_path):

@@ -8,7 +8,9 @@ A small network (trained by `qa train-triage`, qa.training.triage) reads the
 question's vector (the one retrieval already computed), the vector of the
 turn before it, and word-pattern features (data/triage_words.json, and the
 old urgent-sign rules); none of the word patterns decides alone. The
-thresholds for *urgent now* were set on the dev split for recall first.
+thresholds for *urgent now* were set on the dev split for recall first. A post
+of more than `long_words` words is also read three sentences at a time, against
+thresholds of its own (`assess_long`): a sign told in passing is a short message there.
 Everything it reads is saved with its weights and checked at load.
 """
 
@@ -75,22 +77,27 @@ def assess_turn(triage, embed, prepared, vector: np.ndarray) -> Triage:
     seat" read as nothing alone). `embed` gives a text's vector."""
     earlier = prepared.earlier
     before = embed(resolve(earlier[-1], earlier[:-1])) if earlier else None
-    whole = TriageInput(prepared.text, " ".join(earlier), vector, before)
-    # A triage step without thresholds for long posts (the rules, a test's stand-in) reads them as any other.
-    if 0 < getattr(triage, "long_words", 0) < len(prepared.text.split()):
-        now = triage.assess_long(whole, [TriageInput(w, whole.earlier, embed(w), before) for w in windows(prepared.text)])
-    else:
-        now = triage.assess(whole)
+    now = _read(triage, embed, TriageInput(prepared.text, " ".join(earlier), vector, before))
     if not earlier:
         return now
     back = embed(resolve(earlier[-2], earlier[:-2])) if len(earlier) > 1 else None
-    then = triage.assess(TriageInput(prepared.last_text or earlier[-1], " ".join(earlier[:-1]), before, back))
+    then = _read(triage, embed, TriageInput(prepared.last_text or earlier[-1], " ".join(earlier[:-1]), before, back))
     kept = {t for t, chance in zip(TOPICS, then.chance) if t in then.urgent and chance >= SURE}
     if kept <= set(now.urgent):
         return now
     urgent = tuple(t for t in TOPICS if t in now.urgent or t in kept)
     chance = tuple(max(a, b) if t in kept else a for t, a, b in zip(TOPICS, now.chance, then.chance))
     return Triage(urgent, tuple(t for t in now.topics if t not in urgent), chance)
+
+
+def _read(triage, embed, turn: TriageInput) -> Triage:
+    """One turn's triage: a post longer than the model's `long_words` is read
+    whole and window by window (`assess_long`). A triage step without thresholds
+    for long posts (the rules, a test's stand-in) reads it as any other."""
+    if 0 < getattr(triage, "long_words", 0) < len(turn.message.split()):
+        parts = [TriageInput(w, turn.earlier, embed(w), turn.earlier_vector) for w in windows(turn.message)]
+        return triage.assess_long(turn, parts)
+    return triage.assess(turn)
 
 
 class WordPatterns:
