@@ -77,11 +77,11 @@ def assess_turn(triage, embed, prepared, vector: np.ndarray) -> Triage:
     seat" read as nothing alone). `embed` gives a text's vector."""
     earlier = prepared.earlier
     before = embed(resolve(earlier[-1], earlier[:-1])) if earlier else None
-    now = _read(triage, embed, TriageInput(prepared.text, " ".join(earlier), vector, before))
+    now = read_turn(triage, embed, TriageInput(prepared.text, " ".join(earlier), vector, before))
     if not earlier:
         return now
     back = embed(resolve(earlier[-2], earlier[:-2])) if len(earlier) > 1 else None
-    then = _read(triage, embed, TriageInput(prepared.last_text or earlier[-1], " ".join(earlier[:-1]), before, back))
+    then = read_turn(triage, embed, TriageInput(prepared.last_text or earlier[-1], " ".join(earlier[:-1]), before, back))
     kept = {t for t, chance in zip(TOPICS, then.chance) if t in then.urgent and chance >= SURE}
     if kept <= set(now.urgent):
         return now
@@ -90,11 +90,16 @@ def assess_turn(triage, embed, prepared, vector: np.ndarray) -> Triage:
     return Triage(urgent, tuple(t for t in now.topics if t not in urgent), chance)
 
 
-def _read(triage, embed, turn: TriageInput) -> Triage:
+def is_long(long_words: int, text: str) -> bool:
+    """A post read whole and window by window: more than `long_words` words (0: none is)."""
+    return 0 < long_words < len(text.split())
+
+
+def read_turn(triage, embed, turn: TriageInput) -> Triage:
     """One turn's triage: a post longer than the model's `long_words` is read
     whole and window by window (`assess_long`). A triage step without thresholds
     for long posts (the rules, a test's stand-in) reads it as any other."""
-    if 0 < getattr(triage, "long_words", 0) < len(turn.message.split()):
+    if is_long(getattr(triage, "long_words", 0), turn.message):
         parts = [TriageInput(w, turn.earlier, embed(w), turn.earlier_vector) for w in windows(turn.message)]
         return triage.assess_long(turn, parts)
     return triage.assess(turn)

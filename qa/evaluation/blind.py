@@ -85,14 +85,14 @@ def run_blind(assistant, folders=FOLDERS) -> dict[str, dict]:
     figures, together = {}, []
     for name, files in blind_sets(assistant, folders).items():
         results = answer_leaflets(assistant, files)
-        figures[name] = _with_high(metrics(results), results)
+        figures[name] = with_high(metrics(results), results)
         together += results
     if len(figures) > 1:
-        figures["all together"] = _with_high(metrics(together), together)
+        figures["all together"] = with_high(metrics(together), together)
     return figures
 
 
-def _with_high(figures: dict, results) -> dict:
+def with_high(figures: dict, results) -> dict:
     """The share of answers shown with high confidence that are right."""
     high = [r.correct for r in results if not r.answer["abstained"] and r.answer["confidence"] >= HIGH]
     return {**figures, "high confidence right": sum(high) / len(high) if high else None}

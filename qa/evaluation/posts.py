@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qa.evaluation.blind import KEYS, _with_high
+from qa.evaluation.blind import KEYS, with_high
 from qa.evaluation.measure import load_set, metrics, run_items, table
 
 POSTS = Path("eval/posts.jsonl")
@@ -40,7 +40,7 @@ def run_posts(assistant, path: Path = POSTS) -> dict[str, dict]:
             if chosen:
                 results = run_items(reader, chosen, progress=False)
                 red = sum(r.answer["urgent"] is not None for r in results) / len(results)
-                figures[name] = {**_with_high(metrics(results), results), RED_BOX: red}
+                figures[name] = {**with_high(metrics(results), results), RED_BOX: red}
     return figures
 
 

@@ -33,8 +33,9 @@ from qa.answering.triage import (
     TriageModel,
     WordPatterns,
     feature_row,
+    is_long,
+    read_turn,
     reading,
-    windows,
 )
 from qa.files import read_jsonl, write_manifest
 from qa.language.followup import resolve
@@ -149,15 +150,14 @@ def fit_triage(x_train, y_train, x_dev, y_dev, seed: int = 13, short_train=None,
 
 
 def long_chances(assistant, model: TriageModel, items: list[dict]) -> np.ndarray:
-    """Each post's chance of each sign as assess_long reads it: the highest of
-    the post read whole and window by window."""
-    unlimited = replace(model, long_urgent_min=(0.0,) * len(TOPICS))
+    """Each post's chance of each sign as the product reads it (read_turn: the
+    highest of the post read whole and window by window)."""
+    unlimited = replace(model, long_words=LONG_WORDS, long_urgent_min=(0.0,) * len(TOPICS))
     rows = []
     for item in items:
         prepared = assistant.prepare(item["message"], item["history"])
         whole = TriageInput(prepared.text, "", assistant.embed(prepared.query), None)
-        parts = [TriageInput(w, "", assistant.embed(w), None) for w in windows(prepared.text)]
-        rows.append(unlimited.assess_long(whole, parts).chance)
+        rows.append(read_turn(unlimited, assistant.embed, whole).chance)
     return np.array(rows).reshape(len(items), len(TOPICS))
 
 
@@ -218,7 +218,9 @@ def _fit_and_save(args, settings: Settings, assistant, train: list[dict], dev: l
     words = WordPatterns()
     x_train, x_dev = features(assistant, words, train), features(assistant, words, dev)
     y_train, y_dev = np.array([label_of(i) for i in train]), np.array([label_of(i) for i in dev])
-    short_train, short_dev = (np.array([len(i["message"].split()) <= LONG_WORDS for i in rows]) for rows in (train, dev))
+    # Long as the product counts it: the prepared message's words.
+    short_train, short_dev = (np.array([not is_long(LONG_WORDS, assistant.prepare(i["message"], i["history"]).text) for i in rows])
+                              for rows in (train, dev))
     layers, urgent_min, mean, scale, _ = fit_triage(x_train, y_train, x_dev, y_dev, args.seed, short_train, short_dev)
     dimension = assistant.index.unit_vectors.shape[1]
     model = TriageModel(
