@@ -45,17 +45,23 @@ def fit_platt(raw: np.ndarray, right: np.ndarray) -> tuple[float, ...]:
 
 def fit_offset(z: np.ndarray, right: np.ndarray) -> float:
     """The shift of these log-odds under which `right` is most likely (logistic
-    regression with the slope held at 1: Newton's method on one number). Kept
-    within -MAX_OFFSET..MAX_OFFSET: where every answer is right, or none, the
-    likeliest shift is infinite."""
-    offset = 0.0
-    for _ in range(100):
-        p = 1.0 / (1.0 + np.exp(-np.clip(z + offset, -30, 30)))
-        step = float(np.sum(p - right)) / max(float(np.sum(p * (1 - p))), 1e-9)
-        offset = float(np.clip(offset - step, -MAX_OFFSET, MAX_OFFSET))
-        if abs(step) < 1e-9:
-            break
-    return offset
+    regression with the slope held at 1). The likelihood's slope in the shift,
+    sum(sigmoid(z + shift) - right), only rises, so its zero is found by bisection:
+    Newton's steps, tried first, swing from one bound to the other when most
+    log-odds are far from 0 (long posts answered at 0.99). Kept within
+    -MAX_OFFSET..MAX_OFFSET: where every answer is right, or none, the likeliest shift is infinite."""
+    def slope(shift: float) -> float:
+        return float(np.sum(1.0 / (1.0 + np.exp(-np.clip(z + shift, -30, 30))) - right))
+
+    low, high = -MAX_OFFSET, MAX_OFFSET
+    if slope(low) >= 0:
+        return low
+    if slope(high) <= 0:
+        return high
+    for _ in range(60):  # 20 / 2**60: far below any shift that matters
+        middle = (low + high) / 2
+        low, high = (middle, high) if slope(middle) < 0 else (low, middle)
+    return (low + high) / 2
 
 
 def choose_threshold(confidence: np.ndarray, answerable: np.ndarray, refused_anyway: np.ndarray | None = None) -> float:
