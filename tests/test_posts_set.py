@@ -16,7 +16,8 @@ from qa.settings import Settings
 ROOT = Path(__file__).resolve().parents[1]
 POSTS = ROOT / "eval" / "posts.jsonl"
 KEYS = {"id", "question", "history", "answerable", "answers", "sources", "kind", "split", "urgent", "unanswerable_type"}
-# Each split has its own writer.
+# Each split has its own writers: dev's first writer (pd001...), a caregivers' writer (pda..)
+# and a patients' writer (pdb..); test's writer (pt...) saw none of them.
 PREFIX = {"dev": "pd", "test": "pt"}
 
 
@@ -30,7 +31,7 @@ def posts() -> list[dict]:
 
 
 def test_shape_and_labels(posts):
-    assert Counter(p["split"] for p in posts) == {"dev": 44, "test": 40}
+    assert Counter(p["split"] for p in posts) == {"dev": 104, "test": 40}
     for post in posts:
         where = post["id"]
         assert set(post) == KEYS, where

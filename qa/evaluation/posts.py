@@ -2,9 +2,9 @@
 to a helpline (a story, family, feelings, the question somewhere in it), about
 the five texts. No question any model trained on is longer than 76 words, so
 these show how the assistant reads a post longer than anything it learned
-from. Two writers, who saw neither each other's posts nor the evaluation set:
-`dev` (ids pd..., read while choosing how a long post is read) and `test` (pt...,
-report only). Each is measured as shipped (a post past `long_message_words`
+from. Four writers, who saw neither each other's posts nor the evaluation set:
+three in `dev` (ids pd0.., pda.., pdb..; read while choosing how a long post is
+read) and one in `test` (pt..., report only). Each is measured as shipped (a post past `long_message_words`
 read by its questions and the story just before them) and read whole.
 
     qa eval --blind     # adds the table to eval/blind.md with --report eval
@@ -21,8 +21,8 @@ POSTS = Path("eval/posts.jsonl")
 RED_BOX = "red box"  # no post here tells an urgent sign happening now: each red Urgent box is a false alarm
 INTRO = (
     "Messages of 100 to 400 words about the five texts, as people post them: a story, family and feelings, and the "
-    "question somewhere in it (`eval/posts.jsonl`). No question a model trained on is longer than 76 words. Two "
-    "writers, each unseen by the other: dev (read while choosing how a long post is read) and test (report only). "
+    "question somewhere in it (`eval/posts.jsonl`). No question a model trained on is longer than 76 words. Four "
+    "writers, each unseen by the others: three in dev (read while choosing how a long post is read), one in test (report only). "
     "*By its questions*: as shipped, a message of more than `long_message_words` words is read by its question "
     "sentences and the story just before them; *read whole*: the message as one query, as before. *Red box*: "
     "the share shown the red Urgent box; no post here tells a sign happening now, so each is a false alarm."
