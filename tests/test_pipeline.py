@@ -398,3 +398,21 @@ def test_a_long_post_is_read_by_its_questions_and_triage_reads_it_whole(fake_ass
     assert fake_assistant.prepare("The nurse mentioned zometa. What is that for?").focus == ""
     whole = fake_assistant.replace(settings=fake_assistant.settings.with_(long_message_words=0))
     assert whole.prepare(message).focus == ""
+
+
+def test_a_long_post_is_answered_only_as_surely_as_its_surest_question(fake_assistant):
+    """Read with the story before it, a question the sources lack was answered from
+    the story's topic: dev's long posts that ask what the sources lack were answered
+    at 0.80 to 0.99. Its question sentences, each read as a short question (the kind
+    the confidence is calibrated on), say whether it is answered."""
+    story = "We had a lovely week by the sea with the grandchildren and the dog. " * 6
+    message = story + "Then the nurse mentioned zometa and its side effects at the clinic. Can we take the ferry to France in June?"
+    prepared = fake_assistant.prepare(message)
+    assert fake_assistant.read(prepared.focus, prepared.focus)[1] >= fake_assistant.threshold  # the story's topic alone
+    (part, _, sureness), = fake_assistant._part_readings(prepared)
+    assert part.text == "Can we take the ferry to France in June?" and sureness < fake_assistant.threshold
+    answer = fake_assistant.ask(message)
+    assert answer.abstained and answer.confidence == pytest.approx(sureness)
+    # Its question answered: as sure as that question (or the post, were it less sure).
+    answered = fake_assistant.ask(story + "Then the nurse mentioned zometa at the clinic. What are its side effects?")
+    assert not answered.abstained and "headache" in answered.text

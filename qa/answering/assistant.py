@@ -260,6 +260,8 @@ class Assistant:
         unanswered: tuple[str, ...] = ()
         if len(prepared.parts) > 1:
             picks, confidence, unanswered = self._each_part(prepared, picks, confidence)
+        if prepared.focus:  # a long post: as sure as the surest of its questions read as short ones (as calibrated)
+            confidence = min(confidence, max(reading[2] for reading in self._part_readings(prepared)))
         if not picks or confidence < self.threshold:
             # Triage is more sure than not of an urgent sign: the sources' urgent-care
             # advice answers it, even when no other passage fits well. Below that
@@ -322,14 +324,8 @@ class Assistant:
         """A message asking two or three things gets the best unit for each part
         the sources answer, beside the best units for the message as a whole,
         and the parts they do not answer (said plainly in the reply)."""
-        earlier, best, confident, unanswered = prepared.earlier, [], [], []
-        if prepared.story:  # "What does that do?" after "...mentioned denosumab."
-            earlier = (*earlier, prepared.story)
-        for part in prepared.parts:
-            part_prepared = self.preparer.part(part, earlier)
-            part_picks, part_confidence, _ = self.read(part_prepared.query, part_prepared.text)
-            if part_prepared.text and not part_prepared.problem:
-                earlier = (*earlier, part_prepared.spelled)  # a later part may lean on this one
+        best, confident, unanswered = [], [], []
+        for part_prepared, part_picks, part_confidence in self._part_readings(prepared):
             if part_picks and part_confidence >= self.threshold:
                 best.append(part_picks[0])  # best first
                 confident.append(part_confidence)
@@ -340,6 +336,17 @@ class Assistant:
         if picks and confidence >= self.threshold:
             best = with_whole_best(best, confident, picks[0], confidence, bool(unanswered))
         return merge_parts(best, picks, self.settings.max_units), max(confidence, min(confident)), tuple(unanswered)
+
+    def _part_readings(self, prepared: Prepared):
+        """(prepared part, picks, confidence) for each question sentence read on its own, resolved
+        against the story and the parts before it, from the turn cache when read already."""
+        earlier = (*prepared.earlier, prepared.story) if prepared.story else prepared.earlier  # "What does that do?"
+        for part in prepared.parts:
+            part_prepared = self.preparer.part(part, earlier)
+            picks, confidence, _ = self._first_reading(part_prepared.query, part_prepared.text)
+            if part_prepared.text and not part_prepared.problem:
+                earlier = (*earlier, part_prepared.spelled)  # a later part may lean on this one
+            yield part_prepared, picks, confidence
 
     def _abstain(
         self, question: str, resolved: str, message: str, confidence: float, topics: list[str] = (),
