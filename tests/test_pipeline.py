@@ -416,3 +416,13 @@ def test_a_long_post_is_answered_only_as_surely_as_its_surest_question(fake_assi
     # Its question answered: as sure as that question (or the post, were it less sure).
     answered = fake_assistant.ask(story + "Then the nurse mentioned zometa at the clinic. What are its side effects?")
     assert not answered.abstained and "headache" in answered.text
+
+
+def test_a_refused_long_post_names_only_the_words_its_questions_use(fake_assistant):
+    """The refusal named the story's words ("they don't mention machinist, lupron")
+    where the question asked about another drug, and a word twice where the question used it twice."""
+    story = "My husband worked as a machinist for thirty years before he retired to the coast. " * 5
+    message = story + "His oncologist started keytruda last month. Is keytruda safe with xofigo, or should keytruda be stopped first?"
+    answer = fake_assistant.ask(message)
+    assert answer.abstained
+    assert "they don't mention keytruda, xofigo)" in answer.message and "machinist" not in answer.message

@@ -271,7 +271,7 @@ class Assistant:
             sure = [ADVICE_TOPIC[t] for t, chance in zip(TOPICS, triage.chance) if t in triage.urgent and chance >= SURE]
             if any(topic in self.advice for topic in sure) and not asks_for_figure(text):
                 return self._answer(question, resolved, [], confidence, urgent, [])
-            message = why_not(describe(text, text, self.vocabulary), picks, self.settings.rare_term_zipf)
+            message = why_not(describe(prepared.asked, prepared.asked, self.vocabulary), picks, self.settings.rare_term_zipf)
             return self._abstain(question, resolved, message, confidence, urgent, self.suggest(vector), touched=touched)
         # An answer about an urgent topic brings the advice as a calm note, not the red box.
         touched += [t for t in answer_topics([p.unit.text for p in picks]) if t not in touched]

@@ -62,7 +62,7 @@ def why_not(question: Question, picks: list[Pick], rare_term_zipf: float) -> str
     "keytruda" is not taken for a word the assistant missed."""
     if asks_about_prognosis(question.text):
         return OUTLOOK
-    rare = [word for word, zipf in question.unknown if zipf < rare_term_zipf]
+    rare = list(dict.fromkeys(word for word, zipf in question.unknown if zipf < rare_term_zipf))  # each once
     if rare:
         return f"Sorry, the sources I have don't cover this question (they don't mention {', '.join(rare[:3])}), " + CARE_TEAM
     if question.asks_for_figure and not any(states_figure(p.unit.text) for p in picks):

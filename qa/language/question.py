@@ -68,6 +68,11 @@ class Prepared:
         return not self.problem
 
     @property
+    def asked(self) -> str:
+        """What the message asks: a long post's question sentences, else the whole message."""
+        return " ".join(self.parts) if self.focus else self.text
+
+    @property
     def is_followup(self) -> bool:
         """It leaned on the conversation: the earlier subject was added."""
         return self.query != self.spelled
