@@ -114,6 +114,22 @@ def test_a_long_message_is_answered_on_its_question(assistant):
     _check_verbatim(assistant, answer)
 
 
+def test_a_long_post_asking_only_what_the_sources_lack_is_refused(assistant):
+    # Read with its story (prostate cancer, radiotherapy, work), it was answered with
+    # the sources' list of questions to ask the doctor at 0.77.
+    post = (
+        "Hello all. My husband was told in January that his prostate cancer has spread to his pelvis and two vertebrae. "
+        "He has hormone injections and had a single dose of radiotherapy to his hip which took the pain away within a fortnight. "
+        "He is still working three days a week at the garden centre and his boss has been very understanding so far. "
+        "He is sixty-four and had planned to retire next year anyway. What we cannot work out is the money side. "
+        "Can he claim his works pension early on health grounds, and does that affect his state benefits? "
+        "We have an appointment with the Macmillan adviser but not for a month."
+    )
+    assert len(post.split()) > assistant.settings.long_message_words
+    answer = assistant.ask(post)
+    assert answer.abstained and not answer.units, answer.text
+
+
 def test_a_word_the_sources_never_use_is_no_reason_to_refuse(assistant):
     answer = assistant.ask("my mums tumours have spread to her spine, how do they treat bone mets")
     assert not answer.abstained, answer.message
