@@ -115,6 +115,20 @@ def test_abstention_says_not_covered_and_offers_suggestions(fake_assistant):
     assert all(f"- {s}" in plain for s in answer.suggestions)
 
 
+def test_a_refused_long_post_shows_the_questions_found_in_it():
+    """A refused post of 300 words: the user sees which of its sentences were read as its questions."""
+    answer = replace(_answer("x", "x"), abstained=True, units=(), citations=(), message="Sorry, not covered.",
+                     unanswered=("Can he claim his pension early?", "Is <that> taxed?"))
+    html = render_answer(answer)
+    assert html.index("Sorry, not covered.") < html.index("Can he claim his pension early?")
+    assert "&lt;that&gt;" in html and "<that>" not in html
+    plain = to_plain(answer)
+    assert "Sorry, not covered." in plain and "“Can he claim his pension early?”" in plain
+    from qa.apps.cli import format_answer
+
+    assert "“Can he claim his pension early?”" in format_answer(answer)
+
+
 def test_suggestions_are_escaped():
     answer = replace(_answer("x", "x"), abstained=True, units=(), citations=(), message="No.", suggestions=(XSS,))
     assert "<li>&lt;script&gt;" in render_answer(answer)

@@ -413,6 +413,7 @@ def test_a_long_post_is_answered_only_as_surely_as_its_surest_question(fake_assi
     assert part.text == "Can we take the ferry to France in June?" and sureness < fake_assistant.threshold
     answer = fake_assistant.ask(message)
     assert answer.abstained and answer.confidence == pytest.approx(sureness)
+    assert answer.unanswered == ("Can we take the ferry to France in June?",)  # shown: the question it found
     # Its question answered: as sure as that question (or the post, were it less sure).
     answered = fake_assistant.ask(story + "Then the nurse mentioned zometa at the clinic. What are its side effects?")
     assert not answered.abstained and "headache" in answered.text

@@ -272,7 +272,8 @@ class Assistant:
             if any(topic in self.advice for topic in sure) and not asks_for_figure(text):
                 return self._answer(question, resolved, [], confidence, urgent, [])
             message = why_not(describe(prepared.asked, prepared.asked, self.vocabulary), picks, self.settings.rare_term_zipf)
-            return self._abstain(question, resolved, message, confidence, urgent, self.suggest(vector), touched=touched)
+            asked = prepared.parts if prepared.focus else ()  # a long post: the questions found in it, shown
+            return self._abstain(question, resolved, message, confidence, urgent, self.suggest(vector), touched=touched, unanswered=asked)
         # An answer about an urgent topic brings the advice as a calm note, not the red box.
         touched += [t for t in answer_topics([p.unit.text for p in picks]) if t not in touched]
         answer = self._answer(question, resolved, picks, confidence, urgent, [t for t in touched if t not in urgent])
@@ -350,7 +351,7 @@ class Assistant:
 
     def _abstain(
         self, question: str, resolved: str, message: str, confidence: float, topics: list[str] = (),
-        suggestions: tuple[str, ...] = (), usable: bool = True, touched: list[str] = (),
+        suggestions: tuple[str, ...] = (), usable: bool = True, touched: list[str] = (), unanswered: tuple[str, ...] = (),
     ) -> Answer:
         citations: list[Citation] = []
         urgent = self._urgent(topics, citations)
@@ -359,7 +360,7 @@ class Assistant:
         return Answer(
             question=question, units=(), citations=tuple(citations), abstained=True, confidence=confidence,
             disclaimer=DISCLAIMER, urgent=urgent, message=message, resolved_question=resolved,
-            suggestions=suggestions, usable=usable, help_note=help_note, support=support,
+            suggestions=suggestions, usable=usable, help_note=help_note, support=support, unanswered=unanswered,
         )
 
     def _answer(

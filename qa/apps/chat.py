@@ -201,6 +201,7 @@ def help_html(unit: AnswerUnit) -> str:
 def abstain_html(answer: Answer, list_suggestions: bool = True) -> str:
     """Why there is no answer, and where to go instead (the suggestions, if listed here)."""
     html = f'<div class="qa-abstain"><p>{escape(answer.message)}</p>'
+    html += "".join(f'<p class="qa-unanswered">{escape(line)}</p>' for line in answer.unanswered_lines)  # a long post's questions
     if answer.support:  # the support lines the sources name, quoted and cited
         lines = "".join(f"<li>{unit_html(u)}</li>" for u in answer.support)
         html += f'<div class="qa-support"><p class="qa-support-title">Support lines the sources name:</p><ul>{lines}</ul></div>'
@@ -272,6 +273,8 @@ def to_plain(answer: Answer, note: str = "", source_age_years: int = SOURCE_AGE_
     if note:
         lines += [note, ""]
     lines.append(answer.text)
+    if answer.abstained:
+        lines += list(answer.unanswered_lines)
     if answer.support:
         lines += ["", "Support lines the sources name:"] + [f"- {flat(u.text)} [{u.citation}]" for u in answer.support]
     if answer.abstained and answer.suggestions:

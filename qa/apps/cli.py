@@ -278,8 +278,8 @@ def format_answer(answer, width: int = 88, source_age_years: int = SOURCE_AGE_YE
     if answer.urgent is not None:
         lines += [wrap(f"URGENT: {answer.urgent.text} [{answer.urgent.citation}]"), ""]
     lines.append(wrap(answer.text))
+    lines += [wrap(line) for line in answer.unanswered_lines]
     if not answer.abstained:
-        lines += [wrap(line) for line in answer.unanswered_lines]
         lines.append(f"(confidence {answer.confidence:.2f})")
     if answer.suggestions:
         lines += ["", "Questions the sources do answer:"] + [f"  - {q}" for q in answer.suggestions]
