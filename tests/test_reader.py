@@ -351,12 +351,11 @@ def test_a_surer_part_leads_when_the_whole_message_leant_toward_a_part_left_unan
         return ([given], sure, None) if "given" in text else ([effects], 0.0, None)
 
     monkeypatch.setattr(fake_assistant, "read", read)
-    lead = lambda confidence: fake_assistant._each_part(prepared, [effects, given], confidence)[0][0]  # noqa: E731
+    lead = lambda confidence: fake_assistant._each_part(fake_assistant._part_readings(prepared), [effects, given], confidence)[0][0]  # noqa: E731
     assert lead(sure - 0.01) is given
     assert lead(sure) is effects  # the whole as sure as the part
-    assert fake_assistant._each_part(prepared, [effects, given], sure - 0.01)[2] == ("Does it make your hair fall out?",)
+    assert fake_assistant._each_part(fake_assistant._part_readings(prepared), [effects, given], sure - 0.01)[2] == ("Does it make your hair fall out?",)
     monkeypatch.setattr(fake_assistant, "read", lambda query, text, avoid=frozenset(): ([given], sure, None))
-    fake_assistant.forget()  # the turn cache keeps the parts' readings by the read replaced
     assert lead(sure - 0.01) is effects  # every part answered
 
 

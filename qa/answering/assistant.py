@@ -257,11 +257,10 @@ class Assistant:
         triage = self.assess(prepared, vector if resolved == prepared.query else self.embed(prepared.query))  # as trained
         urgent = [ADVICE_TOPIC[t] for t in triage.urgent]
         touched = [ADVICE_TOPIC[t] for t in triage.topics]
-        unanswered: tuple[str, ...] = ()
-        if len(prepared.parts) > 1:
-            picks, confidence, unanswered = self._each_part(prepared, picks, confidence)
+        readings = self._part_readings(prepared) if len(prepared.parts) > 1 or prepared.focus else ()  # read once, used twice
+        picks, confidence, unanswered = self._each_part(readings, picks, confidence) if len(readings) > 1 else (picks, confidence, ())
         if prepared.focus:  # a long post: as sure as the surest of its questions read as short ones (as calibrated)
-            confidence = min(confidence, max(reading[2] for reading in self._part_readings(prepared)))
+            confidence = min(confidence, max(reading[2] for reading in readings))
         if not picks or confidence < self.threshold:
             # Triage is more sure than not of an urgent sign: the sources' urgent-care
             # advice answers it, even when no other passage fits well. Below that
@@ -321,12 +320,12 @@ class Assistant:
         starters = tuple(self.suggestions[0][:3]) if near is None else self.suggest(near)
         return self._abstain(question, prepared.text, SOCIAL_REPLIES[prepared.social], 0.0, suggestions=starters)
 
-    def _each_part(self, prepared: Prepared, picks: list[Pick], confidence: float) -> tuple[list[Pick], float, tuple[str, ...]]:
+    def _each_part(self, readings, picks: list[Pick], confidence: float) -> tuple[list[Pick], float, tuple[str, ...]]:
         """A message asking two or three things gets the best unit for each part
-        the sources answer, beside the best units for the message as a whole,
-        and the parts they do not answer (said plainly in the reply)."""
+        the sources answer (`readings`: _part_readings), beside the best units for
+        the message as a whole, and the parts they do not answer (said plainly in the reply)."""
         best, confident, unanswered = [], [], []
-        for part_prepared, part_picks, part_confidence in self._part_readings(prepared):
+        for part_prepared, part_picks, part_confidence in readings:
             if part_picks and part_confidence >= self.threshold:
                 best.append(part_picks[0])  # best first
                 confident.append(part_confidence)
@@ -338,16 +337,17 @@ class Assistant:
             best = with_whole_best(best, confident, picks[0], confidence, bool(unanswered))
         return merge_parts(best, picks, self.settings.max_units), max(confidence, min(confident)), tuple(unanswered)
 
-    def _part_readings(self, prepared: Prepared):
+    def _part_readings(self, prepared: Prepared) -> tuple[tuple[Prepared, list[Pick], float], ...]:
         """(prepared part, picks, confidence) for each question sentence read on its own, resolved
-        against the story and the parts before it, from the turn cache when read already."""
+        against the story and the parts before it."""
         earlier = (*prepared.earlier, prepared.story) if prepared.story else prepared.earlier  # "What does that do?"
+        readings = []
         for part in prepared.parts:
             part_prepared = self.preparer.part(part, earlier)
-            picks, confidence, _ = self._first_reading(part_prepared.query, part_prepared.text)
+            readings.append((part_prepared, *self.read(part_prepared.query, part_prepared.text)[:2]))
             if part_prepared.text and not part_prepared.problem:
                 earlier = (*earlier, part_prepared.spelled)  # a later part may lean on this one
-            yield part_prepared, picks, confidence
+        return tuple(readings)
 
     def _abstain(
         self, question: str, resolved: str, message: str, confidence: float, topics: list[str] = (),
