@@ -289,3 +289,55 @@ def test_long_posts_thresholds_keep_the_recall_target_of_their_urgent_posts():
     assert all(shown[f"recall {t}"] >= URGENT_RECALL - 0.04 for t in TOPICS) and 0 < shown["false alarms"] <= 1
     with pytest.raises(ValueError, match="urgent posts"):
         long_thresholds(chances[labels != CLASSES.index("urgent:cord")], labels[labels != CLASSES.index("urgent:cord")])
+
+
+def _deaf(model):
+    """The model's network with every weight zero: it reads 'none' in everything."""
+    (weights, bias), = model.layers
+    return (tuple(tuple(0.0 for _ in row) for row in weights), bias)
+
+
+def test_a_long_post_and_its_windows_are_read_by_the_long_posts_network():
+    """The long posts' network learnt from windows telling of past, treated
+    episodes; the short messages' network reads short messages and the calm note."""
+    from dataclasses import replace
+
+    vector = np.zeros(FakeEmbedder.dimension)
+    quiet = TriageInput("We had the grandchildren all week.", "", vector)
+    told = TriageInput("Oh and my legs are weak and numb since yesterday.", "", vector)
+    model = replace(fake_triage(), long_words=5, long_urgent_min=(0.5, 0.5, 0.5))
+    deaf = replace(model, long_layers=(_deaf(model),))
+    assert model.assess_long(quiet, [told]).urgent == ("cord",)
+    assert deaf.assess_long(quiet, [told]).urgent == () and deaf.assess_long(quiet, [told]).chance[0] < 0.5
+    assert deaf.assess(told).urgent == ("cord",)
+
+
+def test_the_long_posts_network_is_saved_and_checked(tmp_path):
+    from dataclasses import replace
+
+    folder = tmp_path / "m"
+    folder.mkdir()
+    model = replace(fake_triage(), long_words=80, long_urgent_min=(0.1, 0.2, 0.3))
+    replace(model, long_layers=(_deaf(model),)).save(folder, {})
+    loaded = load_triage(folder, 64)
+    assert loaded.long_layers == (_deaf(model),) and loaded.layers == model.layers
+    saved = json.loads((folder / "triage.json").read_text())
+    saved["long"]["layers"][0]["bias"] = saved["long"]["layers"][0]["bias"][:-1]
+    (folder / "triage.json").write_text(json.dumps(saved))
+    with pytest.raises(AnswerModelError, match="another shape"):
+        load_triage(folder, 64)
+    model.save(folder, {})  # none of its own: long posts read by the short messages' network
+    assert load_triage(folder, 64).long_layers == ()
+
+
+def test_window_files_are_left_out_of_the_short_messages_training(tmp_path):
+    from qa.training.triage import load_messages
+
+    def write(name, ids):
+        rows = [{"id": i, "message": "m", "history": [], "label": "none", "topic": None, "writer": "w", "split": "train", "pattern": "p"} for i in ids]
+        (tmp_path / name).write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    write("cord.jsonl", ["a", "b"])
+    write("window-uk.jsonl", ["c"])
+    assert [i["id"] for i in load_messages(tmp_path)] == ["a", "b", "c"]
+    assert [i["id"] for i in load_messages(tmp_path, windows=False)] == ["a", "b"]

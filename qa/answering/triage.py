@@ -10,7 +10,9 @@ turn before it, and word-pattern features (data/triage_words.json, and the
 old urgent-sign rules); none of the word patterns decides alone. The
 thresholds for *urgent now* were set on the dev split for recall first. A post
 of more than `long_words` words is also read three sentences at a time, against
-thresholds of its own (`assess_long`): a sign told in passing is a short message there.
+thresholds of its own and by a network of its own (`assess_long`): a sign told in
+passing is a short message there, and a window telling of a past, treated episode
+is one the long posts' network has learnt from.
 Everything it reads is saved with its weights and checked at load.
 """
 
@@ -46,7 +48,7 @@ MESSAGE_WORDS_CAP = 100
 # a sign told in passing, which the whole post's vector drowns, is a short message there.
 WINDOW_SENTENCES = 3
 SIGNS_CAP = 4
-FORMAT = 2  # 2: long posts read window by window, with thresholds of their own
+FORMAT = 3  # 2: long posts read window by window, with thresholds of their own; 3: and a network of their own
 
 
 @dataclass(frozen=True)
@@ -178,13 +180,20 @@ class TriageModel:
     # against thresholds of its own; 0: read as any other.
     long_words: int = 0
     long_urgent_min: tuple[float, ...] = ()
+    # The network reading long posts and their windows (as `layers`); empty: `layers`.
+    long_layers: tuple = ()
 
     @cached_property
     def _arrays(self):
-        return (np.array(self.mean), np.array(self.scale), [(np.array(w), np.array(b)) for w, b in self.layers])
+        def arrays(layers):
+            return [(np.array(w), np.array(b)) for w, b in layers]
 
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        mean, scale, layers = self._arrays
+        return np.array(self.mean), np.array(self.scale), arrays(self.layers), arrays(self.long_layers or self.layers)
+
+    def probabilities(self, x: np.ndarray, long: bool = False) -> np.ndarray:
+        """P(class) per row, by the short messages' network or (`long`) the long posts'."""
+        mean, scale, short_layers, long_layers = self._arrays
+        layers = long_layers if long else short_layers
         h = (np.atleast_2d(x) - mean) / scale
         for i, (w, b) in enumerate(layers):
             h = h @ w + b
@@ -210,10 +219,10 @@ class TriageModel:
 
     def assess_long(self, whole: TriageInput, parts: list[TriageInput]) -> Triage:
         """A long post: each sign's chance is the highest the whole post or any
-        window of it (`parts`) gives, against the long thresholds; the calm
-        note as the whole post reads."""
+        window of it (`parts`) gives to the long posts' network, against the long
+        thresholds; the calm note as the short messages' network reads the whole post."""
         rows = np.array([feature_row(self.words, turn) for turn in (whole, *parts)])
-        p = self.probabilities(rows)
+        p = self.probabilities(rows, long=True)
         chance = tuple(float(p[:, CLASSES.index(f"urgent:{t}")].max()) for t in TOPICS)
         urgent = tuple(t for t, c, m in zip(TOPICS, chance, self.long_urgent_min) if c >= m)
         read_whole = self.triage_of(rows[0])
@@ -223,14 +232,22 @@ class TriageModel:
     def to_json(self) -> dict:
         return {
             "reads": self.reads, "model": self.model, "mean": list(self.mean), "scale": list(self.scale),
-            "layers": [{"weights": [list(r) for r in w], "bias": list(b)} for w, b in self.layers],
+            "layers": _layers_json(self.layers),
             "urgent_min": dict(zip(TOPICS, self.urgent_min)), "topic_min": self.topic_min,
-            "long": {"words": self.long_words, "urgent_min": dict(zip(TOPICS, self.long_urgent_min))},
+            "long": {"words": self.long_words, "urgent_min": dict(zip(TOPICS, self.long_urgent_min)), "layers": _layers_json(self.long_layers)},
         }
 
     def save(self, folder: Path, fitted: dict) -> None:
         text = json.dumps({**self.to_json(), "fitted": fitted}, indent=1)
         (folder / TRIAGE_FILE).write_text(text + "\n", encoding="utf-8")
+
+
+def _layers_json(layers) -> list[dict]:
+    return [{"weights": [list(r) for r in w], "bias": list(b)} for w, b in layers]
+
+
+def _layers(saved: list[dict]) -> tuple:
+    return tuple((tuple(tuple(float(v) for v in row) for row in layer["weights"]), tuple(float(v) for v in layer["bias"])) for layer in saved)
 
 
 def load_triage(folder: Path, dimension: int, words: WordPatterns | None = None, fingerprint: str | None = None) -> TriageModel:
@@ -243,21 +260,21 @@ def load_triage(folder: Path, dimension: int, words: WordPatterns | None = None,
     if data.get("reads") != expected:
         raise AnswerModelError(f"{path} was trained on other features than this code reads (word patterns, classes or vector size): retrain with `qa train-triage`")
     try:
-        layers = tuple(
-            (tuple(tuple(float(v) for v in row) for row in layer["weights"]), tuple(float(v) for v in layer["bias"]))
-            for layer in data["layers"]
-        )
+        layers, long_layers = _layers(data["layers"]), _layers(data["long"]["layers"])
         model = TriageModel(
             tuple(float(v) for v in data["mean"]), tuple(float(v) for v in data["scale"]), layers,
             tuple(float(data["urgent_min"][t]) for t in TOPICS), float(data["topic_min"]), str(data["model"]), expected, words,
             int(data["long"]["words"]),
-            tuple(float(data["long"]["urgent_min"][t]) for t in TOPICS) if data["long"]["words"] else (),
+            tuple(float(data["long"]["urgent_min"][t]) for t in TOPICS) if data["long"]["words"] else (), long_layers,
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise AnswerModelError(f"{path} is damaged ({exc}): retrain with `qa train-triage`") from exc
     if model.long_words < 0:
         raise AnswerModelError(f"{path} has long words {model.long_words}: retrain with `qa train-triage`")
-    numbers = [*model.mean, *model.scale, *model.urgent_min, *model.long_urgent_min, model.topic_min, *(v for w, b in layers for r in w for v in (*r,)), *(v for _, b in layers for v in b)]
+    if long_layers and [(len(w), len(b)) for w, b in long_layers] != [(len(w), len(b)) for w, b in layers]:
+        raise AnswerModelError(f"{path} has a long posts' network of another shape: retrain with `qa train-triage`")
+    weights = (*layers, *long_layers)
+    numbers = [*model.mean, *model.scale, *model.urgent_min, *model.long_urgent_min, model.topic_min, *(v for w, b in weights for r in w for v in (*r,)), *(v for _, b in weights for v in b)]
     require_finite(numbers, path, "qa train-triage")
     if any(s == 0 for s in model.scale):
         raise AnswerModelError(f"{path} has a zero scale: retrain with `qa train-triage`")

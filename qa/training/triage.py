@@ -10,10 +10,13 @@ topics) that name no urgent sign, as messages with none: without the first,
 "cheapest flights to hawaii?" lay outside everything it had seen and scored as
 urgent; without the second, 0.07 to 0.14 of the questions about leaflets it
 never saw raised the red box.
+Long posts and their windows are read by a second network, trained on the same
+messages and on the windows of `window-*.jsonl` (past, treated episodes beside
+signs happening now), which train it alone.
 Its thresholds for *urgent now* are set for recall first: per topic, the
 score that 98% of the urgent messages reach, read on the dev split (four
 other writers) and on the training messages scored out of fold. The held-out
-split (two more writers) is never read here: `make eval` reports on it.
+split (its own writers) is never read here: `make eval` reports on it.
 """
 
 from __future__ import annotations
@@ -52,6 +55,11 @@ URGENT_RECALL = 0.98  # the share of urgent messages each topic's threshold keep
 # messages are longer (up to 102 words): trained on w14's whole long posts too, the
 # network raised the alarm more often everywhere (dev w4's false alarms 0.07 -> 0.18).
 LONG_WORDS = 80
+# Files of windows cut from story posts (a past, treated episode told beside the
+# question; a sign that has come back) train the long posts' network only: trained
+# into the short messages' network too, at the same recall they raised the alarm on
+# dev's short messages 0.09 -> 0.17 (the hardest of them lowered the thresholds).
+WINDOW_FILES = "window-*.jsonl"
 TOPIC_MIN = 0.5
 HIDDEN = 128
 
@@ -64,8 +72,10 @@ QA_TRAINING_SET = Path("train/questions.jsonl")
 LEAFLETS = Path("train/leaflets")
 
 
-def load_messages(folder: Path = TRIAGE_DATA) -> list[dict]:
-    return [item for path in sorted(folder.glob("*.jsonl")) for item in read_jsonl(path, TRIAGE_FIELDS)]
+def load_messages(folder: Path = TRIAGE_DATA, windows: bool = True) -> list[dict]:
+    """The messages of every file (`windows=False`: but the WINDOW_FILES)."""
+    skipped = set() if windows else set(folder.glob(WINDOW_FILES))
+    return [item for path in sorted(folder.glob("*.jsonl")) if path not in skipped for item in read_jsonl(path, TRIAGE_FIELDS)]
 
 
 def other_questions(path: Path = QA_TRAINING_SET) -> list[dict]:
@@ -123,6 +133,12 @@ def network(seed: int):
     from sklearn.neural_network import MLPClassifier
 
     return MLPClassifier((HIDDEN,), alpha=1e-2, max_iter=800, random_state=seed)
+
+
+def fit_network(x: np.ndarray, y: np.ndarray, seed: int = 13) -> list:
+    """The layers of a network fitted on (x, y), as fit_triage's."""
+    model = network(seed).fit(x, y)
+    return [(w.tolist(), b.tolist()) for w, b in zip(model.coefs_, model.intercepts_)]
 
 
 def fit_triage(x_train, y_train, x_dev, y_dev, seed: int = 13, short_train=None, short_dev=None) -> tuple[list, list, float, np.ndarray, np.ndarray]:
@@ -207,31 +223,35 @@ def run_train_triage(args, settings: Settings) -> int:
     dev = [i for i in items if i["split"] == "dev"]
     if not train or not dev:
         raise ValueError(f"{args.data} needs messages of the train and dev splits")
+    short_only = {i["id"] for i in load_messages(args.data, windows=False)} | {i["id"] for i in train if i["writer"] in ("qa-training-set", "training leaflets")}
     # Triage reads prepared questions and their vectors only: an assistant with the
     # embedding model and no trained answer stage (it runs before `qa calibrate`).
     with tempfile.TemporaryDirectory(prefix="qa-triage-") as work:
         assistant = bare_assistant(settings.with_(index_dir=Path(work) / "index"), Embedder(settings.embedding_model()))
-        return _fit_and_save(args, settings, assistant, train, dev, started)
+        return _fit_and_save(args, settings, assistant, train, dev, started, np.array([i["id"] in short_only for i in train]))
 
 
-def _fit_and_save(args, settings: Settings, assistant, train: list[dict], dev: list[dict], started: float) -> int:
+def _fit_and_save(args, settings: Settings, assistant, train: list[dict], dev: list[dict], started: float, in_short: np.ndarray) -> int:
+    """`in_short`: which training messages the short messages' network learns from (all: the long posts')."""
     words = WordPatterns()
     x_train, x_dev = features(assistant, words, train), features(assistant, words, dev)
     y_train, y_dev = np.array([label_of(i) for i in train]), np.array([label_of(i) for i in dev])
     # Long as the product counts it: the prepared message's words.
     short_train, short_dev = (np.array([not is_long(LONG_WORDS, assistant.prepare(i["message"], i["history"]).text) for i in rows])
                               for rows in (train, dev))
-    layers, urgent_min, mean, scale, _ = fit_triage(x_train, y_train, x_dev, y_dev, args.seed, short_train, short_dev)
+    layers, urgent_min, mean, scale, _ = fit_triage(x_train[in_short], y_train[in_short], x_dev, y_dev, args.seed, short_train[in_short], short_dev)
+    long_layers = fit_network(x_train, y_train, args.seed) if not in_short.all() else []
     dimension = assistant.index.unit_vectors.shape[1]
     model = TriageModel(
         tuple(mean.tolist()), tuple(scale.tolist()), tuple((tuple(map(tuple, w)), tuple(b)) for w, b in layers),
         tuple(urgent_min), TOPIC_MIN, assistant.embedder.fingerprint, reading(words, dimension), words,
+        long_layers=tuple((tuple(map(tuple, w)), tuple(b)) for w, b in long_layers),
     )
     long_dev = [i for i, short in zip(dev, short_dev) if not short]
     chances, labels = long_chances(assistant, model, long_dev), y_dev[~short_dev]
     model = replace(model, long_words=LONG_WORDS, long_urgent_min=long_thresholds(chances, labels))
     fitted = {
-        "train messages": len(train), "of which unanswerable QA training questions": sum(i["writer"] == "qa-training-set" for i in train),
+        "train messages": len(train), "of which read by the long posts' network only": int((~in_short).sum()), "of which unanswerable QA training questions": sum(i["writer"] == "qa-training-set" for i in train),
         "of which training leaflets' questions": sum(i["writer"] == "training leaflets" for i in train),
         "dev messages": len(dev), "seed": args.seed, "hidden units": HIDDEN,
         "urgent recall target": URGENT_RECALL, "dev": figures(model, x_dev[short_dev], y_dev[short_dev]),
