@@ -1079,6 +1079,12 @@ def test_the_shipped_model_folder_matches_its_manifest():
     check_manifest(ROOT / "models" / "bonemets-minilm", required=True)
 
 
+def test_the_shipped_weights_are_at_most_60_mb_in_all():
+    """Trained weights ship in the repository, each committed version kept in its history."""
+    files = [path for path in (ROOT / "models").rglob("*") if path.is_file()]
+    assert files and sum(path.stat().st_size for path in files) <= 60_000_000
+
+
 def test_a_deleted_tokenizer_of_the_shipped_model_is_refused(tmp_path):
     from qa.errors import ModelNotFoundError
     from qa.index.embed import OnnxSentenceModel
