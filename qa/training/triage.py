@@ -223,12 +223,12 @@ def run_train_triage(args, settings: Settings) -> int:
     dev = [i for i in items if i["split"] == "dev"]
     if not train or not dev:
         raise ValueError(f"{args.data} needs messages of the train and dev splits")
-    short_only = {i["id"] for i in load_messages(args.data, windows=False)} | {i["id"] for i in train if i["writer"] in ("qa-training-set", "training leaflets")}
+    window_ids = {i["id"] for i in items} - {i["id"] for i in load_messages(args.data, windows=False)}
     # Triage reads prepared questions and their vectors only: an assistant with the
     # embedding model and no trained answer stage (it runs before `qa calibrate`).
     with tempfile.TemporaryDirectory(prefix="qa-triage-") as work:
         assistant = bare_assistant(settings.with_(index_dir=Path(work) / "index"), Embedder(settings.embedding_model()))
-        return _fit_and_save(args, settings, assistant, train, dev, started, np.array([i["id"] in short_only for i in train]))
+        return _fit_and_save(args, settings, assistant, train, dev, started, np.array([i["id"] not in window_ids for i in train]))
 
 
 def _fit_and_save(args, settings: Settings, assistant, train: list[dict], dev: list[dict], started: float, in_short: np.ndarray) -> int:
