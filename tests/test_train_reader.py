@@ -85,8 +85,10 @@ def test_the_held_out_writers_leaflets_are_never_trained_on(tmp_path):
 
 @pytest.mark.slow
 def test_train_reader_writes_a_reader_that_loads_and_scores(tiny_settings, tmp_path):
-    data = tmp_path / "questions.jsonl"
-    data.write_text("\n".join(json.dumps(q) for q in QUESTIONS) + "\n", encoding="utf-8")
+    # The questions in two files, as the five texts' training set and its next round are.
+    data = [tmp_path / "questions.jsonl", tmp_path / "questions-next.jsonl"]
+    data[0].write_text("\n".join(json.dumps(q) for q in QUESTIONS[:-1]) + "\n", encoding="utf-8")
+    data[1].write_text(json.dumps(QUESTIONS[-1]) + "\n", encoding="utf-8")
     leaflets = tmp_path / "leaflets"
     write_leaflets(leaflets, "la")
     args = SimpleNamespace(epochs=1, seed=1, no_leaflets=False, base="bundled", leave_out=None, data=data,
@@ -95,6 +97,7 @@ def test_train_reader_writes_a_reader_that_loads_and_scores(tiny_settings, tmp_p
     assert run_train_reader(args, tiny_settings) == 0
     card = json.loads((tmp_path / "reader" / READER_FILE).read_text())
     assert card["groups"]["leaflets"] >= 1 and card["config"]["base"] == "bundled"
+    assert card["training data"][:2] == [str(p) for p in data]
     reader = load_reader(tmp_path / "reader")
     scores = reader.score("what side effects does zometa have", ["headache [SEP] Bone | Side effects | ", "Walking helps."])
     assert scores.shape == (2,) and np.isfinite(scores).all()
@@ -266,3 +269,27 @@ def test_a_soups_finished_members_are_kept_and_taken_again(tmp_path, monkeypatch
     assert trained == [1]  # member 0 was taken from the folder
     name = "classifier.weight"
     assert torch.allclose(soup.state_dict()[name], again.state_dict()[name], atol=1e-6)
+
+
+def test_every_question_file_the_reader_reads_is_checked_for_dev_or_test_items(tmp_path):
+    from qa.training.reader import training_groups
+
+    good, bad = tmp_path / "questions.jsonl", tmp_path / "questions-next.jsonl"
+    good.write_text(json.dumps(QUESTIONS[0]) + "\n", encoding="utf-8")
+    bad.write_text(json.dumps({**QUESTIONS[1], "split": "dev"}) + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="questions-next.jsonl holds dev or test items"):
+        training_groups(None, ReaderConfig(), (good, bad), tmp_path / "leaflets")
+
+
+def test_qa_train_reader_reads_the_training_set_or_every_file_it_is_given(monkeypatch, tmp_path):
+    from pathlib import Path
+
+    import qa.training.reader as training
+    from qa.apps.cli import _parser
+
+    seen = []
+    monkeypatch.setattr(training, "build_reader", lambda settings, config, data, *a, **k: seen.append(data))
+    for argv in (["train-reader"], ["train-reader", "--data", str(tmp_path / "a.jsonl"), "--data", str(tmp_path / "b.jsonl")]):
+        training.run_train_reader(_parser().parse_args(argv), None)
+    assert seen == [(Path("train/questions.jsonl"),), (tmp_path / "a.jsonl", tmp_path / "b.jsonl")]
+    assert all(path.is_file() for path in training.READER_DATA)

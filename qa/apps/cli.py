@@ -141,7 +141,8 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(run=cmd_train_triage)
 
     p = sub.add_parser("train-reader", parents=[common], help="train the cross-encoder reader and export it for ONNX Runtime")
-    p.add_argument("--data", type=Path, default=Path("train/questions.jsonl"), help="training questions about the corpus (JSONL)")
+    p.add_argument("--data", type=Path, action="append",
+                   help="training questions about the corpus (JSONL; repeatable; default: train/questions.jsonl)")
     p.add_argument("--leaflets", type=Path, default=Path("train/leaflets"), help="folder of training leaflets (.md) and their questions (.jsonl)")
     p.add_argument("--no-leaflets", action="store_true", help="train on the corpus questions alone (the ablation)")
     p.add_argument("--leave-out", action="append", metavar="FILE", help="a corpus file whose questions and units are left out (repeatable)")

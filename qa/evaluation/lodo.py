@@ -66,7 +66,7 @@ def reader_for(settings, files: frozenset[str], cache: Path, log, config=None) -
     """The reader trained without these files (and with `config`, else the
     shipped one's): from the cache, else trained now (about 70 minutes on 2 cores)."""
     from qa.answering.reader import READER_FILE
-    from qa.training.reader import ReaderConfig, build_reader
+    from qa.training.reader import READER_DATA, ReaderConfig, build_reader
 
     config = config or ReaderConfig()
     if config.teacher and files:
@@ -78,9 +78,9 @@ def reader_for(settings, files: frozenset[str], cache: Path, log, config=None) -
         known = {f.name for f in fields(ReaderConfig)}
         taught_by = ReaderConfig(**{k: v for k, v in card["config"].items() if k in known})
         config = replace(config, teacher=str(reader_for(settings, files, cache, log, taught_by)))
-    data, leaflets = Path("train/questions.jsonl"), Path("train/leaflets")
+    data, leaflets = READER_DATA, Path("train/leaflets")
     digest = hashlib.sha256(json.dumps([sorted(files), repr(config)]).encode())
-    for path in [data, *sorted(leaflets.iterdir())]:
+    for path in [*data, *sorted(leaflets.iterdir())]:
         digest.update(path.read_bytes())
     folder = cache / digest.hexdigest()[:16]
     if not (folder / READER_FILE).is_file():

@@ -11,7 +11,8 @@ only. The loss is a softmax over the group's logits and a fixed "nothing
 here" logit (NULL_LOGIT), so scores mean the same across questions: that is
 what answerability and confidence read.
 
-The training questions come from train/questions.jsonl (the five texts) and
+The training questions come from READER_DATA (the five texts:
+train/questions.jsonl, and any next round given with --data) and
 train/leaflets/ (48 leaflets on other cancer-care topics, read as a corpus of
 their own), so the reader learns the task more than the five texts.
 `--leave-out FILE` drops a corpus file's questions and units: the
@@ -41,6 +42,11 @@ from qa.training.leaflets import HELD_OUT_WRITER, leaflet_assistant, leaflet_fil
 from qa.training.soup import average, load_member, save_member
 from qa.errors import TrainingDataError
 from qa.training.trainset import GoldUnits, load_items
+
+
+# The questions about the five texts (`--data`, repeatable, replaces them). The next
+# rounds (train/questions-next.jsonl...) join when a reader trained on them ships.
+READER_DATA = (Path("train/questions.jsonl"),)
 
 
 @dataclass(frozen=True)
@@ -290,13 +296,13 @@ def batches(groups: list[Group], size: int, rng: random.Random, bucket: int = 0)
     return out
 
 
-def training_groups(settings, config: ReaderConfig, data: Path, leaflets: Path, leave_out=frozenset(), log=print):
-    """(groups, counts) from the training questions and, when configured, the leaflets."""
+def training_groups(settings, config: ReaderConfig, data: tuple[Path, ...], leaflets: Path, leave_out=frozenset(), log=print):
+    """(groups, counts) from the training questions in `data` and, when configured, the leaflets."""
     from qa.answering.assistant import Assistant
 
-    items = load_items(data)
-    if any(i.get("split") in ("dev", "test") for i in items):
-        raise ValueError(f"{data} holds dev or test items: the training set must be written from the corpus alone")
+    items = [dict(i, file=str(path)) for path in data for i in load_items(path)]
+    if bad := sorted({i["file"] for i in items if i.get("split") in ("dev", "test")}):
+        raise ValueError(f"{', '.join(bad)} holds dev or test items: the training set must be written from the corpus alone")
     # The hard negatives are ranked by the answer model as the shipped reader's
     # were: with its question memory (the product serves without it).
     settings = settings.with_(question_memory=True)
@@ -339,7 +345,7 @@ def base_folder(config: ReaderConfig) -> Path:
 
 
 def build_reader(
-    settings, config: ReaderConfig, data: Path, leaflets: Path, out: Path, leave_out=frozenset(),
+    settings, config: ReaderConfig, data: tuple[Path, ...], leaflets: Path, out: Path, leave_out=frozenset(),
     keep_torch: Path | None = None, card: dict | None = None, log=print, watch=None, members: Path | None = None,
 ) -> None:
     """Train, export and describe a reader in `out` (written beside it, then
@@ -360,7 +366,7 @@ def build_reader(
         "config": asdict(config),
         "groups": counts,
         "left out": sorted(leave_out),
-        "training data": [str(data), *([str(leaflets)] if config.leaflets else [])],
+        "training data": [*map(str, data), *([str(leaflets)] if config.leaflets else [])],
         "numerics": numerics.record(),
         **(card or {}),
         "trained at": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
@@ -384,7 +390,7 @@ def run_train_reader(args, settings) -> int:
     if args.soup is not None:
         config = replace(config, soup=args.soup)
     command = " ".join(["qa", *sys.argv[1:]]) if sys.argv[1:2] == ["train-reader"] else "qa train-reader"
-    build_reader(settings, config, args.data, args.leaflets, args.out, frozenset(args.leave_out or ()),
+    build_reader(settings, config, tuple(args.data or READER_DATA), args.leaflets, args.out, frozenset(args.leave_out or ()),
                  args.keep_torch, {"command": command}, log)
     return 0
 
