@@ -300,9 +300,10 @@ def training_groups(settings, config: ReaderConfig, data: tuple[Path, ...], leaf
     """(groups, counts) from the training questions in `data` and, when configured, the leaflets."""
     from qa.answering.assistant import Assistant
 
-    items = [dict(i, file=str(path)) for path in data for i in load_items(path)]
-    if bad := sorted({i["file"] for i in items if i.get("split") in ("dev", "test")}):
+    per_file = {path: load_items(path) for path in data}
+    if bad := [str(path) for path, rows in per_file.items() if any(i.get("split") in ("dev", "test") for i in rows)]:
         raise ValueError(f"{', '.join(bad)} holds dev or test items: the training set must be written from the corpus alone")
+    items = [i for rows in per_file.values() for i in rows]
     # The hard negatives are ranked by the answer model as the shipped reader's
     # were: with its question memory (the product serves without it).
     settings = settings.with_(question_memory=True)

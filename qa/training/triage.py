@@ -135,10 +135,19 @@ def network(seed: int):
     return MLPClassifier((HIDDEN,), alpha=1e-2, max_iter=800, random_state=seed)
 
 
+def layers_of(model) -> list:
+    """A fitted network's (weights, bias) per layer, as lists."""
+    return [(w.tolist(), b.tolist()) for w, b in zip(model.coefs_, model.intercepts_)]
+
+
 def fit_network(x: np.ndarray, y: np.ndarray, seed: int = 13) -> list:
     """The layers of a network fitted on (x, y), as fit_triage's."""
-    model = network(seed).fit(x, y)
-    return [(w.tolist(), b.tolist()) for w, b in zip(model.coefs_, model.intercepts_)]
+    return layers_of(network(seed).fit(x, y))
+
+
+def _frozen(layers: list) -> tuple:
+    """Layers as TriageModel keeps them: tuples all the way down."""
+    return tuple((tuple(map(tuple, w)), tuple(b)) for w, b in layers)
 
 
 def fit_triage(x_train, y_train, x_dev, y_dev, seed: int = 13, short_train=None, short_dev=None) -> tuple[list, list, float, np.ndarray, np.ndarray]:
@@ -161,8 +170,7 @@ def fit_triage(x_train, y_train, x_dev, y_dev, seed: int = 13, short_train=None,
         keep_dev = (y_dev == k) if short_dev is None else (y_dev == k) & short_dev
         scores = np.concatenate([out_of_fold[keep_train, k], dev[keep_dev, k]])
         urgent_min.append(float(np.quantile(scores, 1 - URGENT_RECALL)))
-    layers = [(w.tolist(), b.tolist()) for w, b in zip(model.coefs_, model.intercepts_)]
-    return layers, urgent_min, mean, scale, dev
+    return layers_of(model), urgent_min, mean, scale, dev
 
 
 def long_chances(assistant, model: TriageModel, items: list[dict]) -> np.ndarray:
@@ -243,9 +251,9 @@ def _fit_and_save(args, settings: Settings, assistant, train: list[dict], dev: l
     long_layers = fit_network(x_train, y_train, args.seed) if not in_short.all() else []
     dimension = assistant.index.unit_vectors.shape[1]
     model = TriageModel(
-        tuple(mean.tolist()), tuple(scale.tolist()), tuple((tuple(map(tuple, w)), tuple(b)) for w, b in layers),
+        tuple(mean.tolist()), tuple(scale.tolist()), _frozen(layers),
         tuple(urgent_min), TOPIC_MIN, assistant.embedder.fingerprint, reading(words, dimension), words,
-        long_layers=tuple((tuple(map(tuple, w)), tuple(b)) for w, b in long_layers),
+        long_layers=_frozen(long_layers),
     )
     long_dev = [i for i, short in zip(dev, short_dev) if not short]
     chances, labels = long_chances(assistant, model, long_dev), y_dev[~short_dev]
