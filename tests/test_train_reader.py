@@ -98,6 +98,7 @@ def test_train_reader_writes_a_reader_that_loads_and_scores(tiny_settings, tmp_p
     card = json.loads((tmp_path / "reader" / READER_FILE).read_text())
     assert card["groups"]["leaflets"] >= 1 and card["config"]["base"] == "bundled"
     assert card["training data"][:2] == [str(p) for p in data]
+    assert card["groups"]["questions-next"] == 1  # the next round's groups, counted by its name
     reader = load_reader(tmp_path / "reader")
     scores = reader.score("what side effects does zometa have", ["headache [SEP] Bone | Side effects | ", "Walking helps."])
     assert scores.shape == (2,) and np.isfinite(scores).all()

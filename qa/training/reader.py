@@ -44,8 +44,8 @@ from qa.errors import TrainingDataError
 from qa.training.trainset import GoldUnits, load_items
 
 
-# The questions about the five texts (`--data`, repeatable, replaces them). The next
-# rounds (train/questions-next.jsonl...) join when a reader trained on them ships.
+# The questions about the five texts (`--data`, repeatable, replaces them). A next
+# round (train/questions-next.jsonl...) joins when a reader trained on it ships.
 READER_DATA = (Path("train/questions.jsonl"),)
 
 
@@ -303,14 +303,18 @@ def training_groups(settings, config: ReaderConfig, data: tuple[Path, ...], leaf
     per_file = {path: load_items(path) for path in data}
     if bad := [str(path) for path, rows in per_file.items() if any(i.get("split") in ("dev", "test") for i in rows)]:
         raise ValueError(f"{', '.join(bad)} holds dev or test items: the training set must be written from the corpus alone")
-    items = [i for rows in per_file.values() for i in rows]
     # The hard negatives are ranked by the answer model as the shipped reader's
     # were: with its question memory (the product serves without it).
     settings = settings.with_(question_memory=True)
     assistant = Assistant.load(settings, triage=False, calibrated=False)
     rng = random.Random(config.seed)
-    groups = question_groups(assistant, items, config, rng, frozenset(leave_out))
-    counts = {"five texts": len(groups)}
+    groups, counts = [], {}
+    for n, (path, rows) in enumerate(per_file.items()):
+        # A next round is written for what the first file's caps drop (its
+        # unanswerable posts, a covered answer asked as a story): all kept.
+        found = question_groups(assistant, rows, config, rng, frozenset(leave_out), all_unanswerable=n > 0)
+        counts["five texts" if n == 0 else path.stem] = len(found)
+        groups += found
     if config.leaflets:
         files = leaflet_files(leaflets, config.heldout_writer, held_out=False)
         leaflet_items = [i for path in files for i in load_items(path)]
@@ -381,15 +385,10 @@ def build_reader(
 
 def run_train_reader(args, settings) -> int:
     """Entry point of `qa train-reader`."""
-    config = ReaderConfig(seed=args.seed, leaflets=not args.no_leaflets, base=args.base)
-    if args.epochs is not None:
-        config = replace(config, epochs=args.epochs)
-    if args.layers is not None:
-        config = replace(config, layers=args.layers)
+    chosen = {name: getattr(args, name) for name in ("epochs", "layers", "soup") if getattr(args, name) is not None}
     if args.teacher is not None:
-        config = replace(config, teacher=str(args.teacher))
-    if args.soup is not None:
-        config = replace(config, soup=args.soup)
+        chosen["teacher"] = str(args.teacher)
+    config = ReaderConfig(seed=args.seed, leaflets=not args.no_leaflets, base=args.base, **chosen)
     command = " ".join(["qa", *sys.argv[1:]]) if sys.argv[1:2] == ["train-reader"] else "qa train-reader"
     build_reader(settings, config, tuple(args.data or READER_DATA), args.leaflets, args.out, frozenset(args.leave_out or ()),
                  args.keep_torch, {"command": command}, log)
