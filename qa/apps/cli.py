@@ -131,6 +131,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="training questions: the documents they answer from are the ones the models know")
     p.add_argument("--leaflets", type=Path, default=Path("train/leaflets"),
                    help="the held-out writer's leaflets here fit how much less sure to be on documents no model trained on")
+    p.add_argument("--choose-blend", action="store_true",
+                   help="also choose the reader's share of the answer model's score (reader_blend) on dev and those leaflets; "
+                        "else the one calibration.json names is kept")
     p.set_defaults(run=cmd_calibrate)
 
     p = sub.add_parser("train-triage", parents=[common], help="fit the urgent-sign triage on train/triage/ (thresholds on its dev split)")

@@ -15,7 +15,7 @@ from qa.answering.calibration import CALIBRATION_FILE
 from qa.evaluation.measure import HEADLINE, Result, load_set, metrics, run_items, table
 from qa.files import write_jsonl, write_manifest
 from qa.settings import Settings
-from qa.training.calibrate import calibrate, recalibrated, with_unseen_offset
+from qa.training.calibrate import fit_calibration, recalibrated
 from qa.training.leaflets import HELD_OUT_WRITER, leaflet_assistant, leaflet_files
 from qa.training.trainset import load_items
 from qa.training.card import DEV_KEYS, record_dev_metrics
@@ -30,16 +30,17 @@ def run_calibrate(args, settings) -> int:
         raise ValueError(f"{args.qset} has no dev items to calibrate on")
     folder = settings.answer_model()
     assistant = Assistant.load(settings.with_(abstain_below=0.0), progress=True, calibrated=False)
-    fitted = calibrate(assistant, items)
     held_out = leaflet_files(args.leaflets, HELD_OUT_WRITER, True) if args.leaflets.is_dir() else []
-    if held_out:
-        with tempfile.TemporaryDirectory() as work:
-            leaflets = leaflet_assistant(assistant.settings, assistant.embedder, Path(work), held_out, reader=assistant.unit_reader)
-            leaflet_items = [item for path in held_out for item in load_items(path)]
-            fitted = with_unseen_offset(fitted, assistant, load_items(args.data), leaflets, leaflet_items, f"the held-out writer {HELD_OUT_WRITER}'s leaflets")
+    leaflet_items = [item for path in held_out for item in load_items(path)]
+    with tempfile.TemporaryDirectory() as work:
+        leaflets = leaflet_assistant(assistant.settings, assistant.embedder, Path(work), held_out, reader=assistant.unit_reader) if held_out else None
+        # A share set by hand (QA_READER_BLEND) is kept, and without --choose-blend the one calibration.json names.
+        choose = args.choose_blend and settings.reader_blend is None
+        fitted = fit_calibration(assistant, items, load_items(args.data), leaflets, leaflet_items, choose=choose,
+                                 leaflets_named=f"the held-out writer {HELD_OUT_WRITER}'s leaflets")
     fitted.save(folder)
     print(f"wrote {folder / CALIBRATION_FILE}: confidence = sigmoid({fitted.a:.3f} * raw + {fitted.reader:.3f} * reader + {fitted.b:.3f}), "
-          f"abstain below {fitted.threshold:.2f} (fitted on {len(items)} dev questions)")
+          f"abstain below {fitted.threshold:.2f}, reader_blend {fitted.reader_blend:g} (fitted on {len(items)} dev questions)")
     if held_out:
         print(f"  on documents the models never trained on: log-odds {fitted.unseen_offset:+.3f} "
               f"(fitted on the held-out writer's {len(leaflet_items)} leaflet questions; {len(fitted.trained_documents)} documents trained on)")
