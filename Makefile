@@ -50,7 +50,7 @@ index: $(STAMP)
 	$(PY) -m qa index
 
 # With leave-one-document-out: the first run trains a reader per document and one
-# without the training leaflets (about 70 minutes each, 5 in all, on 2 cores; kept in
+# without the training leaflets (40 to 70 minutes each, 5 in all, on 2 cores; kept in
 # .cache/lodo, keyed by data and config); later runs take minutes.
 eval: $(STAMP)
 	$(PY) -m qa eval --split all --report eval --blind --lodo
@@ -67,7 +67,7 @@ train: $(STAMP)
 	$(PY) -m qa train-reader
 	$(PY) -m qa calibrate
 
-# Retrain only the reader (about 70 minutes on 2 cores), then recalibrate: the confidence reads it.
+# Retrain only the reader (40 to 70 minutes on 2 cores), then recalibrate: the confidence reads it.
 reader: $(STAMP)
 	$(PY) -m qa train-reader
 	$(PY) -m qa calibrate

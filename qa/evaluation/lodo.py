@@ -64,7 +64,7 @@ def about(gold: GoldUnits, index, item: dict, files: frozenset[str]) -> bool:
 
 def reader_for(settings, files: frozenset[str], cache: Path, log, config=None) -> Path:
     """The reader trained without these files (and with `config`, else the
-    shipped one's): from the cache, else trained now (about 70 minutes on 2 cores)."""
+    shipped one's): from the cache, else trained now (40 to 70 minutes on 2 cores)."""
     from qa.answering.reader import READER_FILE
     from qa.training.reader import READER_DATA, ReaderConfig, build_reader
 

@@ -34,7 +34,7 @@ def run_calibrate(args, settings) -> int:
     leaflet_items = [item for path in held_out for item in load_items(path)]
     with tempfile.TemporaryDirectory() as work:
         leaflets = leaflet_assistant(assistant.settings, assistant.embedder, Path(work), held_out, reader=assistant.unit_reader) if held_out else None
-        # A share set by hand (QA_READER_BLEND) is kept, and without --choose-blend the one calibration.json names.
+        # A share given in the settings is kept, and without --choose-blend the one calibration.json names.
         choose = args.choose_blend and settings.reader_blend is None
         fitted = fit_calibration(assistant, items, load_items(args.data), leaflets, leaflet_items, choose=choose,
                                  leaflets_named=f"the held-out writer {HELD_OUT_WRITER}'s leaflets")

@@ -18,7 +18,7 @@ their own), so the reader learns the task more than the five texts.
 `--leave-out FILE` drops a corpus file's questions and units: the
 leave-one-document-out measure (qa.evaluation.lodo) trains this way.
 
-Seeded; on 2 CPU cores about 70 minutes. The dev and test splits are never read.
+Seeded; on 2 CPU cores 40 to 70 minutes. The dev and test splits are never read.
 """
 
 from __future__ import annotations
