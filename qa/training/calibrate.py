@@ -86,18 +86,24 @@ def choose_threshold(confidence: np.ndarray, answerable: np.ndarray, refused_any
     return float(max(allowed)) if allowed else 0.0
 
 
+def judged_open(assistant, items: list[dict], calibration: Calibration = RAW):
+    """(answer, verdict) per item, the whole pipeline run with the threshold off
+    and this calibration's confidence."""
+    open_door = assistant.replace(settings=assistant.settings.with_(abstain_below=0.0), calibration=calibration)
+    for item in items:
+        answer = open_door.ask(item["question"], item["history"])
+        yield answer, judge(Result(item, answer.to_json(), [], 0.0))
+
+
 def raw_outcomes(assistant, items: list[dict], reader: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(raw score, right, answerable, refused whatever the score) per item, the
     whole pipeline run with the threshold off; `reader`: the reader's best
     logit in place of the answer model's raw score."""
     identity = Calibration(0.0, 0.0, 0.0, "raw", reader=1.0) if reader else RAW
-    open_door = assistant.replace(settings=assistant.settings.with_(abstain_below=0.0), calibration=identity)
     rows = []
-    for item in items:
-        answer = open_door.ask(item["question"], item["history"])
+    for item, (answer, verdict) in zip(items, judged_open(assistant, items, identity)):
         p = min(max(answer.confidence, 1e-9), 1 - 1e-9)
-        right = judge(Result(item, answer.to_json(), [], 0.0)).correct and item["answerable"]
-        rows.append((math.log(p / (1 - p)), right, item["answerable"], answer.abstained))
+        rows.append((math.log(p / (1 - p)), verdict.correct and item["answerable"], item["answerable"], answer.abstained))
     raw, right, answerable, refused = (np.array(column) for column in zip(*rows))
     return raw.astype(float), right.astype(bool), answerable.astype(bool), refused.astype(bool)
 
@@ -142,12 +148,8 @@ def calibrate(assistant, items: list[dict], fitted_on: str = "dev") -> Calibrati
 def ranked_right(assistant, items: list[dict]) -> int:
     """How many of the answerable items are answered with a gold span, plus how
     many with one in the first unit, the threshold off: what the blend changes."""
-    open_door = assistant.replace(settings=assistant.settings.with_(abstain_below=0.0), calibration=RAW)
-    found = 0
-    for item in (i for i in items if i["answerable"]):
-        verdict = judge(Result(item, open_door.ask(item["question"], item["history"]).to_json(), [], 0.0))
-        found += int(verdict.correct) + int(verdict.first)
-    return found
+    answerable = [i for i in items if i["answerable"]]
+    return sum(int(verdict.correct) + int(verdict.first) for _, verdict in judged_open(assistant, answerable))
 
 
 def choose_blend(sets: list[tuple[object, list[dict]]], log=print) -> float:
