@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import FakeEmbedder, FakeReader
@@ -417,3 +418,34 @@ def test_a_report_from_folds_says_which_documents_were_left_out_together():
     figures = {"reader": {"dev": {"001": row, "002": row}}}
     assert "Left out together" in report(figures, together=[["001", "002"]]) and "001, 002" in report(figures, together=[["001", "002"]])
     assert "Left out together" not in report(figures)
+
+
+class RankedAnswerModel:
+    """A stand-in answer model: the candidates' logits as given, a fixed answerability."""
+
+    def __init__(self, logits: list[float]) -> None:
+        self.logits = np.array(logits, dtype=float)
+
+    def unit_logits(self, candidates) -> np.ndarray:
+        return self.logits[: len(candidates)]
+
+    def answer_logit(self, question, candidates, logits) -> float:
+        return 1.0
+
+
+def test_the_confidence_reads_the_reader_s_score_of_the_unit_shown_first_not_of_one_dropped():
+    from qa.answering.compose import read_units
+    from qa.answering.features import UNIT_FEATURES, Candidate, Question
+
+    dental = chunk_of("You should see a dentist before starting on a bisphosphonate.", file="a.txt")
+    exercise = chunk_of("Talk to your doctor about exercise.", file="b.txt", section="Exercise")
+    candidates = [Candidate(c.units[0], c, uid, (0.0,) * len(UNIT_FEATURES)) for uid, c in enumerate((dental, exercise))]
+    question = Question("do I need the dentist before starting xgeva", "do I need the dentist before starting xgeva", ())
+    reader = FakeReader()  # shares "dentist" and "starting" with the first (1.0), no word with the second (-3.0)
+    reading = read_units(RankedAnswerModel([2.0, -3.0]), reader, question, candidates, Settings(reader_blend=3.0))
+    # The dental sentence speaks of another treatment than the one asked: dropped.
+    assert [p.unit.text for p in reading.picks] == ["Talk to your doctor about exercise."]
+    assert reading.best == -3.0  # what the reader thinks of the sentence shown, not of the dropped one (1.0)
+    asked_about_bisphosphonates = Question("dentist before starting a bisphosphonate", "dentist before starting a bisphosphonate", ())
+    kept = read_units(RankedAnswerModel([2.0, -3.0]), reader, asked_about_bisphosphonates, candidates, Settings(reader_blend=3.0))
+    assert kept.picks[0].unit.text.startswith("You should see a dentist") and kept.best == 3.0

@@ -65,7 +65,11 @@ def read_units(
     picks = [Pick(top[i].unit, top[i].chunk, sigmoid(read[i] - NULL_LOGIT), top[i].uid, top[i].before) for i in ranked]
     scores = {top[i].uid: float(read[i]) for i in ranked}
     chosen = compose(picks, scores, question.query, settings.max_units, settings.reader_extra_margin, question.text)
-    return Reading(chosen, raw, float(read[ranked[0]]))
+    # The confidence reads the reader's score of the unit shown first: when compose
+    # drops the best (another treatment's facts, a lead-in), what is left may be one
+    # the reader says does not answer ("see the dentist before denosumab" was
+    # answered with a sentence about exercise, as sure as the dropped dental exam).
+    return Reading(chosen, raw, scores[chosen[0].uid] if chosen else float(read[ranked[0]]))
 
 
 def leaning_back(candidates: list[Candidate], logits: np.ndarray, gap: float) -> np.ndarray:
