@@ -222,6 +222,9 @@ def test_a_long_post_is_read_window_by_window_against_its_own_thresholds():
     strict = replace(model, long_urgent_min=(1.1, 1.1, 1.1))
     assert strict.assess_long(quiet, [told]).urgent == ()
     assert strict.assess_long(quiet, [told]).chance[0] > 0.5
+    # Every sentence is in some window: the whole post is read for a sign only when it has none.
+    assert model.assess_long(told, [quiet, quiet]).urgent == ()
+    assert model.assess_long(told, []).urgent == ("cord",)
     text = "One. Two. Three. Four. Five."
     assert windows(text) == ["One. Two. Three.", "Two. Three. Four.", "Three. Four. Five."]
     assert windows("One. Two. Three.") == []
