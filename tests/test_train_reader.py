@@ -294,3 +294,24 @@ def test_qa_train_reader_reads_the_training_set_or_every_file_it_is_given(monkey
         training.run_train_reader(_parser().parse_args(argv), None)
     assert seen == [(Path("train/questions.jsonl"),), (tmp_path / "a.jsonl", tmp_path / "b.jsonl")]
     assert all(path.is_file() for path in training.READER_DATA)
+
+
+def test_the_reader_mines_its_negatives_from_as_many_passages_as_the_shipped_models_learned_from(tmp_path, monkeypatch):
+    """The product reads more passages than the models learned from (Settings.top_k, chosen on
+    dev); a retrain mines its examples from TRAINING_TOP_K, as the shipped models' were."""
+    from qa.answering.assistant import Assistant
+    from qa.settings import TRAINING_TOP_K, Settings
+    from qa.training.reader import training_groups
+
+    seen = []
+
+    def load(settings, **kwargs):
+        seen.append(settings)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(Assistant, "load", load)
+    questions = tmp_path / "questions.jsonl"
+    questions.write_text(json.dumps(QUESTIONS[0]) + "\n", encoding="utf-8")
+    with pytest.raises(RuntimeError, match="stop here"):
+        training_groups(Settings(top_k=TRAINING_TOP_K + 4), ReaderConfig(), (questions,), tmp_path / "leaflets")
+    assert seen[0].top_k == TRAINING_TOP_K and Settings().top_k != TRAINING_TOP_K

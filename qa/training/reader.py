@@ -42,6 +42,7 @@ from qa.training.leaflets import HELD_OUT_WRITER, leaflet_assistant, leaflet_fil
 from qa.training.soup import average, load_member, save_member
 from qa.errors import TrainingDataError
 from qa.training.trainset import GoldUnits, load_items
+from qa.settings import TRAINING_TOP_K
 
 
 # The questions about the five texts (`--data`, repeatable, replaces them). A next
@@ -304,8 +305,8 @@ def training_groups(settings, config: ReaderConfig, data: tuple[Path, ...], leaf
     if bad := [str(path) for path, rows in per_file.items() if any(i.get("split") in ("dev", "test") for i in rows)]:
         raise ValueError(f"{', '.join(bad)} holds dev or test items: the training set must be written from the corpus alone")
     # The hard negatives are ranked by the answer model as the shipped reader's
-    # were: with its question memory (the product serves without it).
-    settings = settings.with_(question_memory=True)
+    # were: with its question memory (the product serves without it), from TRAINING_TOP_K passages.
+    settings = settings.with_(question_memory=True, top_k=TRAINING_TOP_K)
     assistant = Assistant.load(settings, triage=False, calibrated=False)
     rng = random.Random(config.seed)
     groups, counts = [], {}

@@ -41,7 +41,7 @@ from qa.answering.answer import (
 from qa.answering.calibration import Calibration
 from qa.files import write_manifest
 from qa.answering.memory import Memory
-from qa.settings import Settings
+from qa.settings import TRAINING_TOP_K, Settings
 from qa.training import numerics
 from qa.training.export import export_embedder
 from qa.training.gold import contains_gold
@@ -314,6 +314,7 @@ def run_train(args, settings: Settings) -> int:
     from qa.index.embed import Embedder, bundled_model_path
 
     config = TrainConfig(epochs=args.epochs, seed=args.seed, fraction=args.fraction)
+    settings = settings.with_(top_k=TRAINING_TOP_K)  # examples mined as the shipped models' were
     started = time.time()
     items = subset(load_items(args.data), config.fraction, config.seed) if config.fraction < 1 else load_items(args.data)
     if any(i.get("split") in ("dev", "test") for i in items):
