@@ -64,3 +64,28 @@ def test_qa_train_fits_the_answer_model_on_the_training_leaflets_unless_told_not
     assert main(["train"]) == 0 and main(["train", "--no-leaflets"]) == 0
     assert seen[0].leaflets == Path("train/leaflets") and not seen[0].no_leaflets
     assert seen[1].no_leaflets
+
+
+def test_qa_train_mines_its_examples_from_as_many_passages_as_the_shipped_models_learned_from(tmp_path, monkeypatch):
+    """The product reads Settings.top_k passages (chosen on dev); `qa train` mines
+    from TRAINING_TOP_K, the recipe the shipped models were trained with."""
+    from types import SimpleNamespace
+
+    import qa.index.embed as embed
+    import qa.training.train as train
+    from qa.settings import TRAINING_TOP_K, Settings
+
+    seen = []
+
+    def bare(settings, embedder, memory=None):
+        seen.append(settings)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(train, "bare_assistant", bare)
+    monkeypatch.setattr(embed, "Embedder", lambda *a, **k: None)
+    data = tmp_path / "questions.jsonl"
+    data.write_text(json.dumps(leaflet_item("q1", "what is zometa", ["Zometa is a drug."])) + "\n", encoding="utf-8")
+    args = SimpleNamespace(epochs=1, seed=1, fraction=1.0, data=data)
+    with pytest.raises(RuntimeError, match="stop here"):
+        train.run_train(args, Settings(top_k=TRAINING_TOP_K + 4))
+    assert seen[0].top_k == TRAINING_TOP_K
