@@ -227,7 +227,7 @@ class TriageModel:
         none telling a sign ("he's already been warned about falls and fractures
         by the nurse"), and no urgent dev post needed it."""
         rows = np.array([feature_row(self.words, turn) for turn in (whole, *parts)])
-        p = self.probabilities(rows, long=True)[1:] if parts else self.probabilities(rows[:1], long=True)
+        p = self.probabilities(rows[1:] if parts else rows[:1], long=True)
         chance = tuple(float(p[:, CLASSES.index(f"urgent:{t}")].max()) for t in TOPICS)
         urgent = tuple(t for t, c, m in zip(TOPICS, chance, self.long_urgent_min) if c >= m)
         read_whole = self.triage_of(rows[0])
