@@ -1,6 +1,6 @@
 import pytest
 
-from qa.language.message import focus, question_parts, social_kind, story_before
+from qa.language.message import compared, focus, question_parts, social_kind, story_before
 
 
 def test_a_story_then_a_question_gives_the_question():
@@ -117,3 +117,25 @@ def test_in_a_long_post_only_the_sentences_marked_as_questions_ask():
 def test_a_long_post_is_read_by_its_story_and_questions():
     assert focus("The nurse mentioned zometa.", ["What is it for?", "and how often?"]) == \
         "The nurse mentioned zometa. What is it for? and how often?"
+
+
+def test_a_comparison_asks_about_each_thing_it_compares():
+    assert question_parts("whats the difference between zometa and xgeva") == ["what is zometa?", "what is xgeva?"]
+    assert question_parts("Zometa vs Xgeva?") == ["what is Zometa?", "what is Xgeva?"]
+    assert question_parts("zometa versus xgeva for bone mets") == ["what is zometa?", "what is xgeva?"]
+    # "systemic and local treatment": both are treatments.
+    assert compared("what's the difference between systemic and local treatment") == [
+        "what is systemic treatment?", "what is local treatment?"]
+    # In a story, as a part among others.
+    message = "My mum has cancer in her bones. Whats the difference between a bone scan and an MRI? And does it hurt?"
+    assert question_parts(message) == ["what is a bone scan?", "what is an MRI?", "does it hurt?"]
+
+
+@pytest.mark.parametrize("question", [
+    "what is the difference between them",        # no subject of its own: a follow-up
+    "is bone mets the same as bone cancer",        # asks whole, and is answered whole
+    "what parts of you does graft versus host go for",  # one disease's name, not two things
+    "how is xgeva different from zometa",          # the reader reads this whole
+])
+def test_other_questions_are_not_comparisons(question):
+    assert compared(question) == [question]

@@ -427,3 +427,20 @@ def test_a_refused_long_post_names_only_the_words_its_questions_use(fake_assista
     answer = fake_assistant.ask(message)
     assert answer.abstained
     assert "they don't mention keytruda, xofigo)" in answer.message and "machinist" not in answer.message
+
+
+def test_a_comparison_reads_each_thing_it_compares(fake_assistant, monkeypatch):
+    """No sentence compares the two, so the question read whole may find none that
+    answers; each is read on its own too, and each one's best unit can join the answer."""
+    message = "whats the difference between zometa and high calcium"
+    assert fake_assistant.prepare(message).parts == ("what is zometa?", "what is high calcium?")
+    read, asked = fake_assistant.read, []
+
+    def recording(query, text, *rest):
+        asked.append(text)
+        return read(query, text, *rest)
+
+    monkeypatch.setattr(fake_assistant, "read", recording)
+    answer = fake_assistant.ask(message)
+    assert {"what is zometa?", "what is high calcium?"} <= set(asked)
+    assert "Zometa is a bisphosphonate" in " ".join(u.text for u in answer.units)

@@ -72,10 +72,46 @@ def question_parts(text: str, max_parts: int = 3, marked: bool = False) -> list[
     found = clauses(text)
     if len(found) < MIN_STORY_SENTENCES:
         # "what is a bone scan and does it hurt": one sentence, two questions.
-        return joined_questions(text)[:max_parts] if is_question(text) else [text]
+        if compared(text) != [text]:  # "zometa vs xgeva" asks without a question word
+            return compared(text)
+        return [p for q in joined_questions(text) for p in compared(q)][:max_parts] if is_question(text) else [text]
     asks = _asks(found, marked)
-    asked = [part for s in found if asks(s) for part in joined_questions(_LEADING_AND.sub("", s))]
+    asked = [part for s in found if asks(s) for q in joined_questions(_LEADING_AND.sub("", s)) for part in compared(q)]
     return asked[:max_parts] if asked else [text]
+
+
+# "whats the difference between zometa and xgeva", "bone scan vs pet scan": two
+# subjects, each answered on its own. Read whole, the reader found no sentence
+# that compares them (none of the sources does) and the question was refused,
+# though each is described ("what is zometa and what is xgeva" was answered).
+_BETWEEN = re.compile(r"\bdifferen(?:ce|ces|t)\s+between\s+(?P<a>[^,;?]+?)\s+and\s+(?P<b>[^,;?]+?)\s*(?:[?.!]+\s*)?$", re.I)
+_VERSUS = re.compile(r"^\W*(?P<a>[^,;?]+?)\s+(?:vs\.?|versus)\s+(?P<b>[^,;?]+?)\s*(?:[?.!]+\s*)?$", re.I)
+_NOT_A_SUBJECT = re.compile(r"^(?:it|its|them|they|these|those|this|that|both|the two|the 2|each|either|one)$", re.I)
+_ASKING_WORDS = re.compile(r"^(?:(?:what|whats|what's|which|is|are|about|the|difference|better|for|me)\s+)+", re.I)
+_WHAT_FOR = re.compile(r"\s+(?:(?:which|what)\s.*|better|worse|best|for\s.*|in\s.*|when\s.*)$", re.I)
+# "systemic and local treatment", "palliative and curative care": one word that reads as
+# a describing word shares the noun after the other ("zometa and high calcium" do not).
+_ADJECTIVE = re.compile(r"(?:ic|al|ive|ary|ous)$", re.I)
+MAX_SUBJECT_WORDS = 6
+MAX_VERSUS_WORDS = 3
+
+
+def compared(question: str) -> list[str]:
+    """A question comparing two named things, as one question about each
+    ("what is zometa?", "what is xgeva?"); any other question as it is."""
+    match = _BETWEEN.search(question) or _VERSUS.match(question)
+    if match is None:
+        return [question]
+    a, b = (_ASKING_WORDS.sub("", match.group(name)).strip() for name in ("a", "b"))
+    b = _WHAT_FOR.sub("", b)  # "zometa vs xgeva for bone mets": xgeva
+    # "A vs B" is a question only when that is all it says ("what parts of you does
+    # graft versus host go for" names one disease): a few words each side.
+    most = MAX_SUBJECT_WORDS if match.re is _BETWEEN else MAX_VERSUS_WORDS
+    if not a or not b or any(_NOT_A_SUBJECT.match(x) or len(x.split()) > most for x in (a, b)):
+        return [question]
+    if match.re is _BETWEEN and len(a.split()) == 1 and _ADJECTIVE.search(a) and len(b.split()) > 1:
+        a = f"{a} {b.split()[-1]}"
+    return [f"what is {a}?", f"what is {b}?"]
 
 
 def _asks(found: list[str], marked: bool):
