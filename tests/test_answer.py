@@ -258,3 +258,20 @@ def test_how_a_sentence_points_back_is_read_from_its_first_word():
     assert opening("These tests are painless.") == "lead"
     assert opening("• It\u2019s more expensive than bisphosphonates.") == "pronoun"
     assert opening("Italy is far.") == "" and opening("") == ""
+    # A few words that point back as "These" does; "All" alone does not.
+    assert opening("All can indicate a spinal cord compression.") == "lead"
+    assert opening("Any of these can be a sign.") == "lead"
+    assert opening("All patients are offered a scan.") == ""
+
+
+def test_it_after_a_sentence_naming_a_complication_is_quoted_with_that_sentence():
+    """"It can make you feel very tired" speaks of high calcium: alone, it read as the
+    tiredness a question about radiotherapy asked of."""
+    from qa.answering.answer import with_lead
+
+    chunk = _chunk("The high calcium also causes you to make more urine.  It can make you feel very tired.  "
+                   "Bone pain is often the first sign.  It may come and go at first.")
+    led = with_lead(Pick(chunk.units[1], chunk, 0.9, 7))
+    assert led.unit.text == "The high calcium also causes you to make more urine.  It can make you feel very tired."
+    plain = Pick(chunk.units[3], chunk, 0.9, 8)
+    assert with_lead(plain) == plain  # "It" is the question's own subject, bone pain

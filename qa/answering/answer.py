@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.answering.entities import names, opening
+from qa.answering.entities import conditions, names, opening
 from qa.answering.features import (
     CONTEXT_WEIGHT,
     QUESTION_FEATURES,
@@ -263,8 +263,11 @@ def best_first(picks: list[Pick]) -> list[Pick]:
 # (Xgeva) ..." before "It's more expensive than bisphosphonates"). The words
 # are in data/entities.json.
 def _points_back(text: str, before: str) -> bool:
+    """"These tests are painless." always; "It is..." when the sentence before names a
+    treatment or a complication it does not ("The high calcium also causes... It can make
+    you feel very tired": alone, it read as the tiredness of radiotherapy)."""
     kind = opening(text)
-    return kind == "lead" or (kind == "pronoun" and bool(names(before) - names(text)))
+    return kind == "lead" or (kind == "pronoun" and bool(names(before) - names(text) or conditions(before) - conditions(text)))
 
 
 def sigmoid(x: float) -> float:

@@ -32,11 +32,21 @@ def names(text: str) -> frozenset[str]:
 
 
 def opening(text: str) -> str:
-    """How a sentence's first word points back at the sentence before:
-    "lead" ("These tests..."), "pronoun" ("It is...") or "" (entities.json)."""
-    first = re.match(r"[\W_]*([\w'\u2019]+)", text)
-    word = first.group(1).lower().replace("\u2019", "'") if first else ""
+    """How a sentence's first words point back at the sentence before:
+    "lead" ("These tests...", "All can indicate..."), "pronoun" ("It is...") or "" (entities.json)."""
+    first = re.findall(r"[\w'\u2019]+", text[:80].lower().replace("\u2019", "'"))[:3]
+    start = " ".join(first)
+    if any(start == phrase or start.startswith(phrase + " ") for phrase in _lead_phrases()):
+        return "lead"
+    word = first[0] if first else ""
     return next((kind for kind, words in _points_back().items() if word in words), "")
+
+
+def conditions(text: str) -> frozenset[str]:
+    """The complications a text names (high calcium, spinal cord compression...):
+    what a sentence opening with "It" after it may speak of."""
+    lowered = " " + " ".join(re.findall(r"[a-z0-9-]+", text.lower())) + " "
+    return frozenset(name for name, pattern in _conditions().items() if pattern.search(lowered))
 
 
 def names_other(text: str, named: frozenset[str]) -> bool:
@@ -71,8 +81,21 @@ def _points_back() -> dict[str, frozenset[str]]:
 
 
 @cache
+def _lead_phrases() -> tuple[str, ...]:
+    return tuple(_data()["points_back"]["lead_phrases"])
+
+
+@cache
 def _families() -> dict[str, re.Pattern]:
-    families = _data()["families"]
+    return _patterns(_data()["families"])
+
+
+@cache
+def _conditions() -> dict[str, re.Pattern]:
+    return _patterns(_data()["conditions"])
+
+
+def _patterns(families: dict[str, list[str]]) -> dict[str, re.Pattern]:
     return {
         family: re.compile(r" (?:" + "|".join(re.escape(w) for w in words) + r")s? ")
         for family, words in families.items()
