@@ -25,7 +25,7 @@ from qa.answering.compose import read_units
 from qa.answering.entities import changes_subject
 from qa.answering.features import Reader, describe
 from qa.answering.memory import Memory, load_memory
-from qa.answering.policy import SOCIAL_REPLIES, asks_about_outlook, find_support, merge_parts, why_not, with_whole_best
+from qa.answering.policy import SOCIAL_REPLIES, asks_about_outlook, each_part, find_support, why_not
 from qa.answering.reader import UnitReader, load_reader
 from qa.answering.retrieve import Retriever
 from qa.answering.safety import DISCLAIMER, Advice, advice_for, advice_in_each_file, answer_topics, best_advice, within
@@ -321,21 +321,8 @@ class Assistant:
         return self._abstain(question, prepared.text, SOCIAL_REPLIES[prepared.social], 0.0, suggestions=starters)
 
     def _each_part(self, readings, picks: list[Pick], confidence: float) -> tuple[list[Pick], float, tuple[str, ...]]:
-        """A message asking two or three things gets the best unit for each part
-        the sources answer (`readings`: _part_readings), beside the best units for
-        the message as a whole, and the parts they do not answer (said plainly in the reply)."""
-        best, confident, unanswered = [], [], []
-        for part_prepared, part_picks, part_confidence in readings:
-            if part_picks and part_confidence >= self.threshold:
-                best.append(part_picks[0])  # best first
-                confident.append(part_confidence)
-            elif part_prepared.usable:
-                unanswered.append(part_prepared.text)
-        if not best:
-            return picks, confidence, ()
-        if picks and confidence >= self.threshold:
-            best = with_whole_best(best, confident, picks[0], confidence, bool(unanswered))
-        return merge_parts(best, picks, self.settings.max_units), max(confidence, min(confident)), tuple(unanswered)
+        """`each_part` with this assistant's threshold and answer length."""
+        return each_part(readings, picks, confidence, self.threshold, self.settings.max_units)
 
     def _part_readings(self, prepared: Prepared) -> tuple[tuple[Prepared, list[Pick], float], ...]:
         """(prepared part, picks, confidence) for each question sentence read on its own, resolved

@@ -1,8 +1,7 @@
 """What to say and how much: combining the answers to the parts of a long
 message, and the words of an abstention.
 
-    >>> merge_parts(with_whole_best(best_per_part, their_confidence, whole_best, whole_confidence, unanswered),
-    ...             picks_for_the_whole, max_units=3)
+    >>> each_part(part_readings, picks_for_the_whole, its_confidence, threshold=0.63, max_units=3)
     >>> why_not(question, picks, rare_term_zipf=3.3)  # one sentence
 """
 
@@ -27,6 +26,26 @@ SOCIAL_REPLIES = {
     "agreeing": "All right. If something else is on your mind, ask it below.",
     "farewell": "Take care. You can come back with a question at any time; your care team knows your situation best.",
 }
+
+
+def each_part(readings, picks: list[Pick], confidence: float, threshold: float, max_units: int) -> tuple[list[Pick], float, tuple[str, ...]]:
+    """(units, confidence, parts not answered) for a message asking two or three
+    things: the best unit of each part the sources answer (`readings`: (prepared
+    part, its picks, its confidence) per part), beside the best units for the
+    message as a whole (`picks`, `confidence`), and the parts they do not answer
+    (said plainly in the reply)."""
+    best, confident, unanswered = [], [], []
+    for part_prepared, part_picks, part_confidence in readings:
+        if part_picks and part_confidence >= threshold:
+            best.append(part_picks[0])  # best first
+            confident.append(part_confidence)
+        elif part_prepared.usable:
+            unanswered.append(part_prepared.text)
+    if not best:
+        return picks, confidence, ()
+    if picks and confidence >= threshold:
+        best = with_whole_best(best, confident, picks[0], confidence, bool(unanswered))
+    return merge_parts(best, picks, max_units), max(confidence, min(confident)), tuple(unanswered)
 
 
 def with_whole_best(best: list[Pick], sure: list[float], whole: Pick, whole_sure: float, unanswered: bool) -> list[Pick]:
