@@ -123,6 +123,10 @@ def test_a_comparison_asks_about_each_thing_it_compares():
     assert question_parts("whats the difference between zometa and xgeva") == ["what is zometa?", "what is xgeva?"]
     assert question_parts("Zometa vs Xgeva?") == ["what is Zometa?", "what is Xgeva?"]
     assert question_parts("zometa versus xgeva for bone mets") == ["what is zometa?", "what is xgeva?"]
+    # As typed: the spelling is mended later, for the search.
+    assert compared("whats the diffrence between primary bone cancer and metastatic bone cancer") == [
+        "what is primary bone cancer?", "what is metastatic bone cancer?"]
+    assert compared("is it difficult between chemo and radiotherapy") == ["is it difficult between chemo and radiotherapy"]
     # "systemic and local treatment": both are treatments.
     assert compared("what's the difference between systemic and local treatment") == [
         "what is systemic treatment?", "what is local treatment?"]

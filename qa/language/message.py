@@ -84,7 +84,8 @@ def question_parts(text: str, max_parts: int = 3, marked: bool = False) -> list[
 # subjects, each answered on its own. Read whole, the reader found no sentence
 # that compares them (none of the sources does) and the question was refused,
 # though each is described ("what is zometa and what is xgeva" was answered).
-_BETWEEN = re.compile(r"\bdifferen(?:ce|ces|t)\s+between\s+(?P<a>[^,;?]+?)\s+and\s+(?P<b>[^,;?]+?)\s*(?:[?.!]+\s*)?$", re.I)
+# The question as typed is read here, so "diffrence" and "diference" count too.
+_BETWEEN = re.compile(r"\bdif+e?r+[ae]?n[ct]\w*\s+between\s+(?P<a>[^,;?]+?)\s+and\s+(?P<b>[^,;?]+?)\s*(?:[?.!]+\s*)?$", re.I)
 _VERSUS = re.compile(r"^\W*(?P<a>[^,;?]+?)\s+(?:vs\.?|versus)\s+(?P<b>[^,;?]+?)\s*(?:[?.!]+\s*)?$", re.I)
 _NOT_A_SUBJECT = re.compile(r"^(?:it|its|them|they|these|those|this|that|both|the two|the 2|each|either|one)$", re.I)
 _ASKING_WORDS = re.compile(r"^(?:(?:what|whats|what's|which|is|are|about|the|difference|better|for|me)\s+)+", re.I)
