@@ -275,3 +275,16 @@ def test_it_after_a_sentence_naming_a_complication_is_quoted_with_that_sentence(
     assert led.unit.text == "The high calcium also causes you to make more urine.  It can make you feel very tired."
     plain = Pick(chunk.units[3], chunk, 0.9, 8)
     assert with_lead(plain) == plain  # "It" is the question's own subject, bone pain
+
+
+def test_side_effects_naming_no_treatment_are_quoted_with_the_sentence_naming_it():
+    """"The most common side effects are shortness of breath..." speaks of Xgeva, named
+    the sentence before: quoted alone beside Zometa's list, nobody could tell whose it was."""
+    from qa.answering.answer import with_lead
+
+    chunk = _chunk("Xgeva is given as an injection under the skin.  The most common side effects are tiredness and rash.  "
+                   "Chemotherapy can affect the ovaries.  Boys may be offered tissue freezing.")
+    led = with_lead(Pick(chunk.units[1], chunk, 0.9, 7))
+    assert led.unit.text == "Xgeva is given as an injection under the skin.  The most common side effects are tiredness and rash."
+    plain = Pick(chunk.units[3], chunk, 0.9, 8)
+    assert with_lead(plain) == plain  # it says what it speaks of, whatever the sentence before names

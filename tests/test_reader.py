@@ -46,6 +46,17 @@ def test_the_best_unit_comes_first_and_a_neighbour_the_reader_doubts_stays_out()
     assert [p.unit.text for p in chosen] == ["Pain is often worse at night.", "Rest helps some people."]
 
 
+def test_a_passage_that_takes_in_its_lead_never_quotes_that_lead_again():
+    """Joined to the sentence before it, a passage may open earlier and take in what it
+    leans on ("Some people's fertility comes back..." after the treatments that harm it):
+    that sentence, chosen as an extra too, was quoted a second time."""
+    chunk = chunk_of("Chemotherapy can make it harder to have children.", "The side effects may pass after treatment.",
+                     "Ask before treatment starts.", section="Fertility")
+    picks = picks_of(chunk)
+    chosen = compose([picks[2], picks[0], picks[1]], {2: 4.0, 0: 3.0, 1: 3.0}, "will my fertility come back", max_units=3, margin=1.0)
+    assert [p.unit.text for p in chosen] == [chunk.text]  # one passage, each sentence once
+
+
 def test_units_that_answer_and_stand_side_by_side_are_quoted_as_one_passage_in_reading_order():
     """"Cancer growth ... can press on the spinal cord. This is called spinal
     cord compression." The reader liked the naming sentence best; the one

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import numpy as np
 
-from qa.answering.entities import conditions, names, opening
+from qa.answering.entities import conditions, names, of_a_treatment, opening
 from qa.answering.features import (
     CONTEXT_WEIGHT,
     QUESTION_FEATURES,
@@ -267,7 +267,13 @@ def _points_back(text: str, before: str) -> bool:
     treatment or a complication it does not ("The high calcium also causes... It can make
     you feel very tired": alone, it read as the tiredness of radiotherapy)."""
     kind = opening(text)
-    return kind == "lead" or (kind == "pronoun" and bool(names(before) - names(text) or conditions(before) - conditions(text)))
+    if kind == "lead":
+        return True
+    if kind == "pronoun":
+        return bool(names(before) - names(text) or conditions(before) - conditions(text))
+    # "The most common side effects are shortness of breath..." names no treatment: it
+    # speaks of the one the sentence before names (Xgeva), which alone it does not say.
+    return of_a_treatment(text) and bool(names(before))
 
 
 def sigmoid(x: float) -> float:

@@ -111,7 +111,8 @@ def compose(ranked: list[Pick], read: dict[int, float], query: str, max_units: i
             continue
         extra.append(pick)
     head, extra = with_adjacent(head[0], extra)
-    extra = joined_extras(extra)
+    # Joined, the passage may open earlier and take in an extra of its own (its lead).
+    extra = joined_extras([p for p in extra if not _overlaps(p, head)])
     extra = [_led(p, [head, *extra]) for p in extra]
     extra.sort(key=lambda p: (p.chunk.file != best.chunk.file, p.chunk.file, p.unit.span.start))
     return [head] + extra

@@ -42,6 +42,13 @@ def opening(text: str) -> str:
     return next((kind for kind, words in _points_back().items() if word in words), "")
 
 
+def of_a_treatment(text: str) -> bool:
+    """The text speaks of some treatment's effects without naming which ("The most
+    common side effects are..."): it means the one the sentence before names."""
+    lowered = " " + " ".join(re.findall(r"[a-z0-9-]+", text.lower())) + " "
+    return not names(text) and any(f" {phrase} " in lowered for phrase in _data()["points_back"]["of_a_treatment"])
+
+
 def conditions(text: str) -> frozenset[str]:
     """The complications a text names (high calcium, spinal cord compression...):
     what a sentence opening with "It" after it may speak of."""
