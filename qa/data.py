@@ -185,7 +185,7 @@ class Answer:
 
     @property
     def unanswered_lines(self) -> tuple[str, ...]:
-        return tuple(f"The sources don't answer this part of your message: “{part}”" for part in self.unanswered)
+        return tuple(_unanswered_line(part, self.question) for part in self.unanswered)
 
     @property
     def text(self) -> str:
@@ -237,3 +237,13 @@ class Answer:
             "suggestions": list(self.suggestions),
             "disclaimer": self.disclaimer,
         }
+
+
+def _unanswered_line(part: str, question: str) -> str:
+    """A part the sources do not answer, said plainly: in the user's own words, or,
+    for one thing of a comparison ("whats the difference between zometa and a flu
+    jab" asks "what is a flu jab?", words they never wrote), by its name."""
+    thing = part[len("what is "):-1] if part.startswith("what is ") and part.endswith("?") else ""
+    if thing and part not in question:
+        return f"The sources don't say what {thing} is."
+    return f"The sources don't answer this part of your message: “{part}”"

@@ -444,3 +444,14 @@ def test_a_comparison_reads_each_thing_it_compares(fake_assistant, monkeypatch):
     answer = fake_assistant.ask(message)
     assert {"what is zometa?", "what is high calcium?"} <= set(asked)
     assert "Zometa is a bisphosphonate" in " ".join(u.text for u in answer.units)
+
+
+def test_a_thing_compared_that_the_sources_lack_is_named_plainly(fake_assistant):
+    """"whats the difference between zometa and a passport" asks "what is a passport?",
+    words the user never wrote: the line names the thing rather than quoting them."""
+    answer = fake_assistant.ask("whats the difference between zometa and a passport")
+    assert "Zometa is a bisphosphonate" in answer.text
+    assert answer.unanswered_lines == ("The sources don't say what a passport is.",)
+    # Asked in those words, it is quoted as asked.
+    asked = fake_assistant.ask("What are the side effects of Zometa? what is keytruda?")
+    assert asked.unanswered_lines == ("The sources don't answer this part of your message: “what is keytruda?”",)
