@@ -24,11 +24,7 @@ SPECIFIC_ZIPF = 4.2
 
 def names(text: str) -> frozenset[str]:
     """The families of treatments and drugs a text names."""
-    words = re.findall(r"[a-z0-9-]+", text.lower())
-    # "radium-223" names radium: the pieces of a hyphenated word count too.
-    words += [piece for word in words if "-" in word for piece in word.split("-") if piece]
-    lowered = " " + " ".join(words) + " "
-    return frozenset(family for family, pattern in _families().items() if pattern.search(lowered))
+    return _found(_families(), text)
 
 
 def opening(text: str) -> str:
@@ -45,15 +41,22 @@ def opening(text: str) -> str:
 def of_a_treatment(text: str) -> bool:
     """The text speaks of some treatment's effects without naming which ("The most
     common side effects are..."): it means the one the sentence before names."""
-    lowered = " " + " ".join(re.findall(r"[a-z0-9-]+", text.lower())) + " "
-    return not names(text) and any(f" {phrase} " in lowered for phrase in _data()["points_back"]["of_a_treatment"])
+    return bool(_found(_effects(), text)) and not names(text)
 
 
 def conditions(text: str) -> frozenset[str]:
     """The complications a text names (high calcium, spinal cord compression...):
     what a sentence opening with "It" after it may speak of."""
-    lowered = " " + " ".join(re.findall(r"[a-z0-9-]+", text.lower())) + " "
-    return frozenset(name for name, pattern in _conditions().items() if pattern.search(lowered))
+    return _found(_conditions(), text)
+
+
+def _found(patterns: dict[str, re.Pattern], text: str) -> frozenset[str]:
+    """The keys of `patterns` whose words the text uses (whole words, lower case)."""
+    words = re.findall(r"[a-z0-9-]+", text.lower())
+    # "radium-223" names radium, "side-effects" are side effects: the pieces of a hyphenated word count too.
+    words += [piece for word in words if "-" in word for piece in word.split("-") if piece]
+    lowered = " " + " ".join(words) + " "
+    return frozenset(key for key, pattern in patterns.items() if pattern.search(lowered))
 
 
 def names_other(text: str, named: frozenset[str]) -> bool:
@@ -100,6 +103,11 @@ def _families() -> dict[str, re.Pattern]:
 @cache
 def _conditions() -> dict[str, re.Pattern]:
     return _patterns(_data()["conditions"])
+
+
+@cache
+def _effects() -> dict[str, re.Pattern]:
+    return _patterns({"effects": _data()["points_back"]["of_a_treatment"]})
 
 
 def _patterns(families: dict[str, list[str]]) -> dict[str, re.Pattern]:

@@ -72,8 +72,9 @@ def question_parts(text: str, max_parts: int = 3, marked: bool = False) -> list[
     found = clauses(text)
     if len(found) < MIN_STORY_SENTENCES:
         # "what is a bone scan and does it hurt": one sentence, two questions.
-        if compared(text) != [text]:  # "zometa vs xgeva" asks without a question word
-            return compared(text)
+        things = compared(text)
+        if things != [text]:  # "zometa vs xgeva" asks without a question word
+            return things
         return [p for q in joined_questions(text) for p in compared(q)][:max_parts] if is_question(text) else [text]
     asks = _asks(found, marked)
     asked = [part for s in found if asks(s) for q in joined_questions(_LEADING_AND.sub("", s)) for part in compared(q)]
