@@ -292,8 +292,26 @@ def test_qa_train_reader_reads_the_training_set_or_every_file_it_is_given(monkey
     monkeypatch.setattr(training, "build_reader", lambda settings, config, data, *a, **k: seen.append(data))
     for argv in (["train-reader"], ["train-reader", "--data", str(tmp_path / "a.jsonl"), "--data", str(tmp_path / "b.jsonl")]):
         training.run_train_reader(_parser().parse_args(argv), None)
-    assert seen == [(Path("train/questions.jsonl"),), (tmp_path / "a.jsonl", tmp_path / "b.jsonl")]
+    assert seen == [training.READER_DATA, (tmp_path / "a.jsonl", tmp_path / "b.jsonl")]
     assert all(path.is_file() for path in training.READER_DATA)
+
+
+def test_make_train_trains_the_reader_on_what_the_shipped_reader_read():
+    """`make train` must give the shipped models again: its reader's default data
+    are the files the shipped reader's card names, and its calibration chooses the
+    reader's share as the shipped calibration's was chosen (it records one)."""
+    import json
+    from pathlib import Path
+
+    import qa.training.reader as training
+
+    card = json.loads(Path("models/reader/reader.json").read_text(encoding="utf-8"))
+    assert card["training data"] == [*map(str, training.READER_DATA), "train/leaflets"]
+    assert card["left out"] == [] and card["config"] == json.loads(json.dumps(training.asdict(training.ReaderConfig())))
+    calibration = json.loads(Path("models/bonemets-minilm/calibration.json").read_text(encoding="utf-8"))
+    assert "reader_blend" in calibration
+    recipe = Path("Makefile").read_text(encoding="utf-8").split("\ntrain:")[1].split("\n\n")[0]
+    assert "qa train-reader\n" in recipe and "qa calibrate --choose-blend" in recipe
 
 
 def test_the_reader_mines_its_negatives_from_as_many_passages_as_the_shipped_models_learned_from(tmp_path, monkeypatch):

@@ -25,7 +25,7 @@ The calibration also reads the cross-encoder reader in `models/reader`.
 {rows}
 
 Reproduce with `make train` (fine-tuning and answer model, triage, reader,
-then `qa calibrate` on the dev split). The test split of `eval/questions.jsonl` is never read.
+then `qa calibrate --choose-blend` on the dev split). The test split of `eval/questions.jsonl` is never read.
 """
 
 
