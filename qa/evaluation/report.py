@@ -36,7 +36,7 @@ def write_report(folder: Path, qset: Path, split: str, results: list[Result], ab
         f"chunk_chars={assistant.settings.chunk_chars}, overlap={assistant.settings.chunk_overlap}, "
         f"model={assistant.embedder.name}, abstain below {assistant.threshold:.2f} (calibration fitted on "
         f"{assistant.calibration.fitted_on}). Thresholds and calibration were chosen on the dev split only; "
-        "the models were trained on train/questions.jsonl, which the test split never touches.",
+        "the models were trained on questions written from the corpus (train/, as their cards name), which the test split never touches.",
         "",
         "## Overall",
         "",
